@@ -1,0 +1,52 @@
+"""People: the staff who log in (`User`) and the bylines readers see (`Author`)."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.text import slugify
+
+
+class User(AbstractUser):
+    """A member of staff who logs into the newsroom. Custom from the first migration so that
+    fields can be added later without a painful swap."""
+
+
+class Author(models.Model):
+    """A byline. Agency and desk bylines ("Newsroom Reporter") have no login, so the link to a
+    `User` is optional."""
+
+    name = models.CharField(max_length=150, help_text="As printed in the byline.")
+    slug = models.SlugField(max_length=160, unique=True, allow_unicode=True)
+    job_title = models.CharField(
+        max_length=150, blank=True, help_text="For example “Showbiz editor”."
+    )
+    bio = models.TextField(blank=True, help_text="A few sentences shown on the author's page.")
+    avatar = models.ImageField(upload_to="authors/", blank=True)
+    user = models.OneToOneField(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="author",
+        help_text="The staff login behind this byline, if any.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_author_slug(self.name)
+        super().save(*args, **kwargs)
+
+
+def unique_author_slug(name: str) -> str:
+    """A slug for `name` that no other author has: "jane-doe", then "jane-doe-2", …"""
+    base = slugify(name, allow_unicode=True)[:150] or "author"
+    taken = set(Author.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug

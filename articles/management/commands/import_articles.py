@@ -1,0 +1,177 @@
+"""`manage.py import_articles PATH [PATH ...]`: import the outlet's text files."""
+
+import time
+from collections import Counter
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from articles.models import Article, Section
+from articles.parsing import Kind
+from articles.services import (
+    ImportOptions,
+    Outcome,
+    expand_paths,
+    import_paths,
+    resolve_authors,
+)
+
+PROGRESS_EVERY = 500
+
+
+class Command(BaseCommand):
+    help = (
+        "Import articles from plain-text files in the outlet's format (headline on the first "
+        "line, paragraphs separated by blank lines, • teasers, Source and Previous/Next post "
+        "lines). Takes files, directories (searched for .txt files) and glob patterns. "
+        "Importing a story again updates it or reports it unchanged; a bad file is reported "
+        "and skipped, and the exit status is non-zero when any file failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="Files, directories, globs.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Parse and report what would be created or changed; write nothing.",
+        )
+        parser.add_argument(
+            "--section",
+            metavar="SLUG",
+            help="Section for the stories (default: news for new stories; kept on updates).",
+        )
+        parser.add_argument(
+            "--author",
+            action="append",
+            default=None,
+            metavar="NAME",
+            dest="authors",
+            help="Byline, repeatable; created if new. Without it, bylines are left as they are.",
+        )
+        parser.add_argument(
+            "--tag",
+            action="append",
+            default=None,
+            metavar="TAG",
+            dest="tags",
+            help="Tag, repeatable. Without it, tags are left as they are.",
+        )
+        parser.add_argument(
+            "--status",
+            choices=Article.Status.values,
+            default=Article.Status.PUBLISHED,
+            help="Status of new stories (default: published). Existing stories keep theirs.",
+        )
+        parser.add_argument(
+            "--published-at",
+            metavar="ISO-8601",
+            help="Publication time, e.g. 2026-11-25T08:00:00Z (default: now, for published).",
+        )
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=250,
+            help="Files per database transaction (each file still has its own savepoint).",
+        )
+
+    def handle(
+        self,
+        *args,
+        paths,
+        dry_run,
+        section,
+        authors,
+        tags,
+        status,
+        published_at,
+        batch_size,
+        verbosity,
+        **options,
+    ):
+        section_obj = None
+        if section:
+            section_obj = Section.objects.filter(slug=section).first()
+            if section_obj is None:
+                known = ", ".join(Section.objects.values_list("slug", flat=True))
+                raise CommandError(f"Unknown section “{section}”. Known sections: {known}.")
+        when = None
+        if published_at:
+            when = parse_datetime(published_at)
+            if when is None:
+                raise CommandError(
+                    f"--published-at “{published_at}” is not a date and time such as "
+                    "2026-11-25T08:00:00Z."
+                )
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+
+        # A dry run does all the work in one transaction and rolls it back, so it reports
+        # exactly what a real run would do (slug collisions, duplicates within the batch).
+        with transaction.atomic():
+            counts = self._run(
+                paths,
+                section_obj=section_obj,
+                authors=authors,
+                tags=tags,
+                status=status,
+                when=when,
+                batch_size=batch_size,
+                dry_run=dry_run,
+                verbosity=verbosity,
+            )
+            if dry_run:
+                transaction.set_rollback(True)
+
+        total = sum(counts.values())
+        prefix = "Dry run, nothing written: would have " if dry_run else ""
+        summary = (
+            f"{prefix}{counts[Outcome.CREATED]} created, {counts[Outcome.UPDATED]} updated, "
+            f"{counts[Outcome.UNCHANGED]} unchanged, {counts[Outcome.FAILED]} failed "
+            f"({total} file{'s' if total != 1 else ''})."
+        )
+        if counts[Outcome.FAILED]:
+            self.stdout.write(summary)
+            raise CommandError(f"{counts[Outcome.FAILED]} of {total} files could not be imported.")
+        self.stdout.write(self.style.SUCCESS(summary))
+
+    def _run(
+        self, paths, *, section_obj, authors, tags, status, when, batch_size, dry_run, verbosity
+    ):
+        options = ImportOptions(
+            section=section_obj,
+            authors=resolve_authors(authors) if authors is not None else None,
+            tags=tuple(tags) if tags is not None else None,
+            status=status,
+            published_at=when,
+        )
+        counts = Counter(dict.fromkeys(Outcome, 0))
+        started = time.monotonic()
+        would = "would be " if dry_run else ""
+        for number, result in enumerate(
+            import_paths(expand_paths(paths), options=options, batch_size=batch_size), start=1
+        ):
+            counts[result.outcome] += 1
+            if result.outcome == Outcome.FAILED:
+                self.stderr.write(f"{result.name}: failed: {result.reason}")
+            elif verbosity >= 1:
+                detail = f" ({', '.join(result.changed)})" if result.changed else ""
+                self.stdout.write(f"{result.name}: {would}{result.outcome}{detail}")
+            if verbosity >= 2 and result.parsed is not None:
+                self._report_parts(result.parsed)
+            if verbosity >= 1 and number % PROGRESS_EVERY == 0:
+                rate = number / max(time.monotonic() - started, 1e-9)
+                self.stderr.write(f"… {number} files ({rate:,.0f} a second)")
+                self.stderr.flush()
+        return counts
+
+    def _report_parts(self, parsed):
+        for part in parsed.parts:
+            text = part.text if len(part.text) <= 70 else part.text[:67] + "…"
+            label = {Kind.SIGNUP: "call-to-action (newsletter sign-up box)"}.get(
+                part.kind, str(part.kind)
+            )
+            self.stdout.write(f"    {part.lines}: {label}: {text}")
+        if parsed.source:
+            source = parsed.source
+            self.stdout.write(f"    source: name “{source.name or '-'}”, url “{source.url or '-'}”")

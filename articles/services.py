@@ -1,0 +1,301 @@
+"""Article services: importing the outlet's text files.
+
+Import = file bytes → `parsing.parse_bytes` (pure) → `import_parsed_article` (one savepoint per
+file) → rows. Identity is the normalised headline (`Article.import_key`): importing a story again,
+under any file name, updates it when something changed and otherwise reports "unchanged".
+Files are imported in batches, one transaction per batch and a savepoint per file, so each
+file stays all-or-nothing while the batch pays for one commit.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from accounts.models import Author
+
+from .body import blocks_to_html, sanitize
+from .models import Article, Section, base_slug, next_free_slug
+from .parsing import ParsedArticle, ParseError, headline_key, parse_bytes
+
+DEFAULT_SECTION_SLUG = "news"
+DIRECTORY_SUFFIXES = {".txt", ".text"}
+# Fields an import sets from the file; editors' other work (images, standfirst, related
+# stories, tags chosen in the admin) is never touched by a re-import.
+CONTENT_FIELDS = (
+    "headline",
+    "body",
+    "source_name",
+    "source_url",
+    "source_label",
+    "previous_title",
+    "next_title",
+)
+
+# Field validation runs on every imported row (lengths, URLs); these are left out because the
+# database checks them anyway and validating them in Python costs a query per file.
+FIELDS_NOT_CHECKED = ["section", "authors", "related", "tags"]
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the person importing chose. `None` means "leave as it is" on an update and the
+    default on a new article."""
+
+    section: Section | None = None
+    authors: tuple[Author, ...] | None = None
+    tags: tuple[str, ...] | None = None
+    status: str = Article.Status.PUBLISHED
+    published_at: datetime | None = None
+    is_featured: bool | None = None
+    is_breaking: bool | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    name: str
+    outcome: Outcome
+    article_id: int | None = None
+    reason: str = ""
+    changed: tuple[str, ...] = ()
+    parsed: ParsedArticle | None = field(default=None, repr=False)
+
+
+def read_article_file(path: Path, *, max_bytes: int | None = None) -> ParsedArticle:
+    """The parsed article in the file at `path`; `ParseError` with a reason otherwise."""
+    max_bytes = max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ParseError(
+                f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): "
+                "it is not a single story"
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ParseError("no such file") from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file") from None
+    except OSError as exc:
+        raise ParseError(f"cannot be read ({exc.strerror or exc})") from None
+    return parse_bytes(raw, max_bytes=max_bytes)
+
+
+def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
+    """Files named by command-line arguments: files as given, directories searched (recursively,
+    in name order) for `.txt` files, and glob patterns expanded. A path that matches nothing is
+    still yielded, so that it is reported as missing rather than silently skipped."""
+    import glob
+
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in DIRECTORY_SUFFIXES and not name.startswith("."):
+                        yield Path(root) / name
+        elif not path.exists() and glob.has_magic(argument):
+            matches = sorted(glob.iglob(argument, recursive=True))
+            if not matches:
+                yield path
+            for match in matches:
+                if Path(match).is_file():
+                    yield Path(match)
+        else:
+            yield path
+
+
+def import_paths(
+    paths: Iterable[Path],
+    *,
+    options: ImportOptions,
+    batch_size: int = 250,
+) -> Iterator[ImportResult]:
+    """Import every file, yielding one result per file, in order. Bad files fail alone."""
+    iterator = iter(paths)
+    while batch := list(islice(iterator, batch_size)):
+        parsed: list[tuple[str, ParsedArticle | ParseError]] = []
+        for path in batch:
+            try:
+                parsed.append((str(path), read_article_file(path)))
+            except ParseError as exc:
+                parsed.append((str(path), exc))
+        yield from import_batch(parsed, options=options)
+
+
+def import_batch(
+    items: list[tuple[str, ParsedArticle | ParseError]], *, options: ImportOptions
+) -> list[ImportResult]:
+    """Store parsed articles in one transaction, each file in its own savepoint."""
+    stories = [item for _, item in items if isinstance(item, ParsedArticle)]
+    keys = {headline_key(story.headline) for story in stories}
+    existing = {
+        article.import_key: article
+        for article in Article.objects.filter(import_key__in=keys).prefetch_related(
+            "authors", "tags"
+        )
+    }
+    bases = {base_slug(story.headline) for story in stories}
+    taken_slugs = set(Article.objects.filter(slug__in=bases).values_list("slug", flat=True))
+    section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
+
+    results = []
+    with transaction.atomic():
+        for name, item in items:
+            if isinstance(item, ParseError):
+                results.append(ImportResult(name, Outcome.FAILED, reason=str(item)))
+                continue
+            try:
+                with transaction.atomic():
+                    result = import_parsed_article(
+                        item,
+                        options=options,
+                        default_section=section,
+                        existing=existing,
+                        taken_slugs=taken_slugs,
+                        name=name,
+                    )
+            except (DatabaseError, ValidationError) as exc:
+                result = ImportResult(name, Outcome.FAILED, reason=_database_reason(exc))
+            results.append(result)
+    return results
+
+
+def import_parsed_article(
+    parsed: ParsedArticle,
+    *,
+    options: ImportOptions,
+    default_section: Section | None = None,
+    existing: dict[str, Article] | None = None,
+    taken_slugs: set[str] | None = None,
+    name: str = "",
+) -> ImportResult:
+    """Create the article, update it if the file says something new, or leave it unchanged.
+    `existing` and `taken_slugs` let a batch look rows up once; on their own they are queried."""
+    key = headline_key(parsed.headline)
+    if existing is None:
+        existing = {
+            a.import_key: a
+            for a in Article.objects.filter(import_key=key).prefetch_related("authors", "tags")
+        }
+    values = {
+        "headline": parsed.headline,
+        "body": sanitize(blocks_to_html(parsed.blocks)),
+        "source_name": parsed.source.name if parsed.source else "",
+        "source_url": parsed.source.url if parsed.source else "",
+        "source_label": parsed.source.label[:300] if parsed.source else "",
+        "previous_title": parsed.previous_title,
+        "next_title": parsed.next_title,
+    }
+    if options.section is not None:
+        values["section"] = options.section
+    for flag in ("is_featured", "is_breaking", "published_at"):
+        if getattr(options, flag) is not None:
+            values[flag] = getattr(options, flag)
+
+    article = existing.get(key)
+    if article is None:
+        article = _create(parsed, key, values, options, default_section, taken_slugs)
+        existing[key] = article
+        return ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
+
+    changed = [field for field, value in values.items() if getattr(article, field) != value]
+    for field_name in changed:
+        setattr(article, field_name, values[field_name])
+    if changed:
+        article.clean_fields(exclude=FIELDS_NOT_CHECKED)
+        article.save(update_fields=[*changed, "updated_at"])
+    if options.authors is not None and _author_ids(article) != {a.pk for a in options.authors}:
+        article.authors.set(options.authors)
+        changed.append("authors")
+    if options.tags is not None and _tag_names(article) != {t.lower() for t in options.tags}:
+        article.tags.set(list(options.tags))
+        changed.append("tags")
+    if changed:
+        return ImportResult(
+            name, Outcome.UPDATED, article.pk, changed=tuple(changed), parsed=parsed
+        )
+    return ImportResult(name, Outcome.UNCHANGED, article.pk, parsed=parsed)
+
+
+def _create(parsed, key, values, options, default_section, taken_slugs) -> Article:
+    base = base_slug(parsed.headline)
+    if taken_slugs is None or base in taken_slugs:
+        # A headline collision: find the suffixes already used for this base.
+        taken_slugs = set(taken_slugs or ()) | set(
+            Article.objects.filter(slug__startswith=base).values_list("slug", flat=True)
+        )
+    slug = next_free_slug(base, taken_slugs)
+    article = Article(
+        import_key=key,
+        slug=slug,
+        section=values.pop("section", None) or default_section,
+        status=options.status,
+        **values,
+    )
+    if article.status == Article.Status.PUBLISHED and article.published_at is None:
+        article.published_at = timezone.now()
+    article.clean_fields(exclude=FIELDS_NOT_CHECKED)
+    article.save(force_insert=True)
+    if taken_slugs is not None:
+        taken_slugs.add(slug)
+    if options.authors:
+        Article.authors.through.objects.bulk_create(
+            [
+                Article.authors.through(article_id=article.pk, author_id=a.pk)
+                for a in options.authors
+            ]
+        )
+    if options.tags:
+        article.tags.set(list(options.tags))
+    return article
+
+
+def _author_ids(article: Article) -> set[int]:
+    return {author.pk for author in article.authors.all()}
+
+
+def _tag_names(article: Article) -> set[str]:
+    return {tag.name.lower() for tag in article.tags.all()}
+
+
+def _database_reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        messages = (
+            [f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()]
+            if hasattr(exc, "error_dict")
+            else exc.messages
+        )
+        return "not valid: " + "; ".join(messages)
+    return f"database refused it: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
+
+
+def resolve_authors(names: Iterable[str]) -> tuple[Author, ...]:
+    """The bylines named, created when new ("Newsroom Reporter" needs no login)."""
+    authors = []
+    for name in names:
+        name = " ".join(name.split())
+        author = Author.objects.filter(name__iexact=name).first()
+        if author is None:
+            author = Author(name=name)
+            author.save()
+        authors.append(author)
+    return tuple(authors)

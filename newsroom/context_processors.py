@@ -1,0 +1,13 @@
+"""Site-wide template context: the outlet's name and the section navigation."""
+
+from django.conf import settings
+
+
+def site(request):
+    from articles.models import Section
+
+    return {
+        "site_name": settings.SITE_NAME,
+        # Lazy: evaluated once, only by templates that show the navigation.
+        "nav_sections": Section.objects.only("name", "slug").order_by("order", "name"),
+    }

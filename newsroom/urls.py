@@ -1,0 +1,19 @@
+"""Root URLconf. Section-level article URLs come last: they match any section slug."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = f"{settings.SITE_NAME} newsroom"
+admin.site.site_title = f"{settings.SITE_NAME} newsroom"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("newsletters/", include("newsletters.urls")),
+    path("", include("articles.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
