@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
@@ -200,7 +201,7 @@ def import_parsed_article(
         "headline": parsed.headline,
         "body": sanitize(blocks_to_html(parsed.blocks)),
         "source_name": parsed.source.name if parsed.source else "",
-        "source_url": parsed.source.url if parsed.source else "",
+        "source_url": _valid_url(parsed.source.url) if parsed.source else "",
         "source_label": parsed.source.label[:300] if parsed.source else "",
         "previous_title": parsed.previous_title,
         "next_title": parsed.next_title,
@@ -267,6 +268,16 @@ def _create(parsed, key, values, options, default_section, taken_slugs) -> Artic
     if options.tags:
         article.tags.set(list(options.tags))
     return article
+
+
+def _valid_url(url: str) -> str:
+    """The URL if it is one a reader could follow; a mangled link is dropped, not fatal (the
+    source line is kept in `source_label`)."""
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        return ""
+    return url
 
 
 def _author_ids(article: Article) -> set[int]:

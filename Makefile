@@ -1,0 +1,56 @@
+# Newsroom: `make run` to try it, `make test` to check it. `make help` lists every target.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# A throwaway key for local runs only; production sets DJANGO_SECRET_KEY itself.
+export DJANGO_SECRET_KEY ?= local-only-$(shell hostname)-not-for-production
+export DJANGO_DEBUG ?= 0
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve test lint format fixtures bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Newsroom needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with its dev tools
+
+run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo stories and serve on 127.0.0.1:8000
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py setup_demo
+	@echo "Serving http://$(HOST):$(PORT)/ (admin at http://$(HOST):$(PORT)/admin/); Ctrl-C stops it."
+	$(VENV)/bin/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
+
+test: install ## Run the whole test suite (on DATABASE_URL when set, else SQLite)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff check, ruff format --check and the migrations check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install ## Format the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+fixtures: install ## Rebuild fixtures/demo.json from fixtures/seeds/ (in a throwaway SQLite database)
+	@db=$$(mktemp -d)/fixtures.sqlite3; \
+	DATABASE_URL=sqlite:///$$db $(PY) manage.py migrate --noinput --verbosity 0 && \
+	DATABASE_URL=sqlite:///$$db $(PY) manage.py build_demo_fixtures --output fixtures/demo.json; \
+	status=$$?; rm -rf "$$(dirname $$db)"; exit $$status
+
+bench: install ## Run the benchmarks in bench/ (needs PostgreSQL; BENCH_DATABASE_URL overrides)
+	$(PY) bench/run.py
+
+clean: ## Remove the virtualenv, the SQLite database and collected static files
+	rm -rf $(VENV) db.sqlite3 staticfiles

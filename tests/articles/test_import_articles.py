@@ -1,0 +1,261 @@
+"""The `import_articles` command and the import service behind it."""
+
+import shutil
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+
+from accounts.models import Author
+from articles.models import Article
+from tests.articles.factories import ArticleFactory
+
+SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "seeds"
+SEED = SEEDS / "000_6da195aad82aa6ad.txt"
+STORY = "Headline of a {n}\n\nFirst paragraph of story {n}.\n\n“Quoted,” said someone.\n"
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **options):
+    """Run the command; return (stdout, stderr, error message or None)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("import_articles", *map(str, args), stdout=out, stderr=err, **options)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), str(exc)
+    return out.getvalue(), err.getvalue(), None
+
+
+@pytest.fixture
+def seed_copy(tmp_path):
+    path = tmp_path / "seed.txt"
+    shutil.copy(SEED, path)
+    return path
+
+
+def test_importing_the_seed_creates_a_published_article(seed_copy):
+    out, err, error = run(seed_copy, section="world", authors=["Newsroom Reporter"])
+    assert error is None and err == ""
+    assert f"{seed_copy}: created" in out
+    assert "1 created, 0 updated, 0 unchanged, 0 failed (1 file)." in out
+    article = Article.objects.get()
+    assert article.headline.startswith("Putin’s generals")
+    assert article.section.slug == "world"
+    assert [a.name for a in article.authors.all()] == ["Newsroom Reporter"]
+    assert article.status == Article.Status.PUBLISHED and article.is_visible
+    assert article.source_name == "Daily Star" and article.source_label == "Read Full Article"
+    assert article.previous_title.startswith("Four women join CFTC")
+    assert article.next_title.startswith("NASA images reveal")
+    assert article.body.count('<aside class="teaser">') == 2
+    assert article.body.count('<div class="newsletter-signup"></div>') == 1
+    assert article.body.count("<blockquote>") == 4
+    assert "sign up to one of our newsletters" not in article.body
+    assert article.word_count > 500 and article.reading_time == 3
+
+
+def test_importing_the_same_file_twice_creates_nothing_new(seed_copy):
+    run(seed_copy)
+    out, _, error = run(seed_copy)
+    assert error is None
+    assert f"{seed_copy}: unchanged" in out
+    assert "0 created, 0 updated, 1 unchanged, 0 failed" in out
+    assert Article.objects.count() == 1
+
+
+def test_the_same_story_under_another_file_name_is_unchanged(seed_copy, tmp_path):
+    other = tmp_path / "renamed-copy.TXT"
+    # Another platform's line endings and a byte order mark: still the same story.
+    other.write_bytes(b"\xef\xbb\xbf" + seed_copy.read_bytes().replace(b"\n", b"\r\n"))
+    out, _, error = run(seed_copy, other)
+    assert error is None
+    assert f"{other}: unchanged" in out
+    assert Article.objects.count() == 1
+
+
+def test_a_changed_file_updates_the_article_and_names_what_changed(seed_copy):
+    run(seed_copy)
+    article = Article.objects.get()
+    seed_copy.write_text(
+        seed_copy.read_text(encoding="utf-8").replace("western officials claim", "officials say"),
+        encoding="utf-8",
+    )
+    out, _, error = run(seed_copy, section="politics")
+    assert error is None
+    assert f"{seed_copy}: updated (body, section)" in out
+    article.refresh_from_db()
+    assert "officials say" in article.body and article.section.slug == "politics"
+    assert Article.objects.count() == 1
+
+
+def test_dry_run_reports_what_would_happen_and_writes_nothing(seed_copy, tmp_path):
+    (tmp_path / "second.txt").write_text(STORY.format(n=2), encoding="utf-8")
+    out, _, error = run(tmp_path, dry_run=True, authors=["Brand New Byline"])
+    assert error is None
+    assert f"{seed_copy}: would be created" in out
+    assert "Dry run, nothing written: would have 2 created" in out
+    assert Article.objects.count() == 0
+    assert not Author.objects.filter(name="Brand New Byline").exists()
+
+
+def test_dry_run_reports_updates_against_existing_rows(seed_copy):
+    run(seed_copy)
+    out, _, _ = run(seed_copy, dry_run=True, section="sport")
+    assert f"{seed_copy}: would be updated (section)" in out
+    assert Article.objects.get().section.slug == "news"
+
+
+def test_verbosity_two_reports_which_lines_became_which_parts(seed_copy):
+    out, _, _ = run(seed_copy, verbosity=2)
+    assert "line 1: headline: Putin’s generals" in out
+    assert "line 3: paragraph: Vladimir Putin's military chiefs" in out
+    assert "line 13: quote: “I think we are much less certain" in out
+    assert "line 19: teaser: Bombing hospitals" in out
+    assert "line 39: call-to-action (newsletter sign-up box): For more shocking stories" in out
+    assert "line 49: source: Read Full Article" in out
+    assert "line 51: previous: Four women join CFTC" in out
+    assert "line 52: next: NASA images reveal" in out
+
+
+def write(directory: Path, name: str, data: bytes) -> Path:
+    path = directory / name
+    path.write_bytes(data)
+    return path
+
+
+BAD_FILES = {
+    "empty.txt": (b"", "file is empty"),
+    "blank.txt": (b"  \n\r\n\t \n", "only whitespace"),
+    "headline-only.txt": (b"Only a headline here\n", "headline only"),
+    "binary.txt": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "binary"),
+    "oversized.txt": (b"Big headline\n\n" + b"word " * 250_000, "too large"),
+    "bad-bom.txt": (b"\xef\xbb\xbfHeadline\n\n\xff\xfe\xfa broken", "byte order mark"),
+}
+
+
+def test_bad_files_are_reported_by_name_and_reason_while_good_files_import(tmp_path):
+    for name, (data, _) in BAD_FILES.items():
+        write(tmp_path, name, data)
+    good = write(tmp_path, "good.txt", STORY.format(n=1).encode())
+    out, err, error = run(tmp_path)
+    for name, (_, reason) in BAD_FILES.items():
+        line = next(line for line in err.splitlines() if line.startswith(str(tmp_path / name)))
+        assert "failed" in line and reason in line, line
+    assert "Traceback" not in err
+    assert f"{good}: created" in out
+    assert f"1 created, 0 updated, 0 unchanged, {len(BAD_FILES)} failed" in out
+    assert error == f"{len(BAD_FILES)} of {len(BAD_FILES) + 1} files could not be imported."
+    assert Article.objects.count() == 1
+
+
+def test_a_missing_path_is_a_failure_not_a_crash(tmp_path):
+    out, err, error = run(tmp_path / "nope.txt")
+    assert "nope.txt: failed: no such file" in err
+    assert error is not None
+
+
+@pytest.mark.parametrize(
+    ("encoding", "line_ending"),
+    [("utf-8-sig", "\r\n"), ("utf-16", "\n"), ("cp1252", "\r"), ("mac_roman", "\r\n")],
+)
+def test_newsroom_encodings_and_line_endings_import_the_same_story(
+    tmp_path, seed_copy, encoding, line_ending
+):
+    text = seed_copy.read_text(encoding="utf-8").replace("\n", line_ending)
+    variant = write(tmp_path, f"variant-{encoding}.txt", text.encode(encoding))
+    run(seed_copy)
+    pristine = Article.objects.get()
+    pristine.delete()
+    out, _, error = run(variant)
+    assert error is None and ": created" in out
+    article = Article.objects.get()
+    assert article.headline == pristine.headline
+    assert article.body == pristine.body
+    assert (article.previous_title, article.next_title) == (
+        pristine.previous_title,
+        pristine.next_title,
+    )
+
+
+def test_directories_and_globs_are_expanded(tmp_path):
+    nested = tmp_path / "2026" / "11"
+    nested.mkdir(parents=True)
+    write(nested, "a.txt", STORY.format(n="a").encode())
+    write(tmp_path, "b.txt", STORY.format(n="b").encode())
+    write(tmp_path, "notes.md", b"# not an article file")
+    out, _, error = run(tmp_path)
+    assert error is None and "2 created" in out and "notes.md" not in out
+    Article.objects.all().delete()
+    out, _, error = run(str(tmp_path / "**" / "*.txt"))
+    assert error is None and "2 created" in out
+
+
+def test_an_unknown_section_is_refused_before_anything_is_read(seed_copy):
+    _, _, error = run(seed_copy, section="gossip")
+    assert error.startswith("Unknown section “gossip”. Known sections: news, world")
+    assert Article.objects.count() == 0
+
+
+def test_status_option_sets_the_status_of_new_stories(seed_copy):
+    run(seed_copy, status="draft")
+    article = Article.objects.get()
+    assert article.status == Article.Status.DRAFT and not article.is_visible
+
+
+def test_teasers_link_to_stories_imported_before_or_after(tmp_path, client):
+    first = write(
+        tmp_path,
+        "1.txt",
+        "Zebra escapes zoo\n\nA zebra escaped.\n\n  • Keeper catches zebra\n".encode(),
+    )
+    second = write(
+        tmp_path,
+        "2.txt",
+        "Keeper catches zebra\n\nHe caught it.\n\n  • Zebra escapes zoo\n".encode(),
+    )
+    run(first)
+    run(second)  # imported after the story that teases it
+    for article in Article.objects.all():
+        other = Article.objects.exclude(pk=article.pk).get()
+        html = client.get(article.get_absolute_url()).content.decode()
+        assert f'<a href="{other.get_absolute_url()}">{other.headline}</a>' in html
+
+
+def test_colliding_headlines_get_distinct_slugs(tmp_path):
+    ArticleFactory(headline="Headline of a 1")  # written in the admin, not imported
+    path = write(tmp_path, "x.txt", STORY.format(n=1).encode())
+    out, _, error = run(path)
+    assert error is None and "created" in out
+    slugs = sorted(Article.objects.values_list("slug", flat=True))
+    assert slugs == ["headline-of-a-1", "headline-of-a-1-2"]
+
+
+def test_a_database_refusal_rolls_back_that_file_only(tmp_path, monkeypatch):
+    """A failure after the article row is written (here, while tagging) leaves nothing behind."""
+    from taggit.managers import _TaggableManager
+
+    real_set = _TaggableManager.set
+
+    def failing_set(manager, tags, **kwargs):
+        if manager.instance.headline == "Explodes while tagging":
+            raise DatabaseError("simulated: connection reset while writing tags")
+        return real_set(manager, tags, **kwargs)
+
+    monkeypatch.setattr(_TaggableManager, "set", failing_set)
+    bad = write(tmp_path, "a.txt", b"Explodes while tagging\n\nBody.")
+    good = write(tmp_path, "b.txt", STORY.format(n=2).encode())
+    out, err, error = run(bad, good, tags=["zoo"], authors=["Someone"])
+    assert f"{bad}: failed: database refused it: simulated: connection reset" in err
+    assert f"{good}: created" in out and error is not None
+    assert list(Article.objects.values_list("headline", flat=True)) == ["Headline of a 2"]
+    assert Article.authors.through.objects.count() == 1
+
+
+def test_a_mangled_source_url_is_dropped_but_the_story_imports(tmp_path):
+    path = write(tmp_path, "a.txt", b"Headline\n\nBody.\n\nSource: https://exa mple..com/x")
+    out, _, error = run(path)
+    assert error is None and "created" in out
+    article = Article.objects.get()
+    assert article.source_url == "" and article.source_label.startswith("https://exa")

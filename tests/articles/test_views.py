@@ -1,0 +1,172 @@
+"""Public pages: what readers see, what they must not see, and what each page costs."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, Section
+from tests.accounts.factories import AuthorFactory
+from tests.articles.factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def h1_count(html: str) -> int:
+    return len(re.findall(r"<h1[\s>]", html))
+
+
+def test_article_page_shows_the_story_with_byline_and_dates(client):
+    author = AuthorFactory(name="Maggie Thornbury")
+    article = ArticleFactory(
+        headline="Seagulls steal chips",
+        standfirst="Brazen birds strike again.",
+        authors=[author],
+        tags=["seaside"],
+    )
+    response = client.get(article.get_absolute_url())
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<h1 class="story__headline">Seagulls steal chips</h1>' in html
+    assert "Brazen birds strike again." in html
+    assert "By Maggie Thornbury" in html
+    assert f'datetime="{article.published_at.isoformat()}"' in html
+    assert "<li>seaside</li>" in html
+    assert h1_count(html) == 1
+
+
+def test_body_renders_quotes_teasers_signup_and_navigation(client):
+    target = ArticleFactory(headline="Keeper catches zebra")
+    article = ArticleFactory(
+        headline="Zebra escapes zoo",
+        body=(
+            "<p>A zebra escaped.</p><blockquote><p>“Stripes everywhere,” he said.</p></blockquote>"
+            '<aside class="teaser">Keeper catches zebra</aside>'
+            '<aside class="teaser">A story we never ran</aside>'
+            '<div class="newsletter-signup"></div><p>More later.</p>'
+        ),
+        previous_title="Keeper catches zebra",
+        next_title="Lion learns to knit",
+        source_name="The Bugle",
+        source_url="https://bugle.example/zebra",
+    )
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "<blockquote><p>“Stripes everywhere,” he said.</p></blockquote>" in html
+    assert f'<a href="{target.get_absolute_url()}">Keeper catches zebra</a>' in html
+    assert '<span class="teaser__title">A story we never ran</span>' in html
+    form = re.search(r'<form method="post" action="([^"]+)"[^>]*>(.*?)</form>', html, re.S)
+    assert form and form.group(1) == reverse("newsletters:signup")
+    assert 'type="email" name="email"' in form.group(2)
+    # Everything stays in the order it was written.
+    order = [html.index(s) for s in ("A zebra escaped", "Stripes", "Keeper catches", "<form")]
+    assert order == sorted(order) and html.index("<form") < html.index("More later.")
+    assert f'<a rel="prev" href="{target.get_absolute_url()}">Keeper catches zebra</a>' in html
+    assert "<span>Lion learns to knit</span>" in html
+    assert '<a href="https://bugle.example/zebra" rel="noopener">The Bugle</a>' in html
+
+
+@pytest.mark.parametrize("trait", ["draft", "in_review", "scheduled"])
+def test_unpublished_and_future_stories_are_404_for_readers(client, trait):
+    article = ArticleFactory(**{trait: True})
+    if article.published_at is None:
+        article.published_at = timezone.now() - timedelta(days=1)  # a URL must exist to try
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 404
+    assert article.headline not in client.get("/").content.decode()
+    assert article.headline not in client.get(article.section.get_absolute_url()).content.decode()
+
+
+def test_a_scheduled_story_appears_by_itself_when_its_time_comes(client, time_machine):
+    article = ArticleFactory(scheduled=True)
+    assert client.get(article.get_absolute_url()).status_code == 404
+    time_machine.move_to(article.published_at + timedelta(seconds=1))
+    assert client.get(article.get_absolute_url()).status_code == 200
+    assert article.headline in client.get("/").content.decode()
+
+
+def test_published_is_the_one_definition_of_visibility():
+    now = timezone.now()
+    visible = ArticleFactory(published_at=now - timedelta(minutes=1))
+    ArticleFactory(published_at=now + timedelta(minutes=1))
+    ArticleFactory(draft=True)
+    ArticleFactory(status=Article.Status.REVIEW, published_at=now - timedelta(days=1))
+    assert list(Article.objects.published(now=now)) == [visible]
+
+
+def test_wrong_section_in_the_url_redirects_to_the_canonical_address(client):
+    article = ArticleFactory()
+    response = client.get(reverse("articles:detail", args=["sport", article.slug]))
+    assert response.status_code == 301
+    assert response["Location"] == article.get_absolute_url()
+
+
+def test_home_shows_the_featured_lead_and_latest_stories(client):
+    older_lead = ArticleFactory(
+        headline="The big one", is_featured=True, published_at=timezone.now() - timedelta(days=2)
+    )
+    latest = ArticleFactory(headline="Fresh off the press")
+    html = client.get("/").content.decode()
+    assert html.index(older_lead.headline) < html.index(latest.headline)
+    assert 'class="lead__headline"' in html and h1_count(html) == 1
+
+
+def test_section_page_lists_only_its_stories(client):
+    sport = Section.objects.get(slug="sport")
+    mine = ArticleFactory(section=sport, headline="Darts drama")
+    other = ArticleFactory(headline="Council news")
+    html = client.get(sport.get_absolute_url()).content.decode()
+    assert mine.headline in html and other.headline not in html
+    assert h1_count(html) == 1
+
+
+def test_unicode_slugs_resolve(client):
+    article = ArticleFactory(headline="Κατσίκες στο χωριό Μικροβουνάκι")
+    assert article.slug == "κατσίκες-στο-χωριό-μικροβουνάκι"
+    assert client.get(article.get_absolute_url()).status_code == 200
+
+
+def test_unknown_pages_get_the_friendly_404(client):
+    response = client.get("/no-such-section/")
+    assert response.status_code == 404
+    assert "We can't find that page" in response.content.decode()
+
+
+def build_stories(count: int):
+    authors = AuthorFactory.create_batch(3)
+    stories = [
+        ArticleFactory(authors=authors, tags=[f"tag{i}", "common", f"other{i}"])
+        for i in range(count)
+    ]
+    for story in stories:
+        story.related.set(stories[:3])
+    return stories
+
+
+def queries_for(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("page", ["home", "section", "article"])
+def test_page_query_count_does_not_grow_with_stories_tags_or_authors(client, page):
+    def url(stories):
+        return {
+            "home": "/",
+            "section": stories[0].section.get_absolute_url(),
+            "article": stories[0].get_absolute_url(),
+        }[page]
+
+    # One row in the list (on the home page the lead story stands apart from the list).
+    extra = 1 if page == "home" else 0
+    few = build_stories(1 + extra)
+    count_one = queries_for(client, url(few))
+    Article.objects.all().delete()
+    many = build_stories(20 + extra)
+    count_many = queries_for(client, url(many))
+    assert count_one == count_many
+    assert count_many <= 8

@@ -1,0 +1,46 @@
+"""Suite-wide fixtures and the rule that a skipped test fails the run under CI=true."""
+
+import os
+
+import factory.random
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config):
+    factory.random.reseed_random("newsroom")
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests do not depend on `collectstatic` having run; hashed names are checked separately.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Locally a test may skip when a component (PostgreSQL, Redis, Chromium) is missing, with
+    its reason shown by -ra. In CI every component is there, so a skip is a failure."""
+    if not IN_CI:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(
+            f"CI=true: {len(skipped)} test(s) skipped; in CI every component must be present.",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def database_vendor():
+    return settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]

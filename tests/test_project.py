@@ -1,0 +1,63 @@
+"""Project-wide checks: settings from the environment, migrations, CI's database."""
+
+import os
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def settings_value(expression: str, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    return subprocess.run(
+        [sys.executable, "-c", f"from newsroom import settings as s; print({expression})"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_is_off_and_sqlite_is_the_default_without_environment():
+    result = settings_value("s.DEBUG, s.DATABASES['default']['ENGINE']", DJANGO_SECRET_KEY="x")
+    assert result.stdout.strip() == "False django.db.backends.sqlite3"
+
+
+def test_a_secret_key_is_required_unless_debugging():
+    assert "Set DJANGO_SECRET_KEY" in settings_value("1").stderr
+    assert settings_value("s.DEBUG", DJANGO_DEBUG="true").stdout.strip() == "True"
+
+
+def test_database_url_selects_postgresql():
+    result = settings_value(
+        "s.DATABASES['default']['ENGINE'], s.DATABASES['default']['NAME']",
+        DJANGO_SECRET_KEY="x",
+        DATABASE_URL="postgres://u@127.0.0.1:5432/paper",
+    )
+    assert result.stdout.strip() == "django.db.backends.postgresql paper"
+
+
+@pytest.mark.django_db
+def test_models_and_migrations_agree():
+    out = StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+def test_ci_runs_against_postgresql():
+    if os.environ.get("CI", "").lower() != "true":
+        pytest.skip("only meaningful under CI=true, where DATABASE_URL names PostgreSQL")
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+def test_custom_user_model_is_in_the_first_migration():
+    first = (ROOT / "accounts" / "migrations" / "0001_initial.py").read_text()
+    assert settings.AUTH_USER_MODEL == "accounts.User"
+    assert "name='User'" in first
