@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import Article, Section
 
@@ -21,6 +22,7 @@ class ArticleAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["authors", "related"]
     readonly_fields = ["word_count", "created_at", "updated_at", "source_label"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["headline", "slug", "standfirst", "body"]}),
         ("Hero image", {"fields": ["hero_image", "hero_alt", "hero_caption", "hero_credit"]}),

@@ -65,6 +65,8 @@ FTFY_CONFIG = ftfy.TextFixerConfig(
     fix_line_breaks=True,
     explain=False,
 )
+# The same, keeping control characters: `decode` counts those left once mojibake is repaired.
+FTFY_KEEP_CONTROLS = FTFY_CONFIG._replace(remove_control_chars=False)
 
 BULLETS = "•●▪◦‣∙·"
 OPENING_QUOTES = '“"‘«„‹'
@@ -73,8 +75,10 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 TEASER = re.compile(rf"^[{BULLETS}]\s*(?P<text>\S.*)$")
 SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>\S.*)$", re.IGNORECASE)
+# "Next post:" with no title after it is navigation to no story, not a story titled ":".
 NAVIGATION = re.compile(
-    r"^(?P<which>previous|prev|next)\s+(?:post|article|story)\b\s*[:\-–—»«]?\s*(?P<text>\S.*)$",
+    r"^(?P<which>previous|prev|next)\s+(?:post|article|story)\b[\s:\-–—»«]*"
+    r"(?P<text>(?:[^\s:\-–—»«].*)?)$",
     re.IGNORECASE,
 )
 CALL_TO_ACTION = re.compile(r"\bsign(?:ing)?[\s-]*up\b.{0,40}\bnewsletters?\b", re.IGNORECASE)
@@ -172,11 +176,13 @@ def decode(raw: bytes, *, max_bytes: int = MAX_BYTES) -> str:
     if not raw:
         raise ParseError("file is empty")
 
-    text = _decode_bytes(raw)
+    # Mojibake is repaired before control characters are counted: its C1 characters ("â€\x9d"
+    # for a closing quote) are clues for ftfy, not junk.
+    text = ftfy.fix_text(_decode_bytes(raw), config=FTFY_KEEP_CONTROLS)
     # A stray control character is junk that `parse` drops; many of them mean this is not text.
     if len(CONTROL.findall(text)) > max(2, len(text) // 100):
         raise ParseError("file is binary, not text (it is full of control characters)")
-    return ftfy.fix_text(text, config=FTFY_CONFIG)
+    return ftfy.fixes.remove_control_chars(text)
 
 
 def _decode_bytes(raw: bytes) -> str:
@@ -283,13 +289,21 @@ class _TextExtractor(HTMLParser):
             self.out.append(data)
 
 
+def _extract_text(text: str) -> str:
+    extractor = _TextExtractor()
+    extractor.feed(text)
+    extractor.close()
+    return "".join(extractor.out)
+
+
 def strip_markup(text: str) -> str:
     """Plain text from text that may carry stray HTML tags or entities."""
     if HTML_TAG.search(text):
-        extractor = _TextExtractor()
-        extractor.feed(text)
-        extractor.close()
-        text = "".join(extractor.out)
+        try:
+            text = _extract_text(text)
+        except AssertionError:
+            # html.parser gives up on a malformed marked section ("<![oops"): read it as text.
+            text = _extract_text(text.replace("<![", "&lt;!["))
     elif HTML_ENTITY.search(text):
         text = html.unescape(text)
     return text

@@ -259,3 +259,14 @@ def test_a_mangled_source_url_is_dropped_but_the_story_imports(tmp_path):
     assert error is None and "created" in out
     article = Article.objects.get()
     assert article.source_url == "" and article.source_label.startswith("https://exa")
+
+
+def test_large_batches_show_progress(tmp_path, monkeypatch):
+    from articles.management.commands import import_articles
+
+    monkeypatch.setattr(import_articles, "PROGRESS_EVERY", 2)
+    for n in range(5):
+        write(tmp_path, f"{n}.txt", STORY.format(n=n).encode())
+    out, err, error = run(tmp_path, batch_size=2)
+    assert error is None and "5 created" in out
+    assert [line.split(" files")[0] for line in err.splitlines()] == ["… 2", "… 4"]
