@@ -74,7 +74,7 @@ ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), Non
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 TEASER = re.compile(rf"^[{BULLETS}]\s*(?P<text>\S.*)$")
-SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>\S.*)$", re.IGNORECASE)
+SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>.*)$", re.IGNORECASE)
 # "Next post:" with no title after it is navigation to no story, not a story titled ":".
 NAVIGATION = re.compile(
     r"^(?P<which>previous|prev|next)\s+(?:post|article|story)\b[\s:\-–—»«]*"
@@ -222,17 +222,21 @@ def _decode_bytes(raw: bytes) -> str:
 
 
 def _utf16_without_bom(raw: bytes) -> str | None:
-    """UTF-16 text without a byte order mark has a NUL in every other byte for Latin text."""
-    if len(raw) < 4 or len(raw) % 2:
+    """UTF-16 text without a byte order mark: Latin text has a NUL in every other byte; other
+    scripts (Cyrillic, Greek) have none, so any even-length file with NULs is tried both ways
+    and kept when it reads as text."""
+    if len(raw) < 4 or len(raw) % 2 or b"\x00" not in raw:
         return None
-    even, odd = raw[0::2], raw[1::2]
-    for zeros, encoding in ((odd, "utf-16-le"), (even, "utf-16-be")):
-        if zeros.count(0) > 0.4 * len(zeros):
-            try:
-                return raw.decode(encoding)
-            except UnicodeDecodeError:
-                return None
-    return None
+    candidates = []
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if len(CONTROL.findall(text)) <= len(text) // 100:
+            candidates.append((mess_ratio(text, 1.0), text))
+    candidates = [candidate for candidate in candidates if candidate[0] <= MAX_MESS]
+    return min(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
 
 
 class _TextExtractor(HTMLParser):
@@ -380,7 +384,8 @@ def _structural(line: str, number: int) -> Part | None:
     if len(line) <= 300:
         if match := SOURCE.match(line):
             return Part(Kind.SOURCE, match["text"].strip(), number, number)
-        if match := NAVIGATION.match(line):
+        # A headline starts with a capital, digit or quote; "Next story time is at 3pm" is prose.
+        if (match := NAVIGATION.match(line)) and not match["text"][:1].islower():
             kind = Kind.NEXT if match["which"].lower() == "next" else Kind.PREVIOUS
             return Part(kind, match["text"].strip(), number, number)
     return None

@@ -109,3 +109,19 @@ def test_a_second_call_to_action_is_dropped_not_shown_twice():
 def test_text_without_a_story_is_refused_with_a_reason(text, reason):
     with pytest.raises(ParseError, match=reason):
         parse(text)
+
+
+def test_prose_that_starts_like_a_navigation_line_stays_body_text():
+    parsed = parse("Library news\n\nNext story time is at 3pm, said the librarian.\n\nSource:")
+    assert parsed.next_title == ""
+    assert parsed.blocks[0].text == "Next story time is at 3pm, said the librarian."
+    assert parsed.source is None  # an empty Source line is dropped, not shown as text
+    assert len(parsed.blocks) == 1
+
+
+def test_utf16_without_a_byte_order_mark_is_read_for_non_latin_scripts():
+    text = "Путин заявил\n\nГенералы скрывают правду о ходе войны.\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        parsed = parse_bytes(text.encode(encoding))
+        assert parsed.headline == "Путин заявил"
+        assert parsed.blocks[0].text == "Генералы скрывают правду о ходе войны."
