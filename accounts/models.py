@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.urls import reverse
 from django.utils.text import slugify
 
 
@@ -40,6 +41,9 @@ class Author(models.Model):
         if not self.slug:
             self.slug = unique_author_slug(self.name)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("articles:author", args=[self.slug])
 
 
 def unique_author_slug(name: str) -> str:

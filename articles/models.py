@@ -5,12 +5,15 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from imagekit.models import ImageSpecField
+from imagekit.processors import ResizeToFit
 from taggit.managers import TaggableManager
 
 from . import body as article_body
@@ -62,11 +65,46 @@ class Section(models.Model):
         return reverse("articles:section", args=[self.slug])
 
 
+RENDITION_WIDTHS = (480, 800, 1200)
+
+
+def rendition(width: int, image_format: str) -> dict:
+    return {
+        "source": "hero_image",
+        "processors": [ResizeToFit(width, upscale=False)],
+        "format": image_format,
+        "options": {"quality": 82},
+    }
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self, *, now: datetime | None = None):
         """What readers may see: published status and a publication time already passed.
         The one definition of visibility, so a scheduled story appears by itself."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=now or timezone.now())
+
+    def breaking(self, *, now: datetime | None = None):
+        """Published stories flagged breaking whose banner time has not run out."""
+        now = now or timezone.now()
+        return (
+            self.published(now=now)
+            .filter(is_breaking=True)
+            .filter(Q(breaking_until__isnull=True) | Q(breaking_until__gt=now))
+        )
+
+    def next_change_after(self, now: datetime) -> datetime | None:
+        """The next moment at which `published()` or `breaking()` will give other rows without
+        anyone saving anything (a scheduled story's time, a banner's expiry). A cached page
+        must not outlive it."""
+        published = Q(status=Article.Status.PUBLISHED)
+        times = self.filter(published).aggregate(
+            scheduled=models.Min("published_at", filter=Q(published_at__gt=now)),
+            expiring=models.Min(
+                "breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)
+            ),
+        )
+        scheduled, expiring = times["scheduled"], times["expiring"]
+        return min((t for t in (scheduled, expiring) if t), default=None)
 
     def in_section(self, section: Section | str):
         if isinstance(section, Section):
@@ -88,6 +126,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.select_related("section").prefetch_related(
             models.Prefetch("authors", queryset=_bylines()),
             "tags",
+            "corrections",
             models.Prefetch(
                 "related",
                 queryset=Article.objects.published()
@@ -148,7 +187,11 @@ class Article(models.Model):
         blank=True, help_text="The one or two sentences under the headline."
     )
     body = models.TextField(blank=True)
-    hero_image = models.ImageField(upload_to="heroes/%Y/%m/", blank=True)
+    hero_image = models.ImageField(
+        upload_to="heroes/%Y/%m/", blank=True, width_field="hero_width", height_field="hero_height"
+    )
+    hero_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    hero_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     hero_alt = models.CharField(
         "hero image alt text",
         max_length=300,
@@ -190,7 +233,18 @@ class Article(models.Model):
         blank=True,
         help_text="Headline of the story after this one; a link when that story exists.",
     )
+    revised_at = models.DateTimeField(
+        "updated at (shown)",
+        null=True,
+        blank=True,
+        help_text="The “Updated” time readers see, for substantive changes; typo fixes leave it.",
+    )
     is_breaking = models.BooleanField("breaking", default=False)
+    breaking_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the breaking-news banner stops showing this story. Empty: until unflagged.",
+    )
     is_featured = models.BooleanField("featured", default=False)
     related = models.ManyToManyField("self", blank=True, symmetrical=False)
     word_count = models.PositiveIntegerField(default=0, editable=False)
@@ -202,6 +256,19 @@ class Article(models.Model):
         editable=False,
         help_text="Identity of an imported story: importing it again updates this article.",
     )
+
+    # Renditions for `srcset`, made when the image is saved (imagekit's optimistic strategy, so
+    # rendering a page never touches storage).
+    hero_480 = ImageSpecField(**rendition(480, "JPEG"))
+    hero_800 = ImageSpecField(**rendition(800, "JPEG"))
+    hero_1200 = ImageSpecField(**rendition(1200, "JPEG"))
+    hero_480_webp = ImageSpecField(**rendition(480, "WEBP"))
+    hero_800_webp = ImageSpecField(**rendition(800, "WEBP"))
+    hero_1200_webp = ImageSpecField(**rendition(1200, "WEBP"))
+
+    # Maintained by a PostgreSQL trigger (migration 0003) from headline, standfirst and body;
+    # stays empty on SQLite, where search falls back to simple matching.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
 
@@ -247,6 +314,26 @@ class Article(models.Model):
         """Minutes an average reader needs, never less than one."""
         return max(1, math.ceil(self.word_count / READING_WORDS_PER_MINUTE))
 
+    def hero_sources(self) -> dict | None:
+        """`srcset` strings (JPEG and WebP) and the intrinsic size of the hero image, or None.
+        Computed from stored dimensions: no storage access."""
+        if not self.hero_image or not self.hero_width or not self.hero_height:
+            return None
+        # A rendition is never wider than its source, so small images give fewer candidates.
+        by_width: dict[int, int] = {}
+        for target in RENDITION_WIDTHS:
+            by_width.setdefault(min(target, self.hero_width), target)
+        jpeg = [f"{getattr(self, f'hero_{t}').url} {w}w" for w, t in by_width.items()]
+        webp = [f"{getattr(self, f'hero_{t}_webp').url} {w}w" for w, t in by_width.items()]
+        width, target = max(by_width.items())
+        return {
+            "jpeg": ", ".join(jpeg),
+            "webp": ", ".join(webp),
+            "src": getattr(self, f"hero_{target}").url,
+            "width": width,
+            "height": round(self.hero_height * width / self.hero_width),
+        }
+
     @property
     def is_visible(self) -> bool:
         return (
@@ -284,3 +371,23 @@ def unique_article_slug(headline: str, *, exclude_pk: int | None = None) -> str:
         .values_list("slug", flat=True)
     )
     return next_free_slug(base, taken)
+
+
+class Correction(models.Model):
+    """A published correction, clarification or update note, shown on the article."""
+
+    class Kind(models.TextChoices):
+        CORRECTION = "correction", "Correction"
+        CLARIFICATION = "clarification", "Clarification"
+        UPDATE = "update", "Update"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CORRECTION)
+    text = models.TextField(help_text="What was wrong and what is right, in plain words.")
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["published_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to “{self.article}”"

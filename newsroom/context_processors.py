@@ -8,6 +8,7 @@ def site(request):
 
     return {
         "site_name": settings.SITE_NAME,
+        "site_description": settings.SITE_DESCRIPTION,
         # Lazy: evaluated once, only by templates that show the navigation.
         "nav_sections": Section.objects.only("name", "slug").order_by("order", "name"),
     }

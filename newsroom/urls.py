@@ -4,11 +4,16 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 admin.site.site_header = f"{settings.SITE_NAME} newsroom"
 admin.site.site_title = f"{settings.SITE_NAME} newsroom"
 
+handler500 = "newsroom.views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("robots.txt", views.robots_txt, name="robots"),
     path("newsletters/", include("newsletters.urls")),
     path("", include("articles.urls")),
 ]

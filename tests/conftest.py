@@ -27,6 +27,17 @@ def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # Cached pages must not leak from one test into another (on_commit never fires inside a
+    # test's transaction, so the content version would not move on its own).
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Locally a test may skip when a component (PostgreSQL, Redis, Chromium) is missing, with
     its reason shown by -ra. In CI every component is there, so a skip is a failure."""

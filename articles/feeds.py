@@ -1,0 +1,117 @@
+"""RSS 2.0 and Atom feeds: the whole site and each section, tag and author."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from taggit.models import Tag
+
+from accounts.models import Author
+
+from .body import plain_text
+from .models import Article, Section
+
+ITEMS = 30
+
+
+class LatestFeed(Feed):
+    """The newest published stories."""
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: latest stories"
+
+    def link(self, obj=None):
+        return reverse("articles:home")
+
+    def description(self, obj=None):
+        return f"The newest stories from {settings.SITE_NAME}."
+
+    def stories(self, obj):
+        return Article.objects.published()
+
+    def items(self, obj=None):
+        return self.stories(obj).for_listing().defer(None)[:ITEMS]
+
+    def item_title(self, item):
+        return item.headline
+
+    def item_description(self, item):
+        return item.standfirst or " ".join(plain_text(item.body).split()[:60]) + " …"
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.revised_at or item.published_at
+
+    def item_author_name(self, item):
+        return ", ".join(author.name for author in item.authors.all()) or None
+
+    def item_categories(self, item):
+        return [item.section.name]
+
+    def item_guid(self, item):
+        return f"{settings.SITE_URL}/story/{item.pk}"
+
+    item_guid_is_permalink = False
+
+
+class SectionFeed(LatestFeed):
+    def get_object(self, request, section):
+        return get_object_or_404(Section, slug=section)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: {obj.name}"
+
+    def link(self, obj=None):
+        return obj.get_absolute_url()
+
+    def description(self, obj=None):
+        return obj.description or f"The newest {obj.name} stories."
+
+    def stories(self, obj):
+        return Article.objects.published().in_section(obj)
+
+
+class TagFeed(LatestFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: stories tagged {obj.name}"
+
+    def link(self, obj=None):
+        return reverse("articles:tag", args=[obj.slug])
+
+    def description(self, obj=None):
+        return f"The newest stories tagged “{obj.name}”."
+
+    def stories(self, obj):
+        return Article.objects.published().filter(tags__slug=obj.slug)
+
+
+class AuthorFeed(LatestFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Author, slug=slug)
+
+    def title(self, obj=None):
+        return f"{settings.SITE_NAME}: stories by {obj.name}"
+
+    def link(self, obj=None):
+        return reverse("articles:author", args=[obj.slug])
+
+    def description(self, obj=None):
+        return f"The newest stories by {obj.name}."
+
+    def stories(self, obj):
+        return Article.objects.published().filter(authors=obj)
+
+
+def atom(feed_class):
+    """The same feed in Atom."""
+    return type(
+        f"Atom{feed_class.__name__}",
+        (feed_class,),
+        {"feed_type": Atom1Feed, "subtitle": feed_class.description},
+    )

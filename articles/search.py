@@ -1,0 +1,129 @@
+"""Reader search: PostgreSQL full-text search with ranking, stemming and highlighted snippets;
+simple matching on SQLite.
+
+Queries use `websearch_to_tsquery`, which accepts what people type: "quoted phrases", -word
+to exclude and `or` between alternatives, and never raises a syntax error.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Func, Q, Value
+
+from .body import plain_text
+from .models import Article
+
+MAX_QUERY_LENGTH = 200
+CONFIG = "english"
+# Control characters cannot appear in article text, so they mark highlights safely; the
+# snippet is escaped first and the markers become <mark> afterwards.
+START, STOP = "\x02", "\x03"
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """A query as typed, cleaned for use: `text` is what is searched, `notice` tells the reader
+    when it had to be shortened."""
+
+    text: str
+    notice: str = ""
+
+    @classmethod
+    def from_request(cls, raw: str | None) -> SearchTerms:
+        text = " ".join((raw or "").split())
+        if len(text) > MAX_QUERY_LENGTH:
+            return cls(
+                text[:MAX_QUERY_LENGTH],
+                f"Your search was long, so we used its first {MAX_QUERY_LENGTH} characters.",
+            )
+        return cls(text)
+
+    @property
+    def has_words(self) -> bool:
+        return any(ch.isalnum() for ch in self.text)
+
+
+def search_articles(terms: SearchTerms):
+    """Published articles matching `terms`, best first, each with a `snippet` (safe HTML) where
+    the database can make one. The queryset is lazy so the view can paginate it."""
+    if connection.vendor == "postgresql":
+        return _postgresql(terms)
+    return _simple(terms)
+
+
+def _postgresql(terms: SearchTerms):
+    query = SearchQuery(terms.text, search_type="websearch", config=CONFIG)
+    text = Func(F("body"), Value("<[^>]*>"), Value(" "), Value("g"), function="regexp_replace")
+    return (
+        Article.objects.published()
+        .filter(search_vector=query)
+        .annotate(
+            rank=SearchRank(F("search_vector"), query, cover_density=True),
+            raw_snippet=SearchHeadline(
+                text,
+                query,
+                config=CONFIG,
+                start_sel=START,
+                stop_sel=STOP,
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+            ),
+        )
+        .for_listing()
+        .order_by("-rank", "-published_at", "-pk")
+    )
+
+
+def highlight(raw_snippet: str) -> str:
+    """Escaped snippet text with the database's markers turned into <mark> elements."""
+    escaped = html.escape(html.unescape(raw_snippet or ""), quote=False)
+    return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
+
+
+def _simple(terms: SearchTerms):
+    """SQLite: every wanted word (or quoted phrase) must appear; -words must not."""
+    wanted, unwanted = _split(terms.text)
+    articles = Article.objects.published()
+    for word in wanted:
+        articles = articles.filter(
+            Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
+        )
+    for word in unwanted:
+        articles = articles.exclude(Q(headline__icontains=word) | Q(body__icontains=word))
+    if not wanted:
+        return Article.objects.none()
+    return articles.for_listing().defer(None).order_by("-published_at", "-pk")
+
+
+def simple_snippet(article: Article, terms: SearchTerms, width: int = 200) -> str:
+    """A window of the body around the first wanted word, with the words marked."""
+    wanted, _ = _split(terms.text)
+    text = " ".join(plain_text(article.body).split())
+    lowered = text.lower()
+    positions = [lowered.find(w.lower()) for w in wanted if lowered.find(w.lower()) >= 0]
+    start = max(0, min(positions, default=0) - width // 3)
+    window = text[start : start + width]
+    escaped = html.escape(("… " if start else "") + window + ("…" if len(text) > width else ""))
+    for word in sorted(wanted, key=len, reverse=True):
+        escaped = re.sub(
+            f"({re.escape(html.escape(word))})", r"<mark>\1</mark>", escaped, flags=re.IGNORECASE
+        )
+    return escaped
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    try:
+        words = shlex.split(text)
+    except ValueError:  # an unbalanced quote: treat the text as plain words
+        words = text.replace('"', " ").split()
+    wanted = [w for w in words if not w.startswith("-") and w.lower() != "or" and w.strip()]
+    unwanted = [w[1:] for w in words if w.startswith("-") and len(w) > 1]
+    return wanted, unwanted

@@ -1,0 +1,169 @@
+"""Whole-page caching for the public site.
+
+Public pages are the same for every anonymous reader, so a view marked with `@public_page`
+has its response stored in the cache (Redis in production) and served by
+`PublicPageCacheMiddleware` before sessions, CSRF or the view run.
+
+Invalidation is by version: every cached page records the content version it was made under,
+and any change to a story, section, author or correction bumps the version (after commit), so
+the next request for any page is rendered afresh. A page is also never kept past the next
+moment the published set changes by itself (a scheduled story's time, a breaking banner's
+expiry), so a scheduled story appears on cached pages when its time comes, with no job running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.http import http_date
+
+VERSION_KEY = "content-version"
+NEXT_CHANGE_KEY = "next-change:{version}"
+DEFAULT_MAX_AGE = 60
+# Headers worth replaying on a cache hit; per-request ones (cookies, dates) are not stored.
+STORED_HEADERS = {
+    "content-type",
+    "content-language",
+    "cache-control",
+    "etag",
+    "last-modified",
+    "x-frame-options",
+    "x-content-type-options",
+    "referrer-policy",
+    "link",
+    "cross-origin-opener-policy",
+    "content-security-policy",
+    "vary",
+}
+
+
+def content_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = time.time_ns()
+        cache.add(VERSION_KEY, version, timeout=None)
+        version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def bump_content_version() -> None:
+    """Make every cached page stale. Runs after the change commits, never before."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no version yet (or evicted): start a fresh, never-used one
+        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def content_changed() -> None:
+    """Call when published content may have changed; bumps once per transaction."""
+    pending = getattr(connection, "run_on_commit", [])
+    if connection.in_atomic_block and any(entry[1] is bump_content_version for entry in pending):
+        return
+    transaction.on_commit(bump_content_version)
+
+
+def seconds_until_next_change(version: int) -> int | None:
+    """Seconds until the next scheduled publication or banner expiry, cached per version."""
+    from articles.models import Article
+
+    key = NEXT_CHANGE_KEY.format(version=version)
+    cached = cache.get(key)
+    if cached is None:
+        moment = Article.objects.next_change_after(timezone.now())
+        cached = moment.timestamp() if moment else 0.0
+        cache.set(key, cached, timeout=3600)
+    if not cached:
+        return None
+    return max(0, int(cached - time.time()))
+
+
+def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
+    """Mark a view's 200 responses as the same for every reader: cacheable here and by a CDN
+    for `max_age` seconds at most, and never past the next scheduled change."""
+
+    def decorator(func):
+        @wraps(func)
+        def wrapper(request, *args, **kwargs):
+            response = func(request, *args, **kwargs)
+            if request.method in ("GET", "HEAD") and response.status_code == 200:
+                version = getattr(request, "_page_cache_version", None) or content_version()
+                until = seconds_until_next_change(version)
+                ttl = max_age if until is None else max(0, min(max_age, until))
+                patch_cache_control(response, public=True, max_age=ttl)
+                response.public_page_ttl = ttl
+            return response
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def set_last_modified(response: HttpResponse, moment) -> HttpResponse:
+    if moment:
+        response["Last-Modified"] = http_date(moment.timestamp())
+    return response
+
+
+class PublicPageCacheMiddleware:
+    """Serves cached public pages early and stores the responses of `@public_page` views."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = self._key(request)
+        if key is None:
+            return self.get_response(request)
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        entry = found.get(key)
+        if entry and version is not None and entry["version"] == version:
+            if entry["expires"] > time.time():
+                return self._replay(entry)
+        request._page_cache_version = version or content_version()
+
+        response = self.get_response(request)
+        ttl = getattr(response, "public_page_ttl", 0)
+        if ttl and response.status_code == 200 and not response.streaming and not response.cookies:
+            if not response.has_header("ETag"):
+                response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
+            entry = {
+                "version": request._page_cache_version,
+                "expires": time.time() + ttl,
+                "status": response.status_code,
+                "headers": [(k, v) for k, v in response.items() if k.lower() in STORED_HEADERS],
+                "content": response.content,
+            }
+            cache.set(key, entry, timeout=ttl)
+        return response
+
+    @staticmethod
+    def _key(request) -> str | None:
+        if request.method not in ("GET", "HEAD"):
+            return None
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return None  # staff (or anyone with a session) always get a fresh page
+        path = request.get_full_path()
+        if path.startswith(("/admin/", "/static/", "/media/")):
+            return None
+        digest = hashlib.sha1(f"{request.get_host()}{path}".encode()).hexdigest()
+        return f"page:{digest}"
+
+    @staticmethod
+    def _replay(entry) -> HttpResponse:
+        response = HttpResponse(entry["content"], status=entry["status"])
+        for header, value in entry["headers"]:
+            response[header] = value
+        # The time left, not the time the page was first given, is what a CDN may keep it for.
+        remaining = max(0, int(entry["expires"] - time.time()))
+        patch_cache_control(response, public=True, max_age=remaining)
+        response["X-Page-Cache"] = "hit"
+        return response
