@@ -291,9 +291,7 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         # Derived fields stay current whoever saves: admin, importer or shell.
-        self.body = article_body.sanitize(self.body)
-        self.headline_key = headline_key(self.headline)
-        self.word_count = len(article_body.plain_text(self.body).split())
+        self.refresh_derived_fields()
         if not self.slug:
             self.slug = unique_article_slug(self.headline, exclude_pk=self.pk)
         update_fields = kwargs.get("update_fields")
@@ -303,6 +301,14 @@ class Article(models.Model):
 
     def get_absolute_url(self):
         return reverse("articles:detail", args=[self.section.slug, self.slug])
+
+    def refresh_derived_fields(self, *, body_is_sanitized: bool = False) -> None:
+        """Sanitise the body and recompute what derives from the row's own fields. `save()`
+        calls it; bulk inserts, which bypass `save()`, must call it themselves."""
+        if not body_is_sanitized:
+            self.body = article_body.sanitize(self.body)
+        self.headline_key = headline_key(self.headline)
+        self.word_count = len(article_body.plain_text(self.body).split())
 
     def clean(self):
         super().clean()

@@ -33,6 +33,7 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 
 import ftfy
@@ -70,8 +71,17 @@ FTFY_KEEP_CONTROLS = FTFY_CONFIG._replace(remove_control_chars=False)
 
 BULLETS = "•●▪◦‣∙·"
 OPENING_QUOTES = '“"‘«„‹'
-ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# UTF-8 read as Windows-1252 or Latin-1 leaves a lead-byte letter (Â … ô) before a character
+# that stands for a continuation byte, or bare C1 controls. Only then is ftfy worth running.
+MOJIBAKE_HINT = re.compile(
+    "[\x80-\x9f]|[\u00c2-\u00f4][\u00a0-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d"
+    "\u017e\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030"
+    "\u2039\u203a\u20ac\u2122]"
+)
+NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols and spaces of any script
+LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029]")
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 TEASER = re.compile(rf"^[{BULLETS}]\s*(?P<text>\S.*)$")
 SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>.*)$", re.IGNORECASE)
@@ -156,6 +166,11 @@ class ParsedArticle:
     next_title: str = ""
     parts: tuple[Part, ...] = field(default=(), compare=False)  # everything, in file order
 
+    @cached_property
+    def key(self) -> str:
+        """The headline's identity (see `headline_key`)."""
+        return headline_key(self.headline)
+
     def count(self, kind: Kind) -> int:
         return sum(1 for block in self.blocks if block.kind == kind)
 
@@ -177,12 +192,17 @@ def decode(raw: bytes, *, max_bytes: int = MAX_BYTES) -> str:
         raise ParseError("file is empty")
 
     # Mojibake is repaired before control characters are counted: its C1 characters ("â€\x9d"
-    # for a closing quote) are clues for ftfy, not junk.
-    text = ftfy.fix_text(_decode_bytes(raw), config=FTFY_KEEP_CONTROLS)
+    # for a closing quote) are clues for ftfy, not junk. ftfy is thorough but slow (several
+    # regex passes per line), so it runs only on text its own quick test finds suspicious.
+    text = _decode_bytes(raw)
+    if MOJIBAKE_HINT.search(text):
+        text = ftfy.fix_text(text, config=FTFY_KEEP_CONTROLS)
+    else:
+        text = LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text))
     # A stray control character is junk that `parse` drops; many of them mean this is not text.
     if len(CONTROL.findall(text)) > max(2, len(text) // 100):
         raise ParseError("file is binary, not text (it is full of control characters)")
-    return ftfy.fixes.remove_control_chars(text)
+    return CONTROL.sub("", text)
 
 
 def _decode_bytes(raw: bytes) -> str:
@@ -316,8 +336,7 @@ def strip_markup(text: str) -> str:
 def clean_line(line: str) -> str:
     """One line without junk: zero-width characters, control characters, odd spaces and tabs
     become nothing or a single space. Leading spaces are dropped too (teasers are indented)."""
-    line = CONTROL.sub("", line.translate(ZERO_WIDTH))
-    return SPACES.sub(" ", line).strip()
+    return SPACES.sub(" ", INVISIBLE.sub("", line)).strip()
 
 
 def headline_key(headline: str) -> str:
@@ -325,8 +344,7 @@ def headline_key(headline: str) -> str:
     punctuation and spacing do not count. Teasers and navigation lines link by this key."""
     text = unicodedata.normalize("NFKC", headline).casefold()
     text = text.replace("’", "").replace("'", "")  # "Putin’s" and "Putins" are one word
-    text = "".join(" " if unicodedata.category(ch)[0] in "PSZC" else ch for ch in text)
-    return " ".join(text.split())[:MAX_HEADLINE_LENGTH]
+    return " ".join(NOT_WORD.sub(" ", text).split())[:MAX_HEADLINE_LENGTH]
 
 
 def parse(text: str) -> ParsedArticle:
@@ -335,7 +353,9 @@ def parse(text: str) -> ParsedArticle:
     the `Previous post` / `Next post` lines. Raises `ParseError` when there is no story."""
     if not text.strip():
         raise ParseError("file is empty" if not text else "file contains only whitespace")
-    lines = [clean_line(line) for line in strip_markup(text).splitlines()]
+    # Cleaning the whole text at once is several times faster than line by line.
+    text = SPACES.sub(" ", INVISIBLE.sub("", strip_markup(text)))
+    lines = [line.strip() for line in text.splitlines()]
     if not any(lines):
         raise ParseError("file contains only whitespace and invisible characters")
 

@@ -18,16 +18,19 @@ from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from taggit.models import Tag, TaggedItem
 
 from accounts.models import Author
+from newsroom.cache import content_changed
 
 from .body import blocks_to_html, sanitize
 from .models import Article, Section, base_slug, next_free_slug
-from .parsing import ParsedArticle, ParseError, headline_key, parse_bytes
+from .parsing import ParsedArticle, ParseError, parse_bytes
 
 DEFAULT_SECTION_SLUG = "news"
 DIRECTORY_SUFFIXES = {".txt", ".text"}
@@ -145,58 +148,78 @@ def import_paths(
 def import_batch(
     items: list[tuple[str, ParsedArticle | ParseError]], *, options: ImportOptions
 ) -> list[ImportResult]:
-    """Store parsed articles in one transaction, each file in its own savepoint."""
+    """Store parsed articles in one transaction. New stories go in with one bulk insert per
+    batch; if the database refuses it, they are retried one savepoint each, so a bad file
+    fails alone and leaves nothing behind. Updates get a savepoint each."""
     stories = [item for _, item in items if isinstance(item, ParsedArticle)]
-    keys = {headline_key(story.headline) for story in stories}
-    existing = {
-        article.import_key: article
-        for article in Article.objects.filter(import_key__in=keys).prefetch_related(
-            "authors", "tags"
-        )
-    }
+    keys = {story.key for story in stories}
+    existing = _existing_articles(keys, options)
     bases = {base_slug(story.headline) for story in stories}
     taken_slugs = set(Article.objects.filter(slug__in=bases).values_list("slug", flat=True))
     section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
 
-    results = []
+    results: list[ImportResult | None] = []
+    pending: list[tuple[int, str, ParsedArticle, Article]] = []
+    pending_keys: set[str] = set()
     with transaction.atomic():
         for name, item in items:
             if isinstance(item, ParseError):
                 results.append(ImportResult(name, Outcome.FAILED, reason=str(item)))
                 continue
+            key = item.key
+            if key in pending_keys:
+                # The same story twice in one batch: store the first before comparing.
+                _flush(pending, results, options)
+                pending_keys.clear()
+            if key not in existing:
+                try:
+                    article = _new_article(item, key, options, section, taken_slugs)
+                except ValidationError as exc:
+                    results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
+                    continue
+                pending.append((len(results), name, item, article))
+                pending_keys.add(key)
+                existing[key] = article
+                results.append(None)
+                continue
             try:
-                with transaction.atomic():
-                    result = import_parsed_article(
-                        item,
-                        options=options,
-                        default_section=section,
-                        existing=existing,
-                        taken_slugs=taken_slugs,
-                        name=name,
-                    )
+                result = import_parsed_article(item, options=options, existing=existing, name=name)
             except (DatabaseError, ValidationError) as exc:
-                result = ImportResult(name, Outcome.FAILED, reason=_database_reason(exc))
+                result = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
             results.append(result)
+        _flush(pending, results, options)
     return results
 
 
-def import_parsed_article(
-    parsed: ParsedArticle,
-    *,
-    options: ImportOptions,
-    default_section: Section | None = None,
-    existing: dict[str, Article] | None = None,
-    taken_slugs: set[str] | None = None,
-    name: str = "",
-) -> ImportResult:
-    """Create the article, update it if the file says something new, or leave it unchanged.
-    `existing` and `taken_slugs` let a batch look rows up once; on their own they are queried."""
-    key = headline_key(parsed.headline)
-    if existing is None:
-        existing = {
-            a.import_key: a
-            for a in Article.objects.filter(import_key=key).prefetch_related("authors", "tags")
-        }
+def _flush(pending, results, options) -> None:
+    """Insert the batch's new articles with their bylines and tags."""
+    if not pending:
+        return
+    articles = [article for *_, article in pending]
+    try:
+        with transaction.atomic():
+            Article.objects.bulk_create(articles)
+            _add_bylines_and_tags(articles, options)
+        for index, name, parsed, article in pending:
+            results[index] = ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
+    except DatabaseError:
+        # One bad row spoils a bulk insert; find it by trying each on its own.
+        for index, name, parsed, article in pending:
+            article.pk = None
+            try:
+                with transaction.atomic():
+                    article.save(force_insert=True)
+                    _add_bylines_and_tags([article], options)
+            except (DatabaseError, ValidationError) as exc:
+                results[index] = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
+            else:
+                results[index] = ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
+    content_changed()  # bulk inserts send no signals
+    pending.clear()
+
+
+def _story_values(parsed: ParsedArticle, options: ImportOptions) -> dict:
+    """The fields an import sets, from the file and the options given."""
     values = {
         "headline": parsed.headline,
         "body": sanitize(blocks_to_html(parsed.blocks)),
@@ -211,25 +234,54 @@ def import_parsed_article(
     for flag in ("is_featured", "is_breaking", "published_at"):
         if getattr(options, flag) is not None:
             values[flag] = getattr(options, flag)
+    return values
 
+
+def import_parsed_article(
+    parsed: ParsedArticle,
+    *,
+    options: ImportOptions,
+    default_section: Section | None = None,
+    existing: dict[str, Article] | None = None,
+    name: str = "",
+) -> ImportResult:
+    """Create the article, update it if the file says something new, or leave it unchanged.
+    `existing` lets a batch look rows up once; on its own, the row is queried."""
+    key = parsed.key
+    if existing is None:
+        existing = _existing_articles({key}, options)
     article = existing.get(key)
     if article is None:
-        article = _create(parsed, key, values, options, default_section, taken_slugs)
+        section = default_section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
+        article = _new_article(parsed, key, options, section, taken_slugs=None)
+        article.save(force_insert=True)
+        _add_bylines_and_tags([article], options)
         existing[key] = article
         return ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
 
+    values = _story_values(parsed, options)
     changed = [field for field, value in values.items() if getattr(article, field) != value]
-    for field_name in changed:
-        setattr(article, field_name, values[field_name])
-    if changed:
-        article.clean_fields(exclude=FIELDS_NOT_CHECKED)
-        article.save(update_fields=[*changed, "updated_at"])
-    if options.authors is not None and _author_ids(article) != {a.pk for a in options.authors}:
-        article.authors.set(options.authors)
-        changed.append("authors")
-    if options.tags is not None and _tag_names(article) != {t.lower() for t in options.tags}:
-        article.tags.set(list(options.tags))
-        changed.append("tags")
+    new_authors = options.authors is not None and article._import_author_ids != {
+        a.pk for a in options.authors
+    }
+    new_tags = options.tags is not None and article._import_tag_names != {
+        t.lower() for t in options.tags
+    }
+    if changed or new_authors or new_tags:
+        with transaction.atomic():  # the file's savepoint: all of it or none of it
+            for field_name in changed:
+                setattr(article, field_name, values[field_name])
+            if changed:
+                article.clean_fields(exclude=FIELDS_NOT_CHECKED)
+                article.save(update_fields=[*changed, "updated_at"])
+            if new_authors:
+                article.authors.set(options.authors)
+                article._import_author_ids = {a.pk for a in options.authors}
+                changed.append("authors")
+            if new_tags:
+                article.tags.set(list(options.tags))
+                article._import_tag_names = {t.lower() for t in options.tags}
+                changed.append("tags")
     if changed:
         return ImportResult(
             name, Outcome.UPDATED, article.pk, changed=tuple(changed), parsed=parsed
@@ -237,7 +289,9 @@ def import_parsed_article(
     return ImportResult(name, Outcome.UNCHANGED, article.pk, parsed=parsed)
 
 
-def _create(parsed, key, values, options, default_section, taken_slugs) -> Article:
+def _new_article(parsed, key, options, default_section, taken_slugs) -> Article:
+    """A validated, unsaved article with a free slug and its derived fields set."""
+    values = _story_values(parsed, options)
     base = base_slug(parsed.headline)
     if taken_slugs is None or base in taken_slugs:
         # A headline collision: find the suffixes already used for this base.
@@ -254,20 +308,39 @@ def _create(parsed, key, values, options, default_section, taken_slugs) -> Artic
     )
     if article.status == Article.Status.PUBLISHED and article.published_at is None:
         article.published_at = timezone.now()
+    article.refresh_derived_fields(body_is_sanitized=True)
     article.clean_fields(exclude=FIELDS_NOT_CHECKED)
-    article.save(force_insert=True)
-    if taken_slugs is not None:
-        taken_slugs.add(slug)
+    article._import_author_ids = {author.pk for author in options.authors or ()}
+    article._import_tag_names = {tag.lower() for tag in options.tags or ()}
+    taken_slugs.add(slug)
+    return article
+
+
+def _add_bylines_and_tags(articles: list[Article], options: ImportOptions) -> None:
+    """Bylines and tags for newly inserted articles, in two bulk inserts."""
     if options.authors:
         Article.authors.through.objects.bulk_create(
             [
-                Article.authors.through(article_id=article.pk, author_id=a.pk)
-                for a in options.authors
+                Article.authors.through(article_id=article.pk, author_id=author.pk)
+                for article in articles
+                for author in options.authors
             ]
         )
     if options.tags:
-        article.tags.set(list(options.tags))
-    return article
+        tags = [_tag(name) for name in dict.fromkeys(options.tags)]
+        content_type = ContentType.objects.get_for_model(Article)
+        TaggedItem.objects.bulk_create(
+            [
+                TaggedItem(content_type=content_type, object_id=article.pk, tag=tag)
+                for article in articles
+                for tag in tags
+            ]
+        )
+
+
+def _tag(name: str) -> Tag:
+    # Tags are case-insensitive (TAGGIT_CASE_INSENSITIVE): "Ukraine" and "ukraine" are one.
+    return Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
 
 
 def _valid_url(url: str) -> str:
@@ -280,15 +353,27 @@ def _valid_url(url: str) -> str:
     return url
 
 
-def _author_ids(article: Article) -> set[int]:
-    return {author.pk for author in article.authors.all()}
+def _existing_articles(keys: set[str], options: ImportOptions) -> dict[str, Article]:
+    """Imported articles with these keys, with their byline ids and tag names attached when
+    the import sets those: three queries for a whole batch."""
+    articles = {a.import_key: a for a in Article.objects.filter(import_key__in=keys)}
+    by_pk = {article.pk: article for article in articles.values()}
+    for article in by_pk.values():
+        article._import_author_ids, article._import_tag_names = set(), set()
+    if by_pk and options.authors is not None:
+        rows = Article.authors.through.objects.filter(article_id__in=by_pk)
+        for article_id, author_id in rows.values_list("article_id", "author_id"):
+            by_pk[article_id]._import_author_ids.add(author_id)
+    if by_pk and options.tags is not None:
+        rows = TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Article), object_id__in=by_pk
+        )
+        for object_id, name in rows.values_list("object_id", "tag__name"):
+            by_pk[object_id]._import_tag_names.add(name.lower())
+    return articles
 
 
-def _tag_names(article: Article) -> set[str]:
-    return {tag.name.lower() for tag in article.tags.all()}
-
-
-def _database_reason(exc: Exception) -> str:
+def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         messages = (
             [f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()]
