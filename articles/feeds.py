@@ -13,6 +13,7 @@ from .body import plain_text
 from .models import Article, Section
 
 ITEMS = 30
+SUMMARY_WORDS = 60
 
 
 class LatestFeed(Feed):
@@ -37,7 +38,10 @@ class LatestFeed(Feed):
         return item.headline
 
     def item_description(self, item):
-        return item.standfirst or " ".join(plain_text(item.body).split()[:60]) + " …"
+        if item.standfirst:
+            return item.standfirst
+        words = plain_text(item.body).split()
+        return " ".join(words[:SUMMARY_WORDS]) + (" …" if len(words) > SUMMARY_WORDS else "")
 
     def item_pubdate(self, item):
         return item.published_at

@@ -30,6 +30,7 @@ from __future__ import annotations
 import codecs
 import enum
 import html
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -468,3 +469,38 @@ def _source(text: str, publication: str) -> Source:
 def parse_bytes(raw: bytes, *, max_bytes: int = MAX_BYTES) -> ParsedArticle:
     """`parse(decode(raw))`: the whole way from a file's bytes."""
     return parse(decode(raw, max_bytes=max_bytes))
+
+
+def read_file(path: str | os.PathLike, *, max_bytes: int = MAX_BYTES) -> ParsedArticle:
+    """The parsed article in the file at `path`; `ParseError` with a reason otherwise. The size
+    is checked before anything is read, so a huge file costs nothing."""
+    try:
+        size = os.stat(path).st_size
+        if size > max_bytes:
+            raise ParseError(
+                f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): "
+                "it is not a single story"
+            )
+        with open(path, "rb") as file:
+            raw = file.read()
+    except FileNotFoundError:
+        raise ParseError("no such file") from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, not a file") from None
+    except OSError as exc:
+        raise ParseError(f"cannot be read ({exc.strerror or exc})") from None
+    return parse_bytes(raw, max_bytes=max_bytes)
+
+
+def read_files(
+    paths: list[str | os.PathLike], *, max_bytes: int = MAX_BYTES
+) -> list[tuple[str, ParsedArticle | ParseError]]:
+    """Each file's name with its parsed article or the reason it could not be read. Runs in
+    a worker process during imports, so it must not need Django."""
+    out: list[tuple[str, ParsedArticle | ParseError]] = []
+    for path in paths:
+        try:
+            out.append((str(path), read_file(path, max_bytes=max_bytes)))
+        except ParseError as exc:
+            out.append((str(path), exc))
+    return out

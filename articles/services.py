@@ -10,11 +10,14 @@ file stays all-or-nothing while the batch pays for one commit.
 from __future__ import annotations
 
 import enum
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 
 from django.conf import settings
@@ -30,7 +33,7 @@ from newsroom.cache import content_changed
 
 from .body import blocks_to_html, sanitize
 from .models import Article, Section, base_slug, next_free_slug
-from .parsing import ParsedArticle, ParseError, parse_bytes
+from .parsing import ParsedArticle, ParseError, read_file, read_files
 
 DEFAULT_SECTION_SLUG = "news"
 DIRECTORY_SUFFIXES = {".txt", ".text"}
@@ -84,22 +87,7 @@ class ImportResult:
 
 def read_article_file(path: Path, *, max_bytes: int | None = None) -> ParsedArticle:
     """The parsed article in the file at `path`; `ParseError` with a reason otherwise."""
-    max_bytes = max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ParseError(
-                f"file is too large ({size:,} bytes; the limit is {max_bytes:,}): "
-                "it is not a single story"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ParseError("no such file") from None
-    except IsADirectoryError:
-        raise ParseError("is a directory, not a file") from None
-    except OSError as exc:
-        raise ParseError(f"cannot be read ({exc.strerror or exc})") from None
-    return parse_bytes(raw, max_bytes=max_bytes)
+    return read_file(path, max_bytes=max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES)
 
 
 def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
@@ -132,17 +120,31 @@ def import_paths(
     *,
     options: ImportOptions,
     batch_size: int = 250,
+    parse_workers: int = 0,
 ) -> Iterator[ImportResult]:
-    """Import every file, yielding one result per file, in order. Bad files fail alone."""
-    iterator = iter(paths)
-    while batch := list(islice(iterator, batch_size)):
-        parsed: list[tuple[str, ParsedArticle | ParseError]] = []
-        for path in batch:
-            try:
-                parsed.append((str(path), read_article_file(path)))
-            except ParseError as exc:
-                parsed.append((str(path), exc))
-        yield from import_batch(parsed, options=options)
+    """Import every file, yielding one result per file, in order. Bad files fail alone.
+
+    With `parse_workers`, files are read and parsed in other processes, one batch ahead of the
+    batch being written, so parsing and the database work at the same time. Only two batches
+    are ever in memory, however many files there are."""
+    max_bytes = settings.NEWSROOM_IMPORT_MAX_BYTES
+    files = iter(paths)
+    batches = iter(lambda: list(islice(files, batch_size)), [])
+    head = list(islice(batches, 2))
+    if parse_workers < 1 or len(head) < 2:  # a small import is not worth starting processes
+        for batch in chain(head, batches):
+            yield from import_batch(read_files(batch, max_bytes=max_bytes), options=options)
+        return
+    # "spawn": a forked child would share this process's database connection.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=parse_workers, mp_context=context) as pool:
+        ahead = deque()
+        for batch in chain(head, batches):
+            ahead.append(pool.submit(read_files, batch, max_bytes=max_bytes))
+            if len(ahead) > parse_workers:
+                yield from import_batch(ahead.popleft().result(), options=options)
+        while ahead:
+            yield from import_batch(ahead.popleft().result(), options=options)
 
 
 def import_batch(

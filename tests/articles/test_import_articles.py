@@ -294,3 +294,15 @@ def test_large_batches_show_progress(tmp_path, monkeypatch):
     out, err, error = run(tmp_path, batch_size=2)
     assert error is None and "5 created" in out
     assert [line.split(" files")[0] for line in err.splitlines()] == ["… 2", "… 4"]
+
+
+def test_parsing_in_worker_processes_gives_the_same_results_in_order(tmp_path):
+    for n in range(5):
+        write(tmp_path, f"{n}.txt", STORY.format(n=n).encode())
+    write(tmp_path, "5-empty.txt", b"")
+    out, err, error = run(tmp_path, batch_size=2, parse_workers=1)
+    names = [line.split(":")[0] for line in out.splitlines() if ": created" in line]
+    assert names == [str(tmp_path / f"{n}.txt") for n in range(5)]
+    assert f"{tmp_path / '5-empty.txt'}: failed: file is empty" in err
+    assert error == "1 of 6 files could not be imported."
+    assert Article.objects.count() == 5

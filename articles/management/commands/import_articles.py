@@ -1,5 +1,6 @@
 """`manage.py import_articles PATH [PATH ...]`: import the outlet's text files."""
 
+import os
 import time
 from collections import Counter
 
@@ -72,7 +73,15 @@ class Command(BaseCommand):
             "--batch-size",
             type=int,
             default=250,
-            help="Files per database transaction (each file still has its own savepoint).",
+            help="Files per database transaction (each file still all-or-nothing).",
+        )
+        parser.add_argument(
+            "--parse-workers",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Processes that read and parse files while the database writes (default: "
+            "one per spare CPU, at most 4, for batches of more than one batch; 0: none).",
         )
 
     def handle(
@@ -86,6 +95,7 @@ class Command(BaseCommand):
         status,
         published_at,
         batch_size,
+        parse_workers,
         verbosity,
         **options,
     ):
@@ -103,8 +113,10 @@ class Command(BaseCommand):
                     f"--published-at “{published_at}” is not a date and time such as "
                     "2026-11-25T08:00:00Z."
                 )
-        if batch_size < 1:
-            raise CommandError("--batch-size must be at least 1.")
+        if parse_workers is None:
+            parse_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
+        if batch_size < 1 or parse_workers < 0:
+            raise CommandError("--batch-size must be at least 1 and --parse-workers at least 0.")
 
         # A dry run does all the work in one transaction and rolls it back, so it reports
         # exactly what a real run would do (slug collisions, duplicates within the batch).
@@ -117,6 +129,7 @@ class Command(BaseCommand):
                 status=status,
                 when=when,
                 batch_size=batch_size,
+                parse_workers=parse_workers,
                 dry_run=dry_run,
                 verbosity=verbosity,
             )
@@ -136,7 +149,18 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(summary))
 
     def _run(
-        self, paths, *, section_obj, authors, tags, status, when, batch_size, dry_run, verbosity
+        self,
+        paths,
+        *,
+        section_obj,
+        authors,
+        tags,
+        status,
+        when,
+        batch_size,
+        parse_workers,
+        dry_run,
+        verbosity,
     ):
         options = ImportOptions(
             section=section_obj,
@@ -149,7 +173,13 @@ class Command(BaseCommand):
         started = time.monotonic()
         would = "would be " if dry_run else ""
         for number, result in enumerate(
-            import_paths(expand_paths(paths), options=options, batch_size=batch_size), start=1
+            import_paths(
+                expand_paths(paths),
+                options=options,
+                batch_size=batch_size,
+                parse_workers=parse_workers,
+            ),
+            start=1,
         ):
             counts[result.outcome] += 1
             if result.outcome == Outcome.FAILED:
