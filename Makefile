@@ -10,7 +10,7 @@ export DJANGO_SECRET_KEY ?= local-only-$(shell hostname)-not-for-production
 export DJANGO_DEBUG ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve test lint format fixtures bench clean
+.PHONY: help install browser run serve test lint format fixtures bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,24 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with its dev tools
+
+# The browser tests (tests/e2e) drive Debian's chromium; Playwright's own browser download is not
+# used. Without root this only explains what to do: the browser tests then skip (fail under CI).
+CHROMIUM := /usr/bin/chromium
+browser: ## Install Debian's chromium for the browser tests when it is missing (needs root)
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "Chromium is installed: $(CHROMIUM)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "Chromium is missing and installing it needs root: run 'sudo make browser'"; \
+		echo "(or 'sudo apt-get install chromium fonts-liberation'). Until then tests/e2e is skipped."; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "Chromium is missing and there is no apt-get here: install Chromium at $(CHROMIUM)."; \
+		echo "Until then tests/e2e is skipped."; \
+	else \
+		set -e; apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			chromium fonts-liberation; \
+	fi
 
 run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo stories and serve on 127.0.0.1:8000
 	$(PY) manage.py migrate --noinput

@@ -10,7 +10,7 @@ from taggit.models import Tag
 from accounts.models import Author
 
 from .body import plain_text
-from .models import Article, Section
+from .models import Article, Correction, Section
 
 ITEMS = 30
 SUMMARY_WORDS = 60
@@ -119,3 +119,40 @@ def atom(feed_class):
         (feed_class,),
         {"feed_type": Atom1Feed, "subtitle": feed_class.description},
     )
+
+
+class CorrectionsFeed(Feed):
+    """Corrections, clarifications and updates, newest first."""
+
+    def title(self):
+        return f"{settings.SITE_NAME}: corrections"
+
+    def link(self):
+        return reverse("articles:corrections")
+
+    def description(self):
+        return f"Corrections, clarifications and updates to {settings.SITE_NAME} stories."
+
+    def items(self):
+        return (
+            Correction.objects.filter(article__in=Article.objects.published())
+            .select_related("article__section")
+            .order_by("-published_at", "-pk")[:ITEMS]
+        )
+
+    def item_title(self, item):
+        return f"{item.get_kind_display()}: {item.article.headline}"
+
+    def item_description(self, item):
+        return item.text
+
+    def item_link(self, item):
+        return f"{item.article.get_absolute_url()}#corrections-title"
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_guid(self, item):
+        return f"{settings.SITE_URL}/corrections/{item.pk}"
+
+    item_guid_is_permalink = False

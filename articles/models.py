@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFit
+from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
 from . import body as article_body
@@ -167,8 +168,24 @@ class Article(models.Model):
         DRAFT = "draft", "Draft"
         REVIEW = "review", "In review"
         PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class WithdrawalReason(models.TextChoices):
+        EDITORIAL = "editorial", "Editorial decision"
+        LEGAL = "legal", "Legal takedown"
 
     headline = models.CharField(max_length=MAX_HEADLINE_LENGTH)
+    seo_headline = models.CharField(
+        "SEO headline",
+        max_length=MAX_HEADLINE_LENGTH,
+        blank=True,
+        help_text="For search engines (the page title). Empty: the headline.",
+    )
+    social_headline = models.CharField(
+        max_length=MAX_HEADLINE_LENGTH,
+        blank=True,
+        help_text="For shares on social networks. Empty: the headline.",
+    )
     slug = models.SlugField(
         max_length=SLUG_MAX_LENGTH,
         unique=True,
@@ -248,6 +265,30 @@ class Article(models.Model):
     is_featured = models.BooleanField("featured", default=False)
     related = models.ManyToManyField("self", blank=True, symmetrical=False)
     word_count = models.PositiveIntegerField(default=0, editable=False)
+    withdrawn_reason = models.CharField(
+        max_length=20, choices=WithdrawalReason.choices, blank=True, editable=False
+    )
+    created_by = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
+        related_name="+",
+    )
+    updated_by = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        editable=False,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(
+        default=1,
+        editable=False,
+        help_text="Raised on every save; an edit based on an older version is refused.",
+    )
     import_key = models.CharField(
         max_length=MAX_HEADLINE_LENGTH,
         unique=True,
@@ -271,12 +312,21 @@ class Article(models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
+    history = HistoricalRecords(
+        excluded_fields=["search_vector", "headline_key", "word_count", "version"],
+        m2m_fields=[authors],
+    )
 
     class Meta:
         ordering = ["-published_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_visible_idx"),
             models.Index(fields=["section", "status", "-published_at"], name="article_section_idx"),
+        ]
+        permissions = [
+            ("publish_article", "Can publish, schedule, unpublish and withdraw articles"),
+            ("flag_article", "Can mark articles as breaking or featured"),
+            ("edit_any_article", "Can edit articles written by others"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -397,3 +447,22 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to “{self.article}”"
+
+
+class Transition(models.Model):
+    """A move between workflow states: who moved the article, from what, to what, when."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=Article.Status.choices)
+    to_status = models.CharField(max_length=20, choices=Article.Status.choices)
+    by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"

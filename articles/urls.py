@@ -33,6 +33,8 @@ app_name = "articles"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search_view, name="search"),
+    path("corrections/", views.corrections, name="corrections"),
+    *feed_pair("corrections/", feeds.CorrectionsFeed, "corrections-feed"),
     path("tags/<uslug:slug>/", views.tag_detail, name="tag"),
     path("authors/<uslug:slug>/", views.author_detail, name="author"),
     path("archive/<int:year>/<int:month>/", views.archive, name="archive-month"),

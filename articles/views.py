@@ -15,7 +15,7 @@ from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified
 
 from . import body, search
-from .models import Article, Section
+from .models import Article, Correction, Section
 from .parsing import headline_key
 
 LATEST_ON_HOME = 12
@@ -135,9 +135,25 @@ def search_view(request):
 
 @public_page
 def article_detail(request, section, slug):
-    article = get_object_or_404(Article.objects.published().for_detail(), slug=slug)
+    article = Article.objects.published().for_detail().filter(slug=slug).first()
+    if article is None:
+        return _missing_article(request, slug)
     if article.section.slug != section:
         return redirect(article, permanent=True)
+    return render_article(request, article)
+
+
+def _missing_article(request, slug):
+    """A withdrawn story is gone, not lost: 410, so search engines drop it for good."""
+    withdrawn = Article.objects.filter(slug=slug, status=Article.Status.WITHDRAWN).first()
+    if withdrawn is None:
+        raise Http404("No such story")
+    legal = withdrawn.withdrawn_reason == Article.WithdrawalReason.LEGAL
+    return render(request, "articles/article_gone.html", {"legal": legal}, status=410)
+
+
+def render_article(request, article, *, preview=False):
+    """The article page; the admin's preview renders unpublished stories through it too."""
     segments = body.segments(article.body)
     titles = [s.title for s in segments if s.kind == "teaser"]
     links = Article.objects.linked_by_headline(
@@ -163,6 +179,19 @@ def article_detail(request, section, slug):
         "next_article": link(article.next_title),
         "related": related,
         "current_section": article.section.slug,
+        "preview": preview,
     }
     response = render(request, "articles/article_detail.html", context)
     return set_last_modified(response, article.updated_at)
+
+
+@public_page
+def corrections(request):
+    """Every correction, clarification and update note on published stories, newest first."""
+    notes = (
+        Correction.objects.filter(article__in=Article.objects.published())
+        .select_related("article__section")
+        .order_by("-published_at", "-pk")
+    )
+    page = Paginator(notes, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "articles/corrections.html", {"page": page})

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from articles.admin import editorial_dashboard
+
 from . import views
 
 admin.site.site_header = f"{settings.SITE_NAME} newsroom"
@@ -12,6 +14,11 @@ admin.site.site_title = f"{settings.SITE_NAME} newsroom"
 handler500 = "newsroom.views.server_error"
 
 urlpatterns = [
+    path(
+        "admin/newsroom/",
+        admin.site.admin_view(editorial_dashboard),
+        name="editorial-dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("robots.txt", views.robots_txt, name="robots"),
     path("newsletters/", include("newsletters.urls")),

@@ -1,0 +1,160 @@
+"""The public pages in a real browser: axe-core's WCAG A/AA rules, one heading, keyboard use,
+pictures with alt text, no third-party requests, working without JavaScript, and screenshots
+in artifacts/screenshots/ for a person to look at."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from newsletters.models import Subscription
+
+from .conftest import DESKTOP, HERO_ALT, PHONE
+
+pytestmark = pytest.mark.e2e
+
+PAGES = ["home", "article", "section", "search", "signup"]
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+BLOCKING = {"serious", "critical"}
+
+
+def visit(page, site, name):
+    response = page.goto(site.url(site.pages[name]))
+    assert response.status == 200, f"{name}: HTTP {response.status}"
+    return page
+
+
+def describe(violations) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.append(f"  {violation['helpUrl']}")
+        for node in violation["nodes"]:
+            lines.append(f"  - {', '.join(map(str, node['target']))}")
+            if node.get("failureSummary"):
+                lines.append("    " + node["failureSummary"].replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("width", ["phone", "desktop"])
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_finds_no_serious_or_critical_wcag_violations(new_page, site, name, width):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = new_page(viewport=PHONE, is_mobile=True) if width == "phone" else new_page()
+    visit(page, site, name)
+    options = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]}
+    violations = Axe().run(page, options=options).response["violations"]
+    blocking = [v for v in violations if v["impact"] in BLOCKING]
+    assert not blocking, f"axe-core on {site.pages[name]} ({width}):\n{describe(blocking)}"
+
+
+def test_every_page_has_one_h1_and_alt_text_on_every_picture(page, site):
+    for name in PAGES:
+        visit(page, site, name)
+        assert page.locator("h1").count() == 1, name
+        without_alt = page.locator("img:not([alt])")
+        html = without_alt.evaluate_all("els => els.map(e => e.outerHTML)")
+        assert not html, f"{name}: pictures without alt text: {html}"
+
+
+def test_the_story_picture_is_shown_with_its_description(page, site):
+    visit(page, site, "article")
+    hero = page.locator(".story__hero img")
+    assert hero.get_attribute("alt") == HERO_ALT
+    assert hero.evaluate("img => img.complete && img.naturalWidth > 0"), "the picture did not load"
+
+
+def test_the_skip_link_moves_keyboard_focus_to_the_main_content(page, site):
+    visit(page, site, "article")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert skip.evaluate("el => el === document.activeElement")
+    box = skip.bounding_box()
+    assert box and box["y"] >= 0 and box["height"] > 0, "the focused skip link is off screen"
+
+    page.keyboard.press("Enter")
+    assert urlsplit(page.url).fragment == "main"
+    assert page.evaluate("document.activeElement.id") == "main"
+    # The next Tab continues inside the story, not back in the masthead.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.closest('main') !== null")
+
+
+def focus_style(page):
+    return page.evaluate(
+        """() => {
+            const el = document.activeElement, style = getComputedStyle(el);
+            return {tag: el.tagName, focusVisible: el.matches(':focus-visible'),
+                    outline: style.outlineStyle, width: parseFloat(style.outlineWidth)};
+        }"""
+    )
+
+
+def test_a_link_focused_from_the_keyboard_has_a_visible_outline(page, site):
+    visit(page, site, "home")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")  # the masthead's name, on red
+    style = focus_style(page)
+    assert style["tag"] == "A" and style["focusVisible"]
+    assert style["outline"] not in {"none", "hidden"} and style["width"] >= 2, style
+
+    page.locator("main a").first.focus()
+    page.keyboard.press("Tab")  # a link in the page's content, on white
+    style = focus_style(page)
+    assert style["tag"] == "A" and style["focusVisible"]
+    assert style["outline"] not in {"none", "hidden"} and style["width"] >= 2, style
+
+
+def test_every_request_goes_to_our_own_server(page, site):
+    for name in PAGES:
+        visit(page, site, name)
+    hosts = {urlsplit(url).netloc for url in site.requests}
+    assert hosts == {site.host}, sorted(u for u in site.requests if urlsplit(u).netloc != site.host)
+    assert any(url.endswith(".css") for url in site.requests)
+    assert any("/media/" in url for url in site.requests), "the story picture was not requested"
+
+
+def test_reading_and_signing_up_work_without_javascript(new_page, site):
+    page = new_page(java_script_enabled=False)
+    visit(page, site, "article")
+    assert page.locator("h1").inner_text() == site.article.headline
+    assert page.locator(".story__body > p").count() > 5
+    assert page.locator(".teaser").count() > 0
+
+    page.locator(".signup-box input[type=email]").fill("reader@example.com")
+    page.locator(".signup-box button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Thanks for signing up"
+    subscription = Subscription.objects.get(email="reader@example.com")
+    assert subscription.source_url == site.article.get_absolute_url()
+
+    visit(page, site, "signup")
+    page.get_by_label("Your email address").fill("not an address")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_load_state()
+    assert "Please check the address" in page.get_by_role("alert").inner_text()
+    page.get_by_label("Your email address").fill("second.reader@example.com")
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Thanks for signing up"
+    assert Subscription.objects.filter(email="second.reader@example.com").exists()
+
+    page.get_by_role("searchbox", name="Search stories").fill("putin")
+    page.get_by_role("searchbox", name="Search stories").press("Enter")
+    page.wait_for_load_state()
+    assert re.search(r"/search/\?q=putin$", page.url)
+    assert page.get_by_role("link", name=site.article.headline).count() >= 1
+
+
+@pytest.mark.parametrize("name", ["home", "article"])
+def test_screenshots_at_phone_and_desktop_widths(new_page, site, screenshot_dir, name):
+    for label, viewport in [("phone", PHONE), ("desktop", DESKTOP)]:
+        page = new_page(viewport=viewport, is_mobile=label == "phone")
+        visit(page, site, name)
+        # Nothing may stick out sideways: a phone reader should never have to scroll across.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is {overflow}px too wide at {viewport['width']}px"
+        path = screenshot_dir / f"{name}-{label}.png"
+        page.screenshot(path=path, full_page=True)
+        assert path.stat().st_size > 10_000
