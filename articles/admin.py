@@ -10,9 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_prose_editor.widgets import AdminProseEditorWidget
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import workflow
+from .body import EDITOR_CONFIG
 from .images import upright, validate_hero_image
 from .models import Article, Correction, Section, Transition
 from .views import render_article
@@ -41,6 +43,12 @@ class CorrectionInline(admin.StackedInline):
 
 
 class ArticleAdminForm(forms.ModelForm):
+    body = forms.CharField(
+        required=False,
+        widget=AdminProseEditorWidget(config=EDITOR_CONFIG, preset="configurable"),
+        help_text="Mark a paragraph as a related-story teaser (its text is the other story's "
+        "headline) or as the place of the newsletter sign-up box with the paragraph style menu.",
+    )
     edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     source_url = forms.URLField(
         required=False,

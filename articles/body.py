@@ -1,16 +1,18 @@
-"""The article body: one sanitised HTML fragment with two marked elements of our own.
+"""The article body: one sanitised HTML fragment with two marked paragraphs of our own.
 
-Why HTML: editors will write in a rich-text editor whose output is HTML, and the importer's
-blocks map onto a handful of elements without loss, so one representation serves both, and
-`nh3` (the Ammonia sanitiser) guarantees whatever reaches a reader is safe whoever wrote it.
+Why HTML: editors write in a rich-text editor (django-prose-editor) whose output is HTML, and the
+importer's blocks map onto a handful of elements without loss, so one representation serves
+both, and `nh3` (the Ammonia sanitiser) guarantees whatever reaches a reader is safe whoever
+wrote it. The markers are plain paragraphs with a class, which the editor's NodeClass extension
+sets and keeps, so an imported story survives being edited.
 
 The vocabulary (anything else is stripped on save):
 
-    <p>…</p>                                  a paragraph (inline: a, strong, em, b, i, br)
-    <blockquote><p>…</p></blockquote>         quoted speech
-    <aside class="teaser">Headline</aside>    a related-story teaser, linked at render time
-    <div class="newsletter-signup"></div>     where the newsletter sign-up box goes
-    <h2>, <h3>, <ul>, <ol>, <li>              for editors' longer pieces
+    <p>…</p>                                      a paragraph (inline: a, strong, em, b, i, br)
+    <blockquote><p>…</p></blockquote>             quoted speech
+    <p class="teaser">Headline</p>                a related-story teaser, linked at render time
+    <p class="newsletter-signup">…</p>            where the newsletter sign-up box goes
+    <h2>, <h3>, <ul>, <ol>, <li>                  for editors' longer pieces
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ ALLOWED_TAGS = {
     "b",
     "i",
     "blockquote",
-    "aside",
-    "div",
     "h2",
     "h3",
     "ul",
@@ -41,16 +41,43 @@ ALLOWED_TAGS = {
     "li",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
-ALLOWED_CLASSES = {"aside": {"teaser"}, "div": {"newsletter-signup"}}
-
 TEASER_CLASS = "teaser"
 SIGNUP_CLASS = "newsletter-signup"
-SIGNUP_HTML = f'<div class="{SIGNUP_CLASS}"></div>'
+ALLOWED_CLASSES = {"p": {TEASER_CLASS, SIGNUP_CLASS}}
+
+SIGNUP_TEXT = "Newsletter sign-up box"
+SIGNUP_HTML = f'<p class="{SIGNUP_CLASS}">{SIGNUP_TEXT}</p>'
 MARKER = re.compile(
-    rf'<aside class="{TEASER_CLASS}">(?P<teaser>.*?)</aside>|<div class="{SIGNUP_CLASS}"></div>',
-    re.DOTALL,
+    rf'<p class="(?:{TEASER_CLASS}">(?P<teaser>.*?)|{SIGNUP_CLASS}">.*?)</p>', re.DOTALL
 )
 TAG = re.compile(r"<[^>]+>")
+
+# The rich-text editor's configuration for the body: what editors can make matches what the
+# sanitiser keeps.
+EDITOR_CONFIG = {
+    "extensions": {
+        "Bold": True,
+        "Italic": True,
+        "Link": {"protocols": ["http", "https", "mailto"]},
+        "Heading": {"levels": [2, 3]},
+        "BulletList": True,
+        "OrderedList": True,
+        "ListItem": True,
+        "Blockquote": True,
+        "HardBreak": True,
+        "History": True,
+        "HTML": True,
+        "Typographic": True,
+        "NodeClass": {
+            "cssClasses": {
+                "paragraph": [
+                    {"className": TEASER_CLASS, "title": "Related-story teaser"},
+                    {"className": SIGNUP_CLASS, "title": "Newsletter sign-up box"},
+                ]
+            }
+        },
+    }
+}
 
 
 def sanitize(body: str) -> str:
@@ -77,7 +104,7 @@ def blocks_to_html(blocks: tuple[Part, ...]) -> str:
         elif block.kind == Kind.QUOTE:
             out.append(f"<blockquote><p>{text}</p></blockquote>")
         elif block.kind == Kind.TEASER:
-            out.append(f'<aside class="{TEASER_CLASS}">{text}</aside>')
+            out.append(f'<p class="{TEASER_CLASS}">{text}</p>')
         elif block.kind == Kind.SIGNUP:
             out.append(SIGNUP_HTML)
     return "\n".join(out)
@@ -85,8 +112,7 @@ def blocks_to_html(blocks: tuple[Part, ...]) -> str:
 
 def plain_text(body: str) -> str:
     """The words of the body without markup (teasers excluded: they are not the story)."""
-    without_teasers = re.sub(rf'<aside class="{TEASER_CLASS}">.*?</aside>', " ", body, flags=re.S)
-    return html.unescape(TAG.sub(" ", without_teasers))
+    return html.unescape(TAG.sub(" ", MARKER.sub(" ", body)))
 
 
 def teaser_titles(body: str) -> list[str]:

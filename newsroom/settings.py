@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "taggit",
     "imagekit",
     "simple_history",
+    "django_prose_editor",
     "accounts",
     "articles",
     "newsletters",

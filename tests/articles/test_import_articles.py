@@ -50,8 +50,8 @@ def test_importing_the_seed_creates_a_published_article(seed_copy):
     assert article.source_name == "Daily Star" and article.source_label == "Read Full Article"
     assert article.previous_title.startswith("Four women join CFTC")
     assert article.next_title.startswith("NASA images reveal")
-    assert article.body.count('<aside class="teaser">') == 2
-    assert article.body.count('<div class="newsletter-signup"></div>') == 1
+    assert article.body.count('<p class="teaser">') == 2
+    assert article.body.count('<p class="newsletter-signup">') == 1
     assert article.body.count("<blockquote>") == 4
     assert "sign up to one of our newsletters" not in article.body
     assert article.word_count > 500 and article.reading_time == 3

@@ -47,9 +47,9 @@ def test_body_renders_quotes_teasers_signup_and_navigation(client):
         headline="Zebra escapes zoo",
         body=(
             "<p>A zebra escaped.</p><blockquote><p>“Stripes everywhere,” he said.</p></blockquote>"
-            '<aside class="teaser">Keeper catches zebra</aside>'
-            '<aside class="teaser">A story we never ran</aside>'
-            '<div class="newsletter-signup"></div><p>More later.</p>'
+            '<p class="teaser">Keeper catches zebra</p>'
+            '<p class="teaser">A story we never ran</p>'
+            '<p class="newsletter-signup">Sign-up box</p><p>More later.</p>'
         ),
         previous_title="Keeper catches zebra",
         next_title="Lion learns to knit",
