@@ -10,7 +10,7 @@ export DJANGO_SECRET_KEY ?= local-only-$(shell hostname)-not-for-production
 export DJANGO_DEBUG ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run serve test lint format fixtures bench clean
+.PHONY: help install browser run serve test lint format fixtures bench backup restore clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,21 @@ fixtures: install ## Rebuild fixtures/demo.json from fixtures/seeds/ (in a throw
 
 bench: install ## Run the benchmarks in bench/ (needs PostgreSQL; BENCH_DATABASE_URL overrides)
 	$(PY) bench/run.py
+
+BACKUP_DIR ?= backups
+backup: ## Dump the PostgreSQL database named by DATABASE_URL to backups/ (pg_dump custom format)
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://… (backups are for PostgreSQL)"; exit 2; }
+	@mkdir -p $(BACKUP_DIR)
+	@file=$(BACKUP_DIR)/newsroom-$$(date -u +%Y%m%dT%H%M%SZ).dump; \
+	pg_dump --format=custom --no-owner --no-privileges --file="$$file" "$$DATABASE_URL" && \
+	echo "Wrote $$file"
+
+restore: ## Restore BACKUP=backups/….dump into the database named by DATABASE_URL (replaces its contents)
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://…"; exit 2; }
+	@test -f "$(BACKUP)" || { echo "Set BACKUP=path/to/file.dump (see make backup)"; exit 2; }
+	pg_restore --clean --if-exists --no-owner --no-privileges --single-transaction \
+		--dbname="$$DATABASE_URL" "$(BACKUP)"
+	@echo "Restored $(BACKUP)"
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
 	rm -rf $(VENV) db.sqlite3 staticfiles

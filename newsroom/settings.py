@@ -49,13 +49,16 @@ INSTALLED_APPS = [
     "imagekit",
     "simple_history",
     "django_prose_editor",
+    "axes",
     "accounts",
     "articles",
     "newsletters",
 ]
 
 MIDDLEWARE = [
+    "newsroom.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     # Before sessions and CSRF: a cached public page is served without running them.
     "newsroom.cache.PublicPageCacheMiddleware",
@@ -67,7 +70,58 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/address before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute force on the admin login: five failures for one username from one address lock that
+# pair out for an hour (a reporter mistyping does not lock out the whole newsroom).
+AXES_FAILURE_LIMIT = int(os.environ.get("NEWSROOM_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("NEWSROOM_LOGIN_COOLOFF_HOURS", "1"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# HTTPS: on in production (DJANGO_HTTPS=true behind a TLS-terminating load balancer that sets
+# X-Forwarded-Proto); off for a first run on http://127.0.0.1.
+HTTPS = env_bool("DJANGO_HTTPS")
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD")
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# No inline script anywhere; the admin's inline styles (status badges) need 'unsafe-inline'
+# for styles only. JSON-LD is data, not script, so CSP does not apply to it.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", *env_list("NEWSROOM_MEDIA_ORIGINS")],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+# Bodies larger than this (not counting uploaded files) are refused with 400.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
 ROOT_URLCONF = "newsroom.urls"
 WSGI_APPLICATION = "newsroom.wsgi.application"
@@ -100,8 +154,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis, but a Redis outage degrades to cache misses instead of errors.
+            "BACKEND": "newsroom.cache_backends.ResilientRedisCache",
             "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
             "KEY_PREFIX": os.environ.get("NEWSROOM_CACHE_PREFIX", "newsroom"),
         }
     }
@@ -131,11 +187,68 @@ STORAGES = {
     # Hashed file names, so static files can be cached forever by browsers and the CDN.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Media on S3-compatible object storage (AWS, MinIO, R2, …) when a bucket is named, so any
+# number of app containers share uploads; local files under MEDIA_ROOT otherwise.
+if os.environ.get("NEWSROOM_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["NEWSROOM_S3_BUCKET"],
+            "endpoint_url": os.environ.get("NEWSROOM_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("NEWSROOM_S3_REGION") or None,
+            "custom_domain": os.environ.get("NEWSROOM_MEDIA_DOMAIN") or None,
+            "file_overwrite": False,
+            "querystring_auth": False,
+            "default_acl": None,
+        },
+    }
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "newsroom@localhost")
+# SMTP is used when DJANGO_EMAIL_HOST is set (and DJANGO_EMAIL_BACKEND is not).
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+if os.environ.get("DJANGO_EMAIL_HOST") and not os.environ.get("DJANGO_EMAIL_BACKEND"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("DJANGO_EMAIL_USE_SSL")
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
+
+# Background tasks: Django's Tasks API (the django-tasks backport) with the database backend;
+# `manage.py run_worker` runs them. Tests switch to the immediate backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Newsletters (see newsletters/ and .env.example).
+NEWSROOM_NEWSLETTER_FROM = os.environ.get(
+    "NEWSROOM_NEWSLETTER_FROM", f"{SITE_NAME} <newsletters@localhost>"
+)
+NEWSROOM_NEWSLETTER_REPLY_TO = os.environ.get("NEWSROOM_NEWSLETTER_REPLY_TO", "letters@localhost")
+# The mailto: half of List-Unsubscribe; the mailbox's messages are for the newsroom to act on.
+NEWSROOM_NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get(
+    "NEWSROOM_NEWSLETTER_UNSUBSCRIBE_MAILTO", "unsubscribe@localhost"
+)
+NEWSROOM_NEWSLETTER_CONFIRM_MAX_AGE = int(
+    os.environ.get("NEWSROOM_NEWSLETTER_CONFIRM_MAX_AGE", 3 * 24 * 3600)
+)
+NEWSROOM_NEWSLETTER_PREFERENCES_MAX_AGE = int(
+    os.environ.get("NEWSROOM_NEWSLETTER_PREFERENCES_MAX_AGE", 180 * 24 * 3600)
+)
+# Sign-ups per hour from one client address, and confirmation emails per hour to one address.
+NEWSROOM_NEWSLETTER_SIGNUPS_PER_IP = int(os.environ.get("NEWSROOM_NEWSLETTER_SIGNUPS_PER_IP", 20))
+NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS = int(
+    os.environ.get("NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS", 3)
+)
+# Reverse proxies in front of the site that append to X-Forwarded-For (0: use the peer address).
+NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
+NEWSROOM_NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSROOM_NEWSLETTER_BATCH_SIZE", 200))
+NEWSROOM_NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSROOM_NEWSLETTER_MAX_ATTEMPTS", 5))
+NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_DELAY", 60))
+# Seconds after which another worker may take over a batch a worker claimed but did not finish.
+NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT", 300))
 
 # Renditions are made when an image is saved; rendering a page never checks storage.
 IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"
@@ -145,9 +258,27 @@ NEWSROOM_IMPORT_MAX_BYTES = int(os.environ.get("NEWSROOM_IMPORT_MAX_BYTES", 1_00
 
 TAGGIT_CASE_INSENSITIVE = True
 
+# One JSON object per line on stderr, each with the request id (also sent back as X-Request-ID),
+# for the log collector. NEWSROOM_LOG_FORMAT=text gives plain lines for a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "newsroom.middleware.RequestIDLogFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "text" if os.environ.get("NEWSROOM_LOG_FORMAT") == "text" else "json",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from articles.admin import editorial_dashboard
 
-from . import views
+from . import health, views
 
 admin.site.site_header = f"{settings.SITE_NAME} newsroom"
 admin.site.site_title = f"{settings.SITE_NAME} newsroom"
@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("newsletters/", include("newsletters.urls")),
     path("", include("articles.urls")),
 ]

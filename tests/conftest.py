@@ -23,6 +23,13 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_login_lockout(request, settings):
+    # django-axes refuses `client.login()` (it needs a request to track failures); tests of the
+    # lockout itself ask for it with @pytest.mark.lockout.
+    settings.AXES_ENABLED = request.node.get_closest_marker("lockout") is not None
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

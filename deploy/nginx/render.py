@@ -1,0 +1,29 @@
+"""Fill the placeholders of newsroom.conf: `python deploy/nginx/render.py KEY=VALUE ...` prints
+the configuration. compose.conf is this template rendered for compose.yaml; the nginx benchmark
+renders its own copy for loopback."""
+
+import sys
+from pathlib import Path
+
+TEMPLATE = Path(__file__).with_name("newsroom.conf")
+COMPOSE = {
+    "CACHE_DIR": "/var/cache/nginx/newsroom",
+    "UPSTREAM": "web:8000",
+    "LISTEN": "80",
+    "STATIC_ROOT": "/srv/static",
+    "MEDIA_ROOT": "/srv/media",
+}
+
+
+def render(**values: str) -> str:
+    text = TEMPLATE.read_text()
+    for key, value in values.items():
+        text = text.replace(f"__{key}__", value)
+    if "__" in "".join(line for line in text.splitlines() if not line.lstrip().startswith("#")):
+        raise ValueError("a placeholder was left unfilled")
+    return text
+
+
+if __name__ == "__main__":
+    pairs = dict(arg.split("=", 1) for arg in sys.argv[1:]) or COMPOSE
+    sys.stdout.write(render(**pairs))
