@@ -24,6 +24,7 @@ CONFIG = "english"
 # Control characters cannot appear in article text, so they mark highlights safely; the
 # snippet is escaped first and the markers become <mark> afterwards.
 START, STOP = "\x02", "\x03"
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,9 @@ class SearchTerms:
 
     @classmethod
     def from_request(cls, raw: str | None) -> SearchTerms:
-        text = " ".join((raw or "").split())
+        # Control characters (a NUL from "%00" among them) are never words, and PostgreSQL
+        # refuses a string containing NUL: they separate words like spaces.
+        text = " ".join(CONTROL.sub(" ", raw or "").split())
         if len(text) > MAX_QUERY_LENGTH:
             return cls(
                 text[:MAX_QUERY_LENGTH],
@@ -97,7 +100,9 @@ def _simple(terms: SearchTerms):
             Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
         )
     for word in unwanted:
-        articles = articles.exclude(Q(headline__icontains=word) | Q(body__icontains=word))
+        articles = articles.exclude(
+            Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
+        )
     if not wanted:
         return Article.objects.none()
     return articles.for_listing().defer(None).order_by("-published_at", "-pk")
@@ -110,13 +115,23 @@ def simple_snippet(article: Article, terms: SearchTerms, width: int = 200) -> st
     lowered = text.lower()
     positions = [lowered.find(w.lower()) for w in wanted if lowered.find(w.lower()) >= 0]
     start = max(0, min(positions, default=0) - width // 3)
-    window = text[start : start + width]
-    escaped = html.escape(("… " if start else "") + window + ("…" if len(text) > width else ""))
-    for word in sorted(wanted, key=len, reverse=True):
-        escaped = re.sub(
-            f"({re.escape(html.escape(word))})", r"<mark>\1</mark>", escaped, flags=re.IGNORECASE
-        )
-    return escaped
+    window = (
+        ("… " if start else "") + text[start : start + width] + ("…" if len(text) > width else "")
+    )
+    if not wanted:
+        return html.escape(window)
+    # One pass over the plain text, escaping between matches: a word can never be marked
+    # inside an entity ("amp") or inside a <mark> tag added for another word ("mark").
+    words = re.compile(
+        "|".join(re.escape(w) for w in sorted(wanted, key=len, reverse=True)), re.IGNORECASE
+    )
+    pieces, done = [], 0
+    for match in words.finditer(window):
+        pieces.append(html.escape(window[done : match.start()]))
+        pieces.append(f"<mark>{html.escape(match.group())}</mark>")
+        done = match.end()
+    pieces.append(html.escape(window[done:]))
+    return "".join(pieces)
 
 
 def _split(text: str) -> tuple[list[str], list[str]]:

@@ -9,6 +9,10 @@ and any change to a story, section, author or correction bumps the version (afte
 the next request for any page is rendered afresh. A page is also never kept past the next
 moment the published set changes by itself (a scheduled story's time, a breaking banner's
 expiry), so a scheduled story appears on cached pages when its time comes, with no job running.
+
+A page's Last-Modified is never earlier than the last such change (`content_changed_at`): a
+cache that revalidates with If-Modified-Since alone must not be told "not modified" about a
+page that has since gained a correction or lost a withdrawn story.
 """
 
 from __future__ import annotations
@@ -23,10 +27,11 @@ from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 
 VERSION_KEY = "content-version"
 NEXT_CHANGE_KEY = "next-change:{version}"
+CHANGED_AT_KEY = "content-changed-at"
 DEFAULT_MAX_AGE = 60
 # Headers worth replaying on a cache hit; per-request ones (cookies, dates) are not stored.
 STORED_HEADERS = {
@@ -54,8 +59,23 @@ def content_version() -> int:
     return version
 
 
+def content_changed_at() -> float:
+    """When what readers may see last changed, as a timestamp (now, when not known)."""
+    moment = cache.get(CHANGED_AT_KEY)
+    if moment is None:
+        moment = time.time()
+        cache.add(CHANGED_AT_KEY, moment, timeout=None)
+    return moment
+
+
+def _record_change(moment: float) -> None:
+    if moment > cache.get(CHANGED_AT_KEY, 0.0):
+        cache.set(CHANGED_AT_KEY, moment, timeout=None)
+
+
 def bump_content_version() -> None:
     """Make every cached page stale. Runs after the change commits, never before."""
+    _record_change(time.time())
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no version yet (or evicted): start a fresh, never-used one
@@ -63,11 +83,19 @@ def bump_content_version() -> None:
 
 
 def content_changed() -> None:
-    """Call when published content may have changed; bumps once per transaction."""
-    pending = getattr(connection, "run_on_commit", [])
-    if connection.in_atomic_block and any(entry[1] is bump_content_version for entry in pending):
-        return
-    transaction.on_commit(bump_content_version)
+    """Call when published content may have changed: the version is bumped once after the
+    transaction commits (at once outside a transaction), however many changes it made.
+
+    Every call queues its own callback and the first to run bumps for the others: whether
+    one already ran is not judged from the queue, which tests run without committing."""
+    bumps = getattr(connection, "content_bumps", 0)
+
+    def bump():
+        if getattr(connection, "content_bumps", 0) == bumps:
+            connection.content_bumps = bumps + 1
+            bump_content_version()
+
+    transaction.on_commit(bump)
 
 
 def seconds_until_next_change(version: int) -> int | None:
@@ -76,13 +104,17 @@ def seconds_until_next_change(version: int) -> int | None:
 
     key = NEXT_CHANGE_KEY.format(version=version)
     cached = cache.get(key)
-    if cached is None:
+    now = time.time()
+    if cached is None or 0 < cached <= now:
+        # Not known for this version, or the moment has passed (a scheduled story is out): look
+        # again, and count the published set as changed now, as it may have by itself.
+        _record_change(now)
         moment = Article.objects.next_change_after(timezone.now())
         cached = moment.timestamp() if moment else 0.0
         cache.set(key, cached, timeout=3600)
     if not cached:
         return None
-    return max(0, int(cached - time.time()))
+    return max(0, int(cached - now))
 
 
 def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
@@ -99,11 +131,19 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
                 ttl = max_age if until is None else max(0, min(max_age, until))
                 patch_cache_control(response, public=True, max_age=ttl)
                 response.public_page_ttl = ttl
+                if response.has_header("Last-Modified"):
+                    _not_modified_before(response, content_changed_at())
             return response
 
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+def _not_modified_before(response: HttpResponse, moment: float) -> None:
+    stated = parse_http_date_safe(response["Last-Modified"])
+    if stated is None or stated < int(moment):
+        response["Last-Modified"] = http_date(moment)
 
 
 def set_last_modified(response: HttpResponse, moment) -> HttpResponse:

@@ -35,9 +35,17 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
-    # Cached pages must not leak from one test into another (on_commit never fires inside a
-    # test's transaction, so the content version would not move on its own).
+def _private_cache(settings):
+    # Each test gets an empty cache of its own in memory: cached pages must not leak from one
+    # test into another, and clearing a cache on the machine's shared Redis would wipe other
+    # people's keys. The Redis tests (tests/test_cache.py, tests/test_production.py) point
+    # CACHES at the real Redis with a key prefix of their own.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "newsroom-tests",
+        }
+    }
     from django.core.cache import cache
 
     cache.clear()

@@ -1,0 +1,472 @@
+"""The whole-page cache (`newsroom.cache`): what it serves, for how long, to whom, and that any
+change to what readers may see empties it, on the local memory cache and on Redis."""
+
+import os
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCacheClient
+from django.db import transaction
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import get_max_age
+from django.utils.http import http_date, parse_http_date
+
+from articles.models import Article, Correction
+from newsroom import cache as page_cache
+from tests.accounts.factories import AuthorFactory, UserFactory
+from tests.articles.factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["home", "section", "tag", "author", "story", "feed", "section-feed", "search", "sitemap"]
+
+
+@pytest.fixture
+def author():
+    return AuthorFactory(name="Maggie Thornbury")
+
+
+@pytest.fixture
+def story(author):
+    return ArticleFactory(headline="Seagulls steal chips", authors=[author], tags=["seagulls"])
+
+
+def url_of(page, story) -> str:
+    return {
+        "home": "/",
+        "section": story.section.get_absolute_url(),
+        "tag": reverse("articles:tag", args=["seagulls"]),
+        "author": story.authors.get().get_absolute_url(),
+        "story": story.get_absolute_url(),
+        "feed": reverse("articles:feed-rss"),
+        "section-feed": reverse("articles:section-feed-atom", args=[story.section.slug]),
+        "search": reverse("articles:search") + "?q=seagulls",
+        "sitemap": "/sitemap-articles.xml",
+    }[page]
+
+
+def is_hit(response) -> bool:
+    return response.get("X-Page-Cache") == "hit"
+
+
+# Serving from the cache --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_second_anonymous_request_is_served_from_the_cache_without_queries(
+    client, story, page, django_assert_num_queries
+):
+    url = url_of(page, story)
+    first = client.get(url)
+    assert first.status_code == 200 and not is_hit(first)
+    with django_assert_num_queries(0):
+        second = client.get(url)
+    assert second.status_code == 200 and is_hit(second)
+    assert second.content == first.content
+    assert second["Content-Type"] == first["Content-Type"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_public_pages_may_be_kept_publicly_for_a_minute(client, story, page):
+    url = url_of(page, story)
+    for response in (client.get(url), client.get(url)):  # made, then replayed
+        cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
+        assert "public" in cache_control
+        assert "private" not in cache_control and "no-store" not in cache_control
+        assert 0 < get_max_age(response) <= page_cache.DEFAULT_MAX_AGE
+
+
+def test_a_replayed_page_is_kept_only_for_the_time_it_has_left(client, story, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    assert get_max_age(client.get("/")) == page_cache.DEFAULT_MAX_AGE
+    time_machine.shift(timedelta(seconds=20))
+    replay = client.get("/")
+    assert is_hit(replay)
+    assert get_max_age(replay) == page_cache.DEFAULT_MAX_AGE - 20
+
+
+def test_a_page_past_its_time_is_made_afresh(client, story, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    client.get("/")
+    time_machine.shift(timedelta(seconds=page_cache.DEFAULT_MAX_AGE + 1))
+    assert not is_hit(client.get("/"))
+
+
+def test_404s_are_not_cached(client):
+    assert client.get("/no-such-section/").status_code == 404
+    response = client.get("/no-such-section/")
+    assert response.status_code == 404 and not is_hit(response)
+
+
+# Conditional requests ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["home", "section", "tag", "author", "story", "feed"])
+def test_pages_carry_validators_and_answer_conditional_requests_with_304(client, story, page):
+    url = url_of(page, story)
+    response = client.get(url)
+    etag, last_modified = response["ETag"], response["Last-Modified"]
+    assert etag.startswith('"') and etag.endswith('"')
+    for headers in ({"If-None-Match": etag}, {"If-Modified-Since": last_modified}):
+        not_modified = client.get(url, headers=headers)
+        assert not_modified.status_code == 304, headers
+        assert not_modified.content == b""
+
+
+@pytest.mark.parametrize("page", ["home", "story", "feed"])
+def test_a_page_made_afresh_without_changes_is_still_not_modified(
+    client, story, page, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    url = url_of(page, story)
+    response = client.get(url)
+    time_machine.shift(timedelta(seconds=page_cache.DEFAULT_MAX_AGE + 1))  # the copy expired
+    for headers in (
+        {"If-None-Match": response["ETag"]},
+        {"If-Modified-Since": response["Last-Modified"]},
+    ):
+        assert client.get(url, headers=headers).status_code == 304, headers
+
+
+def test_last_modified_is_never_before_the_story_was_saved_nor_in_the_future(client, story):
+    response = client.get(story.get_absolute_url())
+    stated = parse_http_date(response["Last-Modified"])
+    assert int(story.updated_at.timestamp()) <= stated <= time.time()
+
+
+def test_a_stale_validator_gets_the_whole_page(client, story):
+    response = client.get("/", headers={"If-None-Match": '"something-else"'})
+    assert response.status_code == 200
+    before = (story.updated_at - timedelta(days=1)).timestamp()
+    response = client.get("/", headers={"If-Modified-Since": http_date(before)})
+    assert response.status_code == 200
+
+
+# Invalidation ------------------------------------------------------------------------------
+
+
+def page_texts(client, story, pages) -> dict[str, tuple[int, str, bool]]:
+    results = {}
+    for page in pages:
+        response = client.get(url_of(page, story))
+        results[page] = (response.status_code, response.content.decode(), is_hit(response))
+    return results
+
+
+INVALIDATED = ["home", "section", "tag", "author", "story", "feed", "section-feed", "sitemap"]
+
+
+def publish(story):
+    story.status = Article.Status.PUBLISHED
+    story.published_at = timezone.now() - timedelta(minutes=1)
+    story.save()
+
+
+def change_headline(story):
+    story.headline = "Gulls return the chips"
+    story.save()
+
+
+def withdraw(story):
+    story.status = Article.Status.DRAFT
+    story.save()
+
+
+CHANGES = {
+    "publish": (publish, "draft"),
+    "change the headline": (change_headline, "published"),
+    "withdraw": (withdraw, "published"),
+}
+
+
+def run_invalidation(client, author, change_name, capture):
+    change, starting_status = CHANGES[change_name]
+    # Another story keeps every listing and feed non-empty whatever happens to this one.
+    other = ArticleFactory(headline="Other news", authors=[author], tags=["seagulls"])
+    story = ArticleFactory(
+        headline="Seagulls steal chips",
+        authors=[author],
+        tags=["seagulls"],
+        **({"draft": True} if starting_status == "draft" else {}),
+    )
+    page_texts(client, story, INVALIDATED)
+    before = page_texts(client, story, INVALIDATED)
+    for page, (status, _, hit) in before.items():
+        assert hit or status != 200, f"{page} was not cached, so the test would prove nothing"
+
+    with capture(execute=True):
+        change(story)
+
+    after = page_texts(client, story, INVALIDATED)
+    for page, (status, text, hit) in after.items():
+        assert not hit, f"{page} was served from the cache after the change"
+        # The sitemap names stories by address, every other page by headline.
+        shown = story.get_absolute_url() if page == "sitemap" else "Seagulls steal chips"
+        if change_name == "publish":
+            assert status == 200 and shown in text, page
+        elif change_name == "change the headline":
+            assert status == 200, page
+            if page != "sitemap":
+                assert "Gulls return the chips" in text and shown not in text, page
+        elif page == "story":
+            assert status == 404
+        else:
+            assert status == 200 and shown not in text, page
+            assert other.get_absolute_url() in text, page
+
+
+@pytest.mark.parametrize("change_name", CHANGES)
+def test_changing_a_story_refreshes_every_page_that_shows_it(
+    client, author, change_name, django_capture_on_commit_callbacks
+):
+    run_invalidation(client, author, change_name, django_capture_on_commit_callbacks)
+
+
+def test_each_committed_change_refreshes_the_pages_again(
+    client, story, django_capture_on_commit_callbacks
+):
+    for headline in ("Gulls return the chips", "Gulls apologise"):
+        client.get("/")
+        assert is_hit(client.get("/"))
+        with django_capture_on_commit_callbacks(execute=True):
+            story.headline = headline
+            story.save()
+        response = client.get("/")
+        assert not is_hit(response) and headline in response.content.decode()
+
+
+def test_a_transaction_of_many_changes_bumps_the_version_once(
+    story, author, django_capture_on_commit_callbacks
+):
+    before = page_cache.content_version()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            story.headline = "Gulls return the chips"
+            story.save()
+            ArticleFactory(authors=[author], tags=["gulls"])
+            Correction.objects.create(article=story, text="Terns, not gulls.")
+    assert len(callbacks) > 1
+    assert page_cache.content_version() == before + 1
+
+
+def test_nothing_is_refreshed_before_the_change_commits(client, story):
+    client.get("/")
+    story.headline = "Gulls return the chips"
+    story.save()  # inside the test's transaction, which never commits
+    response = client.get("/")
+    assert is_hit(response) and "Seagulls steal chips" in response.content.decode()
+
+
+def test_a_correction_refreshes_the_story_page(client, story, django_capture_on_commit_callbacks):
+    client.get(story.get_absolute_url())
+    with django_capture_on_commit_callbacks(execute=True):
+        Correction.objects.create(article=story, text="The gulls were terns.")
+    response = client.get(story.get_absolute_url())
+    assert not is_hit(response) and "The gulls were terns." in response.content.decode()
+
+
+def test_a_correction_is_not_hidden_by_an_old_last_modified_date(
+    client, story, django_capture_on_commit_callbacks, time_machine
+):
+    """A cache in front of the site that revalidates with If-Modified-Since alone must not be
+    told "not modified" about a page that now carries a correction."""
+    time_machine.move_to(timezone.now(), tick=False)
+    first = client.get(story.get_absolute_url())
+    time_machine.shift(timedelta(minutes=5))  # HTTP dates count whole seconds
+    with django_capture_on_commit_callbacks(execute=True):
+        Correction.objects.create(article=story, text="The gulls were terns.")
+    response = client.get(
+        story.get_absolute_url(), headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+    assert response.status_code == 200
+    assert "The gulls were terns." in response.content.decode()
+
+
+def test_a_withdrawn_story_is_not_kept_by_an_old_last_modified_date(
+    client, author, django_capture_on_commit_callbacks, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    ArticleFactory(headline="Older news", published_at=timezone.now() - timedelta(days=1))
+    story = ArticleFactory(headline="Seagulls steal chips", authors=[author])
+    first = client.get("/")
+    time_machine.shift(timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True):
+        withdraw(story)
+    response = client.get("/", headers={"If-Modified-Since": first["Last-Modified"]})
+    assert response.status_code == 200
+    assert "Seagulls steal chips" not in response.content.decode()
+
+
+# Scheduled changes -------------------------------------------------------------------------
+
+
+def test_max_age_never_outlasts_the_next_scheduled_publication(client, story, time_machine):
+    start = timezone.now().replace(microsecond=0)
+    time_machine.move_to(start, tick=False)
+    scheduled = ArticleFactory(
+        headline="The embargoed scoop", published_at=start + timedelta(seconds=25)
+    )
+
+    first = client.get("/")
+    assert "The embargoed scoop" not in first.content.decode()
+    assert 0 < get_max_age(first) <= 25
+
+    time_machine.move_to(start + timedelta(seconds=10), tick=False)
+    replay = client.get("/")
+    assert is_hit(replay) and get_max_age(replay) <= 15
+
+    time_machine.move_to(scheduled.published_at + timedelta(seconds=1), tick=False)
+    response = client.get("/")
+    assert not is_hit(response)
+    assert "The embargoed scoop" in response.content.decode()
+    assert client.get(scheduled.get_absolute_url()).status_code == 200
+
+
+def test_a_scheduled_story_is_not_hidden_by_an_old_last_modified_date(client, story, time_machine):
+    start = timezone.now().replace(microsecond=0)
+    time_machine.move_to(start, tick=False)
+    # Saved long before it appears: its own timestamps say nothing about when it appeared.
+    scheduled = ArticleFactory(
+        headline="The embargoed scoop", published_at=start + timedelta(hours=1)
+    )
+    first = client.get("/")
+    time_machine.move_to(scheduled.published_at + timedelta(seconds=1), tick=False)
+    response = client.get("/", headers={"If-Modified-Since": first["Last-Modified"]})
+    assert response.status_code == 200
+    assert "The embargoed scoop" in response.content.decode()
+
+
+def test_after_a_scheduled_publication_pages_are_cached_again(client, story, time_machine):
+    start = timezone.now().replace(microsecond=0)
+    time_machine.move_to(start, tick=False)
+    ArticleFactory(headline="The embargoed scoop", published_at=start + timedelta(seconds=25))
+    later = ArticleFactory(headline="The next scoop", published_at=start + timedelta(hours=2))
+    client.get("/")
+    time_machine.move_to(start + timedelta(seconds=30), tick=False)
+    first = client.get("/")
+    assert "The embargoed scoop" in first.content.decode()
+    # The next change is two hours away: a full minute again, and cached.
+    assert get_max_age(first) == page_cache.DEFAULT_MAX_AGE
+    assert is_hit(client.get("/"))
+    assert later.headline not in first.content.decode()
+
+
+def test_max_age_never_outlasts_a_breaking_banner(client, story, time_machine):
+    start = timezone.now().replace(microsecond=0)
+    time_machine.move_to(start, tick=False)
+    ArticleFactory(
+        headline="Pier on fire", is_breaking=True, breaking_until=start + timedelta(seconds=40)
+    )
+    first = client.get("/")
+    assert 'class="breaking"' in first.content.decode()
+    assert 0 < get_max_age(first) <= 40
+    time_machine.move_to(start + timedelta(seconds=41), tick=False)
+    assert 'class="breaking"' not in client.get("/").content.decode()
+
+
+# Who and what is never cached --------------------------------------------------------------
+
+
+def test_staff_with_a_session_always_get_a_fresh_page(client, story):
+    anonymous = client.get("/")
+    assert client.get("/").get("X-Page-Cache") == "hit"
+    client.force_login(UserFactory(is_staff=True))
+    for _ in range(2):
+        response = client.get("/")
+        assert response.status_code == 200 and not is_hit(response)
+    client.logout()
+    # Nothing the staff member was shown was stored for readers either.
+    assert client.get("/").content == anonymous.content
+
+
+def test_a_page_made_for_a_session_is_not_stored_for_readers(client, story):
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    client.get("/")
+    client.get(story.get_absolute_url())
+    client.logout()
+    assert not is_hit(client.get("/"))
+    assert not is_hit(client.get(story.get_absolute_url()))
+
+
+def test_admin_pages_are_never_cached(admin_client):
+    for url in ("/admin/", "/admin/articles/article/"):
+        for _ in range(2):
+            response = admin_client.get(url)
+            assert response.status_code == 200 and not is_hit(response)
+            assert "public" not in response.get("Cache-Control", "")
+
+
+def test_the_admin_login_page_is_never_cached_even_without_a_session(client):
+    for _ in range(2):
+        response = client.get("/admin/login/")
+        assert response.status_code == 200 and not is_hit(response)
+        assert "public" not in response.get("Cache-Control", "")
+
+
+def test_posts_are_neither_answered_from_nor_stored_in_the_cache(client, story):
+    assert not is_hit(client.get("/"))
+    assert is_hit(client.get("/"))
+    posted = client.post("/", {"anything": "1"})
+    assert not is_hit(posted)
+    assert "public" not in posted.get("Cache-Control", "")
+    cache.clear()
+    client.post("/", {"anything": "1"})
+    assert not is_hit(client.get("/"))
+
+
+def test_pages_for_different_query_strings_are_cached_separately(client, story):
+    ArticleFactory(headline="Pelican mayhem")
+    seagulls = client.get(reverse("articles:search"), {"q": "seagulls"})
+    pelicans = client.get(reverse("articles:search"), {"q": "pelican"})
+    assert not is_hit(pelicans)
+    assert "Pelican mayhem" in pelicans.content.decode()
+    assert "Pelican mayhem" not in seagulls.content.decode()
+
+
+# Redis -------------------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL")
+
+
+@pytest.fixture
+def redis_cache():
+    """The default cache pointed at Redis under a prefix of this test's own; only keys with
+    that prefix are removed afterwards (the database may be shared)."""
+    if not REDIS_URL:
+        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
+    prefix = f"test-page-cache-{uuid.uuid4().hex}"
+    backend = "newsroom.cache_backends.ResilientRedisCache"  # what production uses
+    caches = {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
+    with override_settings(CACHES=caches):
+        client = cache._cache.get_client(write=True)
+        try:
+            yield prefix
+        finally:
+            keys = list(client.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                client.delete(*keys)
+            assert not list(client.scan_iter(match=f"{prefix}:*"))
+
+
+@pytest.mark.parametrize("change_name", CHANGES)
+def test_on_redis_changing_a_story_refreshes_every_page_that_shows_it(
+    redis_cache, client, author, change_name, django_capture_on_commit_callbacks
+):
+    assert isinstance(cache._cache, RedisCacheClient)
+    run_invalidation(client, author, change_name, django_capture_on_commit_callbacks)
+    # The pages really went through Redis, under this test's prefix.
+    assert list(cache._cache.get_client().scan_iter(match=f"{redis_cache}:*"))
+
+
+def test_on_redis_a_second_request_is_served_without_queries(
+    redis_cache, client, story, django_assert_num_queries
+):
+    client.get(story.get_absolute_url())
+    with django_assert_num_queries(0):
+        assert is_hit(client.get(story.get_absolute_url()))
