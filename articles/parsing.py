@@ -172,6 +172,20 @@ class ParsedArticle:
         """The headline's identity (see `headline_key`)."""
         return headline_key(self.headline)
 
+    @cached_property
+    def body_html(self) -> str:
+        """The sanitised body (see `articles.body`), made where the file is parsed: in a
+        worker process during big imports."""
+        from .body import blocks_to_html, sanitize  # body builds on this module
+
+        return sanitize(blocks_to_html(self.blocks))
+
+    @cached_property
+    def word_count(self) -> int:
+        from .body import plain_text
+
+        return len(plain_text(self.body_html).split())
+
     def count(self, kind: Kind) -> int:
         return sum(1 for block in self.blocks if block.kind == kind)
 
@@ -500,7 +514,10 @@ def read_files(
     out: list[tuple[str, ParsedArticle | ParseError]] = []
     for path in paths:
         try:
-            out.append((str(path), read_file(path, max_bytes=max_bytes)))
+            parsed = read_file(path, max_bytes=max_bytes)
+            # Computed here, so that in a worker process the work is done there.
+            parsed.key, parsed.body_html, parsed.word_count  # noqa: B018
+            out.append((str(path), parsed))
         except ParseError as exc:
             out.append((str(path), exc))
     return out

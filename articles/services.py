@@ -31,7 +31,6 @@ from taggit.models import Tag, TaggedItem
 from accounts.models import Author
 from newsroom.cache import content_changed
 
-from .body import blocks_to_html, sanitize
 from .models import Article, Section, base_slug, next_free_slug
 from .parsing import ParsedArticle, ParseError, read_file, read_files
 
@@ -224,7 +223,7 @@ def _story_values(parsed: ParsedArticle, options: ImportOptions) -> dict:
     """The fields an import sets, from the file and the options given."""
     values = {
         "headline": parsed.headline,
-        "body": sanitize(blocks_to_html(parsed.blocks)),
+        "body": parsed.body_html,
         "source_name": parsed.source.name if parsed.source else "",
         "source_url": _valid_url(parsed.source.url) if parsed.source else "",
         "source_label": parsed.source.label[:300] if parsed.source else "",
@@ -232,7 +231,7 @@ def _story_values(parsed: ParsedArticle, options: ImportOptions) -> dict:
         "next_title": parsed.next_title,
     }
     if options.section is not None:
-        values["section"] = options.section
+        values["section_id"] = options.section.pk  # an id: comparing it costs no query
     for flag in ("is_featured", "is_breaking", "published_at"):
         if getattr(options, flag) is not None:
             values[flag] = getattr(options, flag)
@@ -285,9 +284,8 @@ def import_parsed_article(
                 article._import_tag_names = {t.lower() for t in options.tags}
                 changed.append("tags")
     if changed:
-        return ImportResult(
-            name, Outcome.UPDATED, article.pk, changed=tuple(changed), parsed=parsed
-        )
+        shown = tuple(field.removesuffix("_id") for field in changed)
+        return ImportResult(name, Outcome.UPDATED, article.pk, changed=shown, parsed=parsed)
     return ImportResult(name, Outcome.UNCHANGED, article.pk, parsed=parsed)
 
 
@@ -301,16 +299,17 @@ def _new_article(parsed, key, options, default_section, taken_slugs) -> Article:
             Article.objects.filter(slug__startswith=base).values_list("slug", flat=True)
         )
     slug = next_free_slug(base, taken_slugs)
+    values.setdefault("section_id", default_section.pk)
     article = Article(
         import_key=key,
         slug=slug,
-        section=values.pop("section", None) or default_section,
         status=options.status,
+        headline_key=key,  # derived fields, computed with the parse (in a worker process)
+        word_count=parsed.word_count,
         **values,
     )
     if article.status == Article.Status.PUBLISHED and article.published_at is None:
         article.published_at = timezone.now()
-    article.refresh_derived_fields(body_is_sanitized=True)
     article.clean_fields(exclude=FIELDS_NOT_CHECKED)
     article._import_author_ids = {author.pk for author in options.authors or ()}
     article._import_tag_names = {tag.lower() for tag in options.tags or ()}

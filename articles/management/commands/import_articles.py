@@ -3,6 +3,7 @@
 import os
 import time
 from collections import Counter
+from contextlib import nullcontext
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -120,7 +121,8 @@ class Command(BaseCommand):
 
         # A dry run does all the work in one transaction and rolls it back, so it reports
         # exactly what a real run would do (slug collisions, duplicates within the batch).
-        with transaction.atomic():
+        # A real run commits batch by batch: what is imported is visible, and kept, at once.
+        with transaction.atomic() if dry_run else nullcontext():
             counts = self._run(
                 paths,
                 section_obj=section_obj,
