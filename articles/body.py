@@ -51,6 +51,7 @@ MARKER = re.compile(
     rf'<p class="(?:{TEASER_CLASS}">(?P<teaser>.*?)|{SIGNUP_CLASS}">.*?)</p>', re.DOTALL
 )
 TAG = re.compile(r"<[^>]+>")
+BLOCK_TAG = re.compile(r"</?(?:p|blockquote|h[1-6]|ul|ol|li|div|br)\b[^>]*>", re.IGNORECASE)
 
 # The rich-text editor's configuration for the body: what editors can make matches what the
 # sanitiser keeps.
@@ -112,7 +113,8 @@ def blocks_to_html(blocks: tuple[Part, ...]) -> str:
 
 def plain_text(body: str) -> str:
     """The words of the body without markup (teasers excluded: they are not the story)."""
-    return html.unescape(TAG.sub(" ", MARKER.sub(" ", body)))
+    text = BLOCK_TAG.sub(" ", MARKER.sub(" ", body))  # block boundaries separate words
+    return html.unescape(TAG.sub("", text))  # inline tags do not: "<b>sweet</b>." is "sweet."
 
 
 def teaser_titles(body: str) -> list[str]:

@@ -92,20 +92,24 @@ def highlight(raw_snippet: str) -> str:
 
 
 def _simple(terms: SearchTerms):
-    """SQLite: every wanted word (or quoted phrase) must appear; -words must not."""
-    wanted, unwanted = _split(terms.text)
+    """SQLite: every wanted word (or quoted phrase) must appear, where `a or b` is satisfied by
+    either; -words must not appear."""
+    groups, unwanted = _groups(terms.text)
     articles = Article.objects.published()
-    for word in wanted:
-        articles = articles.filter(
-            Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
-        )
+    for alternatives in groups:
+        condition = Q()
+        for word in alternatives:
+            condition |= _contains(word)
+        articles = articles.filter(condition)
     for word in unwanted:
-        articles = articles.exclude(
-            Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
-        )
-    if not wanted:
+        articles = articles.exclude(_contains(word))
+    if not groups:
         return Article.objects.none()
     return articles.for_listing().defer(None).order_by("-published_at", "-pk")
+
+
+def _contains(word: str) -> Q:
+    return Q(headline__icontains=word) | Q(standfirst__icontains=word) | Q(body__icontains=word)
 
 
 def simple_snippet(article: Article, terms: SearchTerms, width: int = 200) -> str:
@@ -134,11 +138,36 @@ def simple_snippet(article: Article, terms: SearchTerms, width: int = 200) -> st
     return "".join(pieces)
 
 
-def _split(text: str) -> tuple[list[str], list[str]]:
+def _words(text: str) -> list[str]:
     try:
-        words = shlex.split(text)
+        return shlex.split(text)
     except ValueError:  # an unbalanced quote: treat the text as plain words
-        words = text.replace('"', " ").split()
-    wanted = [w for w in words if not w.startswith("-") and w.lower() != "or" and w.strip()]
-    unwanted = [w[1:] for w in words if w.startswith("-") and len(w) > 1]
-    return wanted, unwanted
+        return text.replace('"', " ").split()
+
+
+def _groups(text: str) -> tuple[list[list[str]], list[str]]:
+    """Wanted words grouped by `or` ("cats or dogs vet" → [[cats, dogs], [vet]]), and the
+    -words to exclude."""
+    groups: list[list[str]] = []
+    unwanted: list[str] = []
+    joining = False
+    for word in _words(text):
+        if word.lower() == "or":
+            joining = bool(groups)
+        elif word.startswith("-"):
+            if len(word) > 1:
+                unwanted.append(word[1:])
+            joining = False
+        elif word.strip():
+            if joining:
+                groups[-1].append(word)
+            else:
+                groups.append([word])
+            joining = False
+    return groups, unwanted
+
+
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """All wanted words (for highlighting) and the unwanted ones."""
+    groups, unwanted = _groups(text)
+    return [word for group in groups for word in group], unwanted

@@ -282,3 +282,15 @@ def test_pagination_links_keep_the_query(client):
     (previous_link,) = second.xpath('//nav[@class="pagination"]//a[@rel="prev"]')
     assert parse_qs(urlsplit(previous_link.get("href")).query) == {"q": [query], "page": ["1"]}
     assert Article.objects.published().count() == PER_PAGE + 1
+
+
+@pytest.mark.django_db
+def test_the_simple_fallback_treats_or_as_either():
+    from articles.search import SearchTerms, _simple
+
+    zebra = ArticleFactory(headline="Zebra escapes", body="<p>Stripes everywhere.</p>")
+    giraffe = ArticleFactory(headline="Giraffe sulks", body="<p>Long neck, long face.</p>")
+    ArticleFactory(headline="Lion naps", body="<p>Nothing happened.</p>")
+    found = set(_simple(SearchTerms("zebra or giraffe")))
+    assert found == {zebra, giraffe}
+    assert set(_simple(SearchTerms("zebra or giraffe stripes"))) == {zebra}
