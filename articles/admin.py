@@ -42,6 +42,17 @@ class CorrectionInline(admin.StackedInline):
     fields = ["kind", "text", "published_at"]
 
 
+class HeroImageField(forms.ImageField):
+    """Runs the newsroom's checks before Django's own, which would otherwise refuse a
+    decompression bomb, an SVG or a renamed text file with its generic "Upload a valid image"
+    and never let the editor see why."""
+
+    def to_python(self, data):
+        if data and hasattr(data, "read"):  # a new upload
+            validate_hero_image(data)
+        return super().to_python(data)
+
+
 class ArticleAdminForm(forms.ModelForm):
     body = forms.CharField(
         required=False,
@@ -65,6 +76,7 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
+        field_classes = {"hero_image": HeroImageField}
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,8 +99,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean_hero_image(self):
         image = self.cleaned_data.get("hero_image")
-        if image and hasattr(image, "content_type"):  # a new upload, not the stored file
-            validate_hero_image(image)
+        if image and hasattr(image, "content_type"):  # a new upload (checked by its field)
             return upright(image) or image
         return image
 
@@ -291,6 +302,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
         article = get_object_or_404(Article.objects.for_detail(), pk=pk)
         if not self.has_view_or_change_permission(request, article):
             raise PermissionDenied
+        if article.published_at is None:
+            # Not yet given a time: shown as if published now, since the page's dates and its
+            # structured data need one (without it the preview of any draft was a 500).
+            article.published_at = timezone.now()
         response = render_article(request, article, preview=True)
         response["Cache-Control"] = "private, no-store"
         response["X-Robots-Tag"] = "noindex"
@@ -386,6 +401,14 @@ class TransitionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # A transition is deleted with its article (the admin asks about each related row), so
+        # whoever may delete the article may delete its record: a Reporter's own draft that has
+        # been to review and back can be deleted, as `workflow.can_delete` says.
+        if obj is not None:
+            return workflow.can_delete(request.user, obj.article)
+        return super().has_delete_permission(request, obj)
 
 
 def editorial_dashboard(request):

@@ -68,7 +68,7 @@ EDITOR_CONFIG = {
         "HardBreak": True,
         "History": True,
         "HTML": True,
-        "Typographic": True,
+        "SpecialCharacters": True,
         "NodeClass": {
             "cssClasses": {
                 "paragraph": [

@@ -23,6 +23,8 @@ ACCEPTED_FORMATS = {
 MAX_UPLOAD_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # 8,000 × 5,000: more than any camera a newsroom uses
 MIN_WIDTH = 400
+ORIENTATION = 0x0112  # the EXIF tag
+QUARTER_TURNS = {5, 6, 7, 8}  # orientations whose upright picture swaps width and height
 
 
 def validate_hero_image(upload) -> None:
@@ -45,6 +47,8 @@ def validate_hero_image(upload) -> None:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise ValidationError(_too_big(width, height))
+                if "exif" in image.info and image.getexif().get(ORIENTATION) in QUARTER_TURNS:
+                    width, height = height, width  # stored sideways: shown as `upright` turns it
                 image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError(
@@ -72,7 +76,7 @@ def upright(upload) -> SimpleUploadedFile | None:
     """A copy of `upload` rotated as its EXIF orientation says (phones store pictures sideways
     and set a flag), or None when it is already upright."""
     with Image.open(_file(upload)) as image:
-        orientation = image.getexif().get(0x0112, 1)
+        orientation = image.getexif().get(ORIENTATION, 1)
         if orientation in (None, 1):
             _rewind(upload)
             return None

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "newsroom.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "newsroom.csp.ImportMapHashMiddleware",  # the admin editor's import map, by its hash
     "django.middleware.http.ConditionalGetMiddleware",
     # Before sessions and CSRF: a cached public page is served without running them.
     "newsroom.cache.PublicPageCacheMiddleware",
@@ -245,6 +246,8 @@ NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS = int(
 # Reverse proxies in front of the site that append to X-Forwarded-For (0: use the peer address).
 NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
 NEWSROOM_NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSROOM_NEWSLETTER_BATCH_SIZE", 200))
+# SMTP connections one send task keeps busy at once (PostgreSQL only; SQLite sends with one).
+NEWSROOM_NEWSLETTER_CONNECTIONS = int(os.environ.get("NEWSROOM_NEWSLETTER_CONNECTIONS", 4))
 NEWSROOM_NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSROOM_NEWSLETTER_MAX_ATTEMPTS", 5))
 NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_DELAY", 60))
 # Seconds after which another worker may take over a batch a worker claimed but did not finish.

@@ -32,6 +32,21 @@ class ArticleFactory(factory.django.DjangoModelFactory):
         scheduled = factory.Trait(
             published_at=factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
         )
+        withdrawn = factory.Trait(
+            status=Article.Status.WITHDRAWN,
+            withdrawn_reason=Article.WithdrawalReason.EDITORIAL,
+        )
+        # A real 1200×675 JPEG (made by Pillow) stored in MEDIA_ROOT, described for readers.
+        with_hero = factory.Trait(
+            hero_image=factory.django.ImageField(
+                filename="hero.jpg", width=1200, height=675, format="JPEG", color="navy"
+            ),
+            hero_alt="A seagull on a pier rail",
+        )
+        legal_takedown = factory.Trait(
+            status=Article.Status.WITHDRAWN,
+            withdrawn_reason=Article.WithdrawalReason.LEGAL,
+        )
 
     @factory.post_generation
     def authors(self, create, extracted, **kwargs):

@@ -1,0 +1,396 @@
+"""The editorial workflow in the admin, driven over HTTP as editors use it: lost updates caught
+with both versions shown, history and revert, bulk actions by role, the preview and the
+editors' dashboard."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from articles.models import Article, Section, Transition
+from tests.accounts.factories import UserFactory
+from tests.articles.admin_forms import article_post_data, form_data
+from tests.articles.factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+Status = Article.Status
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def writer():
+    return UserFactory(username="writer", first_name="Wendy", last_name="Writer", reporter=True)
+
+
+@pytest.fixture
+def alice():
+    return UserFactory(username="alice", first_name="Alice", last_name="Editor", editor=True)
+
+
+@pytest.fixture
+def bob():
+    return UserFactory(username="bob", first_name="Bob", last_name="Editor", editor=True)
+
+
+def logged_in(user):
+    """A browser of its own for `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def change_url(article):
+    return reverse("admin:articles_article_change", args=[article.pk])
+
+
+def open_form(client, article):
+    response = client.get(change_url(article))
+    assert response.status_code == 200
+    return form_data(response)
+
+
+def errors_of(response):
+    return response.context["adminform"].form.errors if response.status_code == 200 else {}
+
+
+# Lost updates ---------------------------------------------------------------------------------
+
+
+def test_the_second_of_two_editors_to_save_is_told_who_saved_first_and_keeps_what_they_typed(
+    alice, bob
+):
+    article = ArticleFactory(
+        headline="Pier closed", body="<p>The pier is closed.</p>", created_by=alice
+    )
+    alices_client, bobs_client = logged_in(alice), logged_in(bob)
+    alices_form, bobs_form = open_form(alices_client, article), open_form(bobs_client, article)
+    assert alices_form["edit_version"] == bobs_form["edit_version"] == str(article.version)
+
+    alices_form["headline"] = "Pier closed after storm"
+    assert alices_client.post(change_url(article), alices_form).status_code == 302
+
+    bobs_form["headline"] = "Pier closed for repairs"
+    bobs_form["body"] = "<p>Engineers found rust in the supports.</p>"
+    response = bobs_client.post(change_url(article), bobs_form)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Alice Editor saved this article at" in html
+    assert Article.objects.get(pk=article.pk).headline == "Pier closed after storm"
+    # What Bob typed is still in the form…
+    form = response.context["adminform"].form
+    assert form["headline"].value() == "Pier closed for repairs"
+    assert "Engineers found rust in the supports." in form["body"].value()
+    assert 'value="Pier closed for repairs"' in html
+    # …and the table shows their version beside his.
+    table = re.search(r'<table class="conflict-table">.*?</table>', html, re.S).group(0)
+    assert "Pier closed after storm" in table and "Pier closed for repairs" in table
+    assert "Engineers found rust in the supports." in table
+    assert response.context["conflict"][0][1:] == (
+        "Pier closed after storm",
+        "Pier closed for repairs",
+    )
+
+    # Having seen the conflict, Bob saves again and his version is kept.
+    again = form_data(response)
+    assert again["edit_version"] == str(Article.objects.get(pk=article.pk).version)
+    assert bobs_client.post(change_url(article), again).status_code == 302
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.headline == "Pier closed for repairs"
+    assert "Engineers found rust" in stored.body
+    assert stored.updated_by == bob
+
+
+def test_an_editor_saving_twice_in_a_row_meets_no_conflict(client, alice):
+    article = ArticleFactory(headline="Pier closed")
+    client.force_login(alice)
+    for headline in ("Pier shut", "Pier shut again"):
+        data = open_form(client, article)
+        data["headline"] = headline
+        assert client.post(change_url(article), data).status_code == 302
+    assert Article.objects.get(pk=article.pk).headline == "Pier shut again"
+
+
+# History and revert ---------------------------------------------------------------------------
+
+
+def test_every_admin_save_is_in_the_history_page_with_who_made_it(client, writer, alice):
+    client.force_login(writer)
+    add = article_post_data(
+        Article(headline="Gull menace", section=Section.objects.get(slug="news")),
+        slug="",
+        body="<p>Gulls everywhere.</p>",
+        status=Status.REVIEW,
+    )
+    assert client.post(reverse("admin:articles_article_add"), add).status_code == 302
+    article = Article.objects.get(headline="Gull menace")
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["headline"] = "Gull menace grows"
+    assert client.post(change_url(article), data).status_code == 302
+
+    records = list(article.history.order_by("history_date", "history_id"))
+    assert [(r.history_type, r.headline, r.history_user.username) for r in records] == [
+        ("+", "Gull menace", "writer"),
+        ("~", "Gull menace", "writer"),  # moved to review
+        ("~", "Gull menace grows", "alice"),
+    ]
+    page = client.get(reverse("admin:articles_article_history", args=[article.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    rows = re.findall(r"<tr>.*?</tr>", html.split("<tbody>", 1)[1], re.S)
+    assert len(rows) == 3
+    assert ">alice</a>" in rows[0] and "Gull menace grows" in rows[0]
+    assert all(">writer</a>" in row for row in rows[1:])
+
+
+def test_reverting_to_an_earlier_version_in_the_history_brings_back_its_headline_and_body(
+    client, alice, bob
+):
+    client.force_login(alice)
+    article = ArticleFactory(headline="Original headline", body="<p>Original body.</p>")
+    data = open_form(client, article)
+    data.update(headline="Botched headline", body="<p>Botched body.</p>")
+    assert client.post(change_url(article), data).status_code == 302
+    assert Article.objects.get(pk=article.pk).headline == "Botched headline"
+
+    original = article.history.earliest("history_date")
+    client.force_login(bob)
+    revert_url = reverse("admin:articles_article_simple_history", args=[article.pk, original.pk])
+    page = client.get(revert_url)
+    assert page.status_code == 200
+    # The revert page is simple-history's change form for the historical model.
+    response = client.post(revert_url, form_data(page, form_id="historicalarticle_form"))
+
+    assert response.status_code == 302, errors_of(response)
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.headline, stored.body) == ("Original headline", "<p>Original body.</p>")
+    assert stored.status == Status.PUBLISHED
+    latest = article.history.latest("history_date")
+    assert (latest.headline, latest.history_user) == ("Original headline", bob)
+
+
+def test_a_reporter_cannot_revert_a_published_story_through_the_history(client, writer):
+    article = ArticleFactory(headline="Published headline", created_by=writer)
+    article.headline = "Older headline"  # a history record to revert to
+    article.save()
+    article.headline = "Published headline"
+    article.save()
+    older = article.history.get(headline="Older headline")
+    client.force_login(writer)
+    revert_url = reverse("admin:articles_article_simple_history", args=[article.pk, older.pk])
+
+    client.post(
+        revert_url,
+        article_post_data(Article.objects.get(pk=article.pk), **{"headline": "Older headline"}),
+    )
+
+    assert Article.objects.get(pk=article.pk).headline == "Published headline"
+
+
+# Publishing from the change form --------------------------------------------------------------
+
+
+def test_an_editor_publishes_from_the_change_form_and_the_move_is_recorded(client, writer, alice):
+    article = ArticleFactory(in_review=True, created_by=writer)
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["status"] = Status.PUBLISHED
+
+    assert client.post(change_url(article), data).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.is_visible
+    transition = Transition.objects.get(article=article)
+    assert (transition.from_status, transition.to_status, transition.by) == (
+        Status.REVIEW,
+        Status.PUBLISHED,
+        alice,
+    )
+
+
+def test_the_change_form_refuses_to_publish_a_hero_image_without_alt_text(client, alice):
+    article = ArticleFactory(in_review=True, with_hero=True, hero_alt="")
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["status"] = Status.PUBLISHED
+
+    response = client.post(change_url(article), data)
+
+    assert response.status_code == 200
+    assert errors_of(response)["hero_alt"] == ["Describe the hero image before publishing."]
+    assert Article.objects.get(pk=article.pk).status == Status.REVIEW
+
+
+@pytest.mark.parametrize(("ticked", "updated"), [(True, True), (False, False)])
+def test_only_a_ticked_substantive_update_shows_readers_an_updated_time(
+    client, alice, ticked, updated
+):
+    article = ArticleFactory(headline="Pier fire")
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["body"] = "<p>The fire is out.</p>"
+    if ticked:
+        data["substantive_update"] = "on"
+
+    assert client.post(change_url(article), data).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.revised_at is not None) is updated
+    page = Client().get(stored.get_absolute_url()).content.decode()
+    assert ("Updated <time" in page) is updated
+
+
+def test_an_editor_schedules_a_story_from_the_change_form(client, alice):
+    article = ArticleFactory(in_review=True, headline="Tomorrow's scoop")
+    at = (timezone.now() + timedelta(days=1)).replace(second=0, microsecond=0)
+    client.force_login(alice)
+    data = open_form(client, article)
+    data.update(
+        status=Status.PUBLISHED,
+        published_at_0=timezone.localtime(at).strftime("%d/%m/%Y"),
+        published_at_1=timezone.localtime(at).strftime("%H:%M:%S"),
+    )
+
+    assert client.post(change_url(article), data).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.status, stored.published_at, stored.is_visible) == (Status.PUBLISHED, at, False)
+    listing = client.get(reverse("admin:articles_article_changelist")).content.decode()
+    assert "Scheduled" in listing
+
+
+# Bulk actions ---------------------------------------------------------------------------------
+
+
+def run_action(client, action, articles):
+    return client.post(
+        reverse("admin:articles_article_changelist"),
+        {"action": action, "_selected_action": [a.pk for a in articles], "index": "0"},
+        follow=True,
+    )
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_a_reporter_cannot_publish_through_the_bulk_action(client, writer):
+    own = ArticleFactory(in_review=True, created_by=writer, headline="My scoop")
+    client.force_login(writer)
+
+    response = run_action(client, "publish_selected", [own])
+
+    assert Article.objects.get(pk=own.pk).status == Status.REVIEW
+    assert messages_of(response) == [
+        "“My scoop”: You may not move this article from in review to published."
+    ]
+    assert not Transition.objects.exists()
+
+
+def test_an_editor_publishes_selected_stories_through_the_bulk_action(client, writer, alice):
+    stories = [ArticleFactory(in_review=True, created_by=writer) for _ in range(2)]
+    client.force_login(alice)
+
+    response = run_action(client, "publish_selected", stories)
+
+    assert all(Article.objects.get(pk=s.pk).is_visible for s in stories)
+    assert "2 stories published." in messages_of(response)
+    assert Transition.objects.filter(by=alice, to_status=Status.PUBLISHED).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("action", "changed"),
+    [
+        ("withdraw_selected", lambda a: a.status == Status.WITHDRAWN),
+        ("mark_breaking", lambda a: a.is_breaking),
+    ],
+)
+def test_withdrawing_and_breaking_in_bulk_are_for_editors_only(
+    client, writer, alice, action, changed
+):
+    story = ArticleFactory(created_by=writer)
+    client.force_login(writer)
+    run_action(client, action, [story])
+    assert not changed(Article.objects.get(pk=story.pk))
+
+    client.force_login(alice)
+    run_action(client, action, [story])
+    assert changed(Article.objects.get(pk=story.pk))
+
+
+def test_a_bulk_publish_reports_the_stories_it_could_not_publish(client, alice):
+    ready = ArticleFactory(in_review=True, headline="Ready")
+    no_alt = ArticleFactory(in_review=True, with_hero=True, hero_alt="", headline="No alt")
+    client.force_login(alice)
+
+    response = run_action(client, "publish_selected", [ready, no_alt])
+
+    assert Article.objects.get(pk=ready.pk).is_visible
+    assert Article.objects.get(pk=no_alt.pk).status == Status.REVIEW
+    assert "“No alt”: Describe the hero image (alt text) before publishing." in messages_of(
+        response
+    )
+
+
+# Preview and dashboard ------------------------------------------------------------------------
+
+
+def preview_url(article):
+    return reverse("admin:articles_article_preview", args=[article.pk])
+
+
+@pytest.mark.parametrize("trait", ["draft", "in_review", "scheduled"])
+def test_staff_preview_an_unpublished_story_privately(client, writer, trait):
+    article = ArticleFactory(headline="Not out yet", created_by=writer, **{trait: True})
+    client.force_login(writer)
+
+    response = client.get(preview_url(article))
+
+    assert response.status_code == 200
+    directives = {d.strip() for d in response["Cache-Control"].split(",")}
+    assert {"private", "no-store"} <= directives and "public" not in directives
+    html = response.content.decode()
+    assert '<h1 class="story__headline">Not out yet</h1>' in html
+    assert 'class="preview-banner"' in html and '<meta name="robots" content="noindex">' in html
+
+
+def test_the_preview_is_not_for_readers(client):
+    article = ArticleFactory(draft=True)
+    response = client.get(preview_url(article))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+    client.force_login(UserFactory(username="reader"))  # logged in, but not staff
+    response = client.get(preview_url(article))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_dashboard_lists_stories_waiting_for_review_and_scheduled_ones(client, writer, alice):
+    ArticleFactory(in_review=True, headline="Waiting for a look", created_by=writer)
+    ArticleFactory(scheduled=True, headline="Out tomorrow")
+    ArticleFactory(draft=True, headline="Still a draft")
+    ArticleFactory(headline="Already out")
+    client.force_login(alice)
+
+    html = client.get(reverse("editorial-dashboard")).content.decode()
+
+    waiting, scheduled, _ = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
+    assert "Waiting for a look" in waiting and "writer" in waiting
+    assert "Out tomorrow" in scheduled and "Waiting for a look" not in scheduled
+    assert "Still a draft" not in html and "Already out" not in html
+
+
+def test_the_dashboard_is_for_staff_only(client):
+    response = client.get(reverse("editorial-dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:login"))

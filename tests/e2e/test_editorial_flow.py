@@ -1,0 +1,174 @@
+"""The newsroom's day in a real browser: a Reporter writes a story with a picture in the admin and
+sends it for review, an Editor publishes it, and a reader finds it on the front page and reads
+it. Screenshots of each step go to artifacts/screenshots/ for a person to look at."""
+
+import io
+import re
+
+import pytest
+from django.urls import reverse
+from PIL import Image, ImageDraw
+
+from articles.models import Article, Transition
+from tests.accounts.factories import UserFactory
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery staple"  # UserFactory's
+HEADLINE = "Seagull steals mayor's chain of office during pier reopening"
+STANDFIRST = "The bird was last seen heading for the bandstand."
+PARAGRAPHS = [
+    "A herring gull swooped on the mayor as she cut the ribbon on the restored pier.",
+    "Witnesses said the bird made off with the gold chain before anyone could react.",
+]
+ALT = "A seagull flying off with a gold chain above the pier"
+TIMEOUT = 15_000
+
+
+def photo() -> bytes:
+    """A 1200×800 JPEG drawn here: sea, pier, and a gull."""
+    image = Image.new("RGB", (1200, 800), "#7fb2d9")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 520, 1200, 800), fill="#2d5d7b")  # the sea
+    draw.rectangle((100, 470, 1100, 520), fill="#6b4f2a")  # the pier
+    draw.polygon([(560, 200), (640, 240), (720, 200), (640, 260)], fill="white")  # the gull
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def log_in(page, site, username):
+    page.goto(site.url(reverse("admin:login")))
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator("#login-form input[type=submit]").click()
+    assert page.url == site.url(reverse("admin:index")), page.url
+
+
+def write_body(page, paragraphs):
+    """Type into the rich-text editor, as a person would."""
+    editor = page.locator(".ProseMirror[contenteditable=true]")
+    editor.first.wait_for(state="visible", timeout=10_000)
+    editor.first.click()
+    for number, paragraph in enumerate(paragraphs):
+        if number:
+            page.keyboard.press("Enter")
+        page.keyboard.type(paragraph)
+
+
+def save(page):
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    page.wait_for_load_state()
+
+
+def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
+    new_page, site, screenshot_dir
+):
+    page = new_page()
+    page.set_default_timeout(TIMEOUT)
+    reporter = UserFactory(username="wendy", first_name="Wendy", reporter=True)
+    editor = UserFactory(username="eddie", first_name="Eddie", editor=True)
+
+    # The Reporter writes the story, with a picture, and sends it for review.
+    log_in(page, site, "wendy")
+    page.goto(site.url(reverse("admin:articles_article_add")))
+    page.locator("#id_headline").fill(HEADLINE)
+    page.locator("#id_standfirst").fill(STANDFIRST)
+    write_body(page, PARAGRAPHS)
+    page.locator("#id_hero_image").set_input_files(
+        files=[{"name": "gull.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
+    )
+    page.locator("#id_hero_alt").fill(ALT)
+    page.locator("#id_section").select_option(label="News")
+    assert page.locator("#id_status option").all_inner_texts() == ["Draft", "In review"]
+    page.locator("#id_status").select_option(Article.Status.REVIEW)
+    page.screenshot(path=screenshot_dir / "editorial-1-reporter-writes.png", full_page=True)
+    save(page)
+
+    assert page.locator(".messagelist .success").count() == 1, page.content()
+    article = Article.objects.get(headline=HEADLINE)
+    assert (article.status, article.created_by) == (Article.Status.REVIEW, reporter)
+    assert all(p in article.body for p in PARAGRAPHS)
+    assert (article.hero_width, article.hero_height, article.hero_alt) == (1200, 800, ALT)
+    page.screenshot(path=screenshot_dir / "editorial-2-sent-for-review.png", full_page=True)
+
+    # The Editor finds it waiting on the dashboard and publishes it.
+    desk = new_page()
+    desk.set_default_timeout(TIMEOUT)
+    log_in(desk, site, "eddie")
+    desk.goto(site.url(reverse("editorial-dashboard")))
+    waiting = desk.locator(".module", has=desk.get_by_role("heading", name="Waiting for review"))
+    with desk.expect_navigation():
+        waiting.get_by_role("link", name=HEADLINE).click()
+    assert desk.locator("#id_headline").input_value() == HEADLINE
+    desk.locator("#id_status").select_option(Article.Status.PUBLISHED)
+    desk.screenshot(path=screenshot_dir / "editorial-3-editor-publishes.png", full_page=True)
+    save(desk)
+
+    assert desk.locator(".messagelist .success").count() == 1, desk.content()
+    article.refresh_from_db()
+    assert article.is_visible
+    moves = Transition.objects.filter(article=article).order_by("at", "pk")
+    assert [(t.to_status, t.by) for t in moves] == [
+        (Article.Status.REVIEW, reporter),
+        (Article.Status.PUBLISHED, editor),
+    ]
+
+    # A reader finds it on the front page and reads it, picture and all.
+    reader = new_page()
+    reader.set_default_timeout(TIMEOUT)
+    response = reader.goto(site.url("/"))
+    assert response.status == 200
+    link = reader.locator("main").get_by_role("link", name=HEADLINE).first
+    link.wait_for()
+    reader.screenshot(path=screenshot_dir / "editorial-4-front-page.png", full_page=True)
+    with reader.expect_navigation():
+        link.click()
+    assert re.search(re.escape(article.get_absolute_url()) + "$", reader.url)
+    assert reader.locator("h1").inner_text() == HEADLINE
+    assert reader.locator(".story__standfirst").inner_text() == STANDFIRST
+    body = reader.locator(".story__body").inner_text()
+    assert all(p in body for p in PARAGRAPHS)
+    hero = reader.locator(".story__hero img")
+    assert hero.get_attribute("alt") == ALT
+    hero.scroll_into_view_if_needed()
+    reader.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=hero.element_handle()
+    )
+    reader.screenshot(path=screenshot_dir / "editorial-5-reader-reads.png", full_page=True)
+
+
+def test_the_rich_text_editor_starts_on_the_article_form(new_page, site):
+    page = new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    UserFactory(username="eddie", editor=True)
+    log_in(page, site, "eddie")
+    page.goto(site.url(reverse("admin:articles_article_add")))
+    page.locator(".ProseMirror[contenteditable=true]").first.wait_for(
+        state="visible", timeout=5_000
+    )
+    assert problems == []
+
+
+def test_an_imported_story_keeps_its_teasers_and_signup_slot_through_the_editor(new_page, site):
+    """The body's marked paragraphs are what the editor's paragraph styles make, so opening and
+    saving an imported story in the admin loses neither its teasers nor its sign-up slot."""
+    from articles.models import Article
+
+    article = Article.objects.get(slug__startswith="putins-generals")
+    before = article.body
+    assert before.count('<p class="teaser">') == 2
+    page = new_page()
+    UserFactory(username="eddie", editor=True)
+    log_in(page, site, "eddie")
+    page.goto(site.url(reverse("admin:articles_article_change", args=[article.pk])))
+    page.locator(".ProseMirror[contenteditable=true]").first.wait_for(state="visible")
+    save(page)
+    article.refresh_from_db()
+    assert article.body.count('<p class="teaser">') == 2
+    assert article.body.count('<p class="newsletter-signup">') == 1
+    assert article.body.count("<blockquote>") == 4
