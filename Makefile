@@ -10,7 +10,7 @@ export DJANGO_SECRET_KEY ?= local-only-$(shell hostname)-not-for-production
 export DJANGO_DEBUG ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser run serve test lint format fixtures bench backup restore clean
+.PHONY: help install system-packages browser run serve test lint format fixtures bench backup restore clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,29 +24,37 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with its dev tools
 
-# The browser tests (tests/e2e) drive Debian's chromium; Playwright's own browser download is not
-# used. Without root this only explains what to do: the browser tests then skip (fail under CI).
+# Debian packages the tests and benchmarks use: chromium (+ fonts) for tests/e2e (Playwright's
+# own browser download is not used), nginx for the micro-cache test and benchmark, wrk for the
+# load tests. PostgreSQL's client tools and redis-server come with the machines CI runs on.
+# Without root this only explains what to do; the tests needing them then skip (fail in CI).
+SYSTEM_PACKAGES := chromium fonts-liberation nginx-light wrk
 CHROMIUM := /usr/bin/chromium
-browser: ## Install Debian's chromium for the browser tests when it is missing (needs root)
-	@if [ -x $(CHROMIUM) ]; then \
-		echo "Chromium is installed: $(CHROMIUM)"; \
+system-packages: ## Install the Debian packages the tests and benchmarks need, when missing (needs root)
+	@missing=""; \
+	for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -z "$$missing" ]; then \
+		echo "System packages present: $(SYSTEM_PACKAGES)"; \
 	elif [ "$$(id -u)" != 0 ]; then \
-		echo "Chromium is missing and installing it needs root: run 'sudo make browser'"; \
-		echo "(or 'sudo apt-get install chromium fonts-liberation'). Until then tests/e2e is skipped."; \
+		echo "Missing:$$missing. Installing needs root: run 'sudo make system-packages'."; \
+		echo "Until then the tests that need them are skipped."; \
 	elif ! command -v apt-get >/dev/null; then \
-		echo "Chromium is missing and there is no apt-get here: install Chromium at $(CHROMIUM)."; \
-		echo "Until then tests/e2e is skipped."; \
+		echo "Missing:$$missing, and there is no apt-get here: install them by hand."; \
 	else \
-		set -e; apt-get update; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			chromium fonts-liberation; \
+		set -e; apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+browser: system-packages ## Install Debian's chromium for the browser tests (see system-packages)
 
 run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo stories and serve on 127.0.0.1:8000
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py setup_demo
 	@echo "Serving http://$(HOST):$(PORT)/ (admin at http://$(HOST):$(PORT)/admin/); Ctrl-C stops it."
+	@# The task worker (newsletters) runs in the background beside gunicorn and stops with it.
+	$(PY) manage.py run_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
 test: install ## Run the whole test suite (on DATABASE_URL when set, else SQLite)

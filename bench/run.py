@@ -25,9 +25,9 @@ import time
 
 import common
 import import_articles
-import web_pages
+import newsletter_send
 
-BENCHMARKS = [import_articles, web_pages]
+BENCHMARKS = [import_articles, newsletter_send]
 
 
 def main(argv: list[str] | None = None) -> int:

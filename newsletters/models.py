@@ -1,14 +1,29 @@
-"""Newsletters and their subscribers. Sending, confirmation and unsubscribing come with the
-newsletters issue; for now a sign-up is recorded as pending."""
+"""Newsletters, their subscribers, the editions sent to them and one delivery per edition and
+subscriber.
 
+Sending is built around `Delivery`: one row per edition × subscription (a database constraint),
+moved through claimed → sending → sent by conditional updates, so a retried task, a second worker
+or a worker restarted after a crash never hands the same edition to the same reader twice.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class Newsletter(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
+    cadence = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="How often it goes out, in readers' words: “Every weekday morning”.",
+    )
     is_public = models.BooleanField(
         "public", default=True, help_text="Listed for readers to sign up to."
     )
@@ -18,6 +33,15 @@ class Newsletter(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class SubscriptionQuerySet(models.QuerySet):
+    def confirmed(self):
+        """Who may be sent editions: confirmed, never pending or unsubscribed (suppressed)."""
+        return self.filter(status=Subscription.Status.CONFIRMED)
+
+    def for_email(self, email: str):
+        return self.filter(email__iexact=email.strip())
 
 
 class Subscription(models.Model):
@@ -35,7 +59,13 @@ class Subscription(models.Model):
     source_url = models.CharField(
         max_length=500, blank=True, help_text="The page the reader signed up on."
     )
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reader followed the confirmation link."
+    )
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SubscriptionQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -43,6 +73,156 @@ class Subscription(models.Model):
                 Lower("email"), "newsletter", name="subscription_unique_email_newsletter"
             ),
         ]
+        indexes = [
+            # Sending walks one newsletter's confirmed readers in primary-key order.
+            models.Index(fields=["newsletter", "status", "id"], name="subscription_audience_idx"),
+        ]
+        permissions = [("export_subscription", "Can export confirmed subscribers as CSV")]
 
     def __str__(self):
         return f"{self.email} → {self.newsletter}"
+
+
+def published_articles():
+    """Stories an edition may carry: what readers may see now (see `ArticleQuerySet.published`)."""
+    from articles.models import Article
+
+    return Q(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+
+class EditionQuerySet(models.QuerySet):
+    def due(self, *, now=None):
+        """Scheduled editions whose time has come."""
+        return self.filter(status=Edition.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
+
+    def sending(self):
+        return self.filter(status=Edition.Status.SENDING)
+
+
+class Edition(models.Model):
+    """One issue of a newsletter: an introduction and an ordered list of published stories."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+
+    newsletter = models.ForeignKey(Newsletter, on_delete=models.PROTECT, related_name="editions")
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The line inboxes show after the subject. Leave empty to use the first story.",
+    )
+    intro = models.TextField(blank=True, help_text="A few words above the stories. Plain text.")
+    stories = models.ManyToManyField(
+        "articles.Article", through="EditionStory", related_name="editions", blank=True
+    )
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the last delivery was made."
+    )
+    recipients_count = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Confirmed subscribers when sending started; empty until then.",
+    )
+    sent_count = models.PositiveIntegerField(default=0, editable=False)
+    failed_count = models.PositiveIntegerField(default=0, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EditionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [("send_edition", "Can send, schedule and test-send editions")]
+
+    def __str__(self):
+        return f"{self.newsletter}: {self.subject}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+
+
+class EditionStory(models.Model):
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="edition_stories")
+    article = models.ForeignKey(
+        "articles.Article",
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to=published_articles,
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "story"
+        verbose_name_plural = "stories"
+        constraints = [
+            models.UniqueConstraint(fields=["edition", "article"], name="edition_story_unique"),
+        ]
+
+    def __str__(self):
+        return str(self.article_id)
+
+
+class Delivery(models.Model):
+    """An edition for one subscriber.
+
+    pending → claimed (reserved by one worker's batch) → sending (handed to the mail server) →
+    sent | failed; back to pending after a transient error; `interrupted` when a worker died while
+    handing it over (it may have arrived, so it is never sent again); `skipped` when the reader
+    unsubscribed before their turn.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CLAIMED = "claimed", "Claimed by a worker"
+        SENDING = "sending", "Being handed to the mail server"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted (may have arrived; not resent)"
+        SKIPPED = "skipped", "Skipped (unsubscribed)"
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["edition", "subscription"], name="delivery_unique_edition_subscription"
+            ),
+        ]
+        indexes = [
+            # Claiming, progress counts and resuming all read one edition's rows by status.
+            models.Index(fields=["edition", "status", "id"], name="delivery_progress_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.edition_id} → {self.subscription_id} ({self.status})"

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "simple_history",
     "django_prose_editor",
     "axes",
+    "django_tasks",
+    "django_tasks_db",  # the database task backend and its worker (`manage.py run_worker`)
     "accounts",
     "articles",
     "newsletters",

@@ -1,0 +1,228 @@
+"""One batch of an edition's deliveries: marking each reader's copy `sending` before it is
+handed to the mail server and `sent` after (one UPDATE per message), telling transient SMTP
+errors from permanent ones, and the report a send task returns. See `sending` for the whole."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import Delivery, Edition, Subscription
+from .emails import PreparedEdition
+
+log = logging.getLogger(__name__)
+
+Status = Delivery.Status
+MAX_BACKOFF = timedelta(hours=6)
+
+
+class ConnectionDown(Exception):
+    """The mail server cannot be reached: the rest of the batch waits for a later run."""
+
+
+@dataclass
+class SendReport:
+    edition_id: int
+    status: str = ""
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    skipped: int = 0
+    lost_claims: int = 0
+    released: int = 0
+    interrupted: int = 0
+    next_run_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["next_run_at"] = self.next_run_at.isoformat() if self.next_run_at else None
+        return data
+
+
+def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) -> None:
+    skipped = [pk for pk, _, _, status in rows if status != Subscription.Status.CONFIRMED]
+    if skipped:
+        Delivery.objects.filter(pk__in=skipped, claim_token=token).update(
+            status=Status.SKIPPED, claim_token=""
+        )
+        report.skipped += len(skipped)
+    rows = [row for row in rows if row[3] == Subscription.Status.CONFIRMED]
+    if not rows:
+        return
+    mail = get_connection()
+    try:
+        mail.open()
+    except Exception as exc:
+        _release(token, [pk for pk, *_ in rows])
+        raise ConnectionDown(_describe(exc)) from exc
+
+    sent_before, failed_before = report.sent, report.failed
+    just_sent = None  # handed over, not yet marked sent: marked together with the next claim
+    try:
+        for index, (pk, subscription_id, address, _) in enumerate(rows):
+            if not _advance(token, sent=just_sent, start=pk):
+                report.lost_claims += 1  # another run took it back; it is theirs now
+                just_sent = None
+                continue
+            just_sent = None
+            message = prepared.message_for(
+                email_address=address, subscription_id=subscription_id, delivery_id=pk
+            )
+            try:
+                _deliver(mail, message)
+            except Exception as exc:
+                transient = _is_transient(exc)
+                _record_failure(pk, token, exc, transient=transient, report=report)
+                if transient and _connection_lost(exc):
+                    try:
+                        mail.close()
+                        mail.open()
+                    except Exception as reopen:
+                        _release(token, [row[0] for row in rows[index + 1 :]])
+                        raise ConnectionDown(_describe(reopen)) from reopen
+                continue
+            just_sent = pk
+            report.sent += 1
+    finally:
+        if just_sent is not None:
+            _advance(token, sent=just_sent, start=None)
+        try:
+            mail.close()
+        except Exception:  # closing a broken connection must not hide what broke it
+            log.debug("closing the SMTP connection failed", exc_info=True)
+        Edition.objects.filter(pk=prepared.edition.pk).update(
+            sent_count=F("sent_count") + (report.sent - sent_before),
+            failed_count=F("failed_count") + (report.failed - failed_before),
+        )
+
+
+def _deliver(mail, message) -> None:
+    """Hand one message to the mail server. Through Django's SMTP backend a prebuilt copy goes
+    straight to the open smtplib connection: the backend's own `_send` would re-parse both
+    addresses and the message for every reader. Any other backend (tests' locmem, console)
+    gets the message as usual."""
+    if (
+        isinstance(mail, SMTPBackend)
+        and mail.connection is not None
+        and getattr(message, "envelope", None) is not None
+    ):
+        sender, recipients = message.envelope
+        mail.connection.sendmail(sender, recipients, message.prebuilt)
+    else:
+        mail.send_messages([message])
+
+
+def _advance(token: str, *, sent: int | None, start: int | None) -> bool:
+    """In one statement, mark delivery `sent` as sent and delivery `start` as being handed to
+    the mail server. `start` only moves while it is still claimed with our token; returns
+    whether it did. (Plain SQL: it runs once per message, and building the same UPDATE with the
+    ORM costs more than running it.)"""
+    if sent is None and start is None:
+        return True
+    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    with db_connection.cursor() as cursor:
+        cursor.execute(ADVANCE_SQL, [sent, now, start, now, start, token, sent, start])
+        updated = cursor.rowcount
+    return start is None or updated == (2 if sent is not None else 1)
+
+
+ADVANCE_SQL = f"""
+    UPDATE {Delivery._meta.db_table} SET
+        status = CASE WHEN id = %s THEN '{Status.SENT}' ELSE '{Status.SENDING}' END,
+        sent_at = CASE WHEN status = '{Status.CLAIMED}' THEN sent_at ELSE %s END,
+        claimed_at = CASE WHEN id = %s THEN %s ELSE claimed_at END,
+        attempts = CASE WHEN id = %s THEN attempts + 1 ELSE attempts END
+    WHERE claim_token = %s AND (id = %s OR (id = %s AND status = '{Status.CLAIMED}'))
+"""
+
+
+def _release(token: str, pks: list[int]) -> None:
+    if pks:
+        Delivery.objects.filter(pk__in=pks, claim_token=token, status=Status.CLAIMED).update(
+            status=Status.PENDING, claim_token="", claimed_at=None
+        )
+
+
+def _record_failure(pk: int, token: str, exc: Exception, *, transient: bool, report) -> None:
+    attempts = Delivery.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 1
+    error = _describe(exc)[:2000]
+    rows = Delivery.objects.filter(pk=pk, claim_token=token)
+    if transient and attempts < settings.NEWSROOM_NEWSLETTER_MAX_ATTEMPTS:
+        delay = timedelta(seconds=settings.NEWSROOM_NEWSLETTER_RETRY_DELAY * 2 ** (attempts - 1))
+        rows.update(
+            status=Status.PENDING,
+            claim_token="",
+            claimed_at=None,
+            next_attempt_at=timezone.now() + min(delay, MAX_BACKOFF),
+            last_error=error,
+        )
+        report.retrying += 1
+    else:
+        rows.update(status=Status.FAILED, last_error=error)
+        report.failed += 1
+    log.info("Delivery %s: %s (%s)", pk, error, "will retry" if transient else "failed")
+
+
+def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return max(codes) if codes else None
+    return getattr(exc, "smtp_code", None)
+
+
+def _is_transient(exc: Exception) -> bool:
+    """4xx answers and lost connections are worth another try; 5xx answers and anything that
+    is not about the mail server (a malformed address) are not."""
+    code = _smtp_code(exc)
+    if code is not None:
+        return 400 <= code < 500
+    return isinstance(exc, (smtplib.SMTPException, OSError))
+
+
+def _connection_lost(exc: Exception) -> bool:
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)) or _smtp_code(exc) == 421
+
+
+def _text(reply) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items()
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+class fast_commits:
+    """On PostgreSQL, commit without waiting for the WAL flush while sending (see the module
+    docstring for why that is safe against a killed worker)."""
+
+    def __enter__(self):
+        self.active = db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
+        if self.active:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET synchronous_commit TO OFF")
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.active and db_connection.connection is not None:
+            try:
+                with db_connection.cursor() as cursor:
+                    cursor.execute("RESET synchronous_commit")
+            except Exception:  # the connection is broken; Django replaces it
+                log.debug("could not reset synchronous_commit", exc_info=True)
+        return False

@@ -1,0 +1,108 @@
+"""The newsroom's side of editions: testing, sending now, scheduling and watching progress.
+Each checks the `newsletters.send_edition` permission (what the "Newsletter editor" role is
+given through `newsletters.*`) and the edition's status before changing anything."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import get_connection
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from ..models import Delivery, Edition, Subscription
+from .emails import PreparedEdition, absolute_url, edition_stories, render_edition
+from .sending import delivery_counts, enqueue_send
+
+SEND_PERMISSION = "newsletters.send_edition"
+
+
+def _check(edition: Edition, by) -> None:
+    if not by.has_perm(SEND_PERMISSION):
+        raise PermissionDenied("Only newsletter editors can send editions.")
+    if not edition.is_editable:
+        raise ValidationError(f"This edition is already {edition.get_status_display().lower()}.")
+    if not edition_stories(edition):
+        raise ValidationError("Add at least one published story before sending.")
+
+
+def send_test_edition(edition: Edition, *, to: str, by) -> None:
+    """Send the edition to `to` (the editor's own address) now, marked as a test; its
+    unsubscribe links lead to the newsletters page instead of a reader's."""
+    if not by.has_perm(SEND_PERMISSION):
+        raise PermissionDenied("Only newsletter editors can send test editions.")
+    if not to:
+        raise ValidationError("Your account has no email address to send the test to.")
+    page = absolute_url(reverse("newsletters:list"))
+    rendered = render_edition(edition, unsubscribe=page, preferences=page)
+    message = PreparedEdition(edition, rendered=rendered).test_message(to)
+    get_connection(fail_silently=False).send_messages([message])
+
+
+@transaction.atomic
+def send_edition_now(edition: Edition, *, by) -> Edition:
+    """Start sending a draft or scheduled edition to its newsletter's confirmed subscribers:
+    the work runs as a background task, enqueued after commit."""
+    edition = Edition.objects.select_for_update().get(pk=edition.pk)
+    _check(edition, by)
+    edition.status = Edition.Status.SENDING
+    edition.started_at = timezone.now()
+    edition.save(update_fields=["status", "started_at", "updated_at"])
+    enqueue_send(edition.pk)
+    return edition
+
+
+@transaction.atomic
+def schedule_edition(edition: Edition, *, at: datetime, by) -> Edition:
+    """Send the edition at `at` (in the future). A task is enqueued to run then; rescheduling
+    leaves the earlier task to find the edition not due and do nothing."""
+    edition = Edition.objects.select_for_update().get(pk=edition.pk)
+    _check(edition, by)
+    if at <= timezone.now():
+        raise ValidationError("Choose a time in the future, or send it now.")
+    from ..tasks import send_edition_task
+
+    if not send_edition_task.get_backend().supports_defer:
+        raise ValidationError("The task backend cannot run tasks later; send it now instead.")
+    edition.status = Edition.Status.SCHEDULED
+    edition.scheduled_at = at
+    edition.save(update_fields=["status", "scheduled_at", "updated_at"])
+    transaction.on_commit(partial(send_edition_task.using(run_after=at).enqueue, edition.pk))
+    return edition
+
+
+@transaction.atomic
+def unschedule_edition(edition: Edition, *, by) -> Edition:
+    """Turn a scheduled edition back into a draft (its pending task will then do nothing)."""
+    if not by.has_perm(SEND_PERMISSION):
+        raise PermissionDenied("Only newsletter editors can change a schedule.")
+    updated = Edition.objects.filter(pk=edition.pk, status=Edition.Status.SCHEDULED).update(
+        status=Edition.Status.DRAFT, scheduled_at=None
+    )
+    if not updated:
+        raise ValidationError("Only a scheduled edition can be unscheduled.")
+    edition.refresh_from_db()
+    return edition
+
+
+def edition_progress(edition: Edition) -> dict[str, int]:
+    """Sent, failed, remaining and the rest for the admin, in one query. Before sending starts,
+    `audience` is how many confirmed subscribers the edition would go to."""
+    counts = delivery_counts(edition)
+    d = Delivery.Status
+    progress = {
+        "sent": counts[d.SENT],
+        "failed": counts[d.FAILED],
+        "remaining": counts[d.PENDING] + counts[d.CLAIMED] + counts[d.SENDING],
+        "interrupted": counts[d.INTERRUPTED],
+        "skipped": counts[d.SKIPPED],
+        "total": sum(counts.values()),
+    }
+    if edition.recipients_count is None:
+        progress["audience"] = (
+            Subscription.objects.confirmed().filter(newsletter_id=edition.newsletter_id).count()
+        )
+    return progress

@@ -1,0 +1,184 @@
+"""Readers' side of newsletters: asking for them (double opt-in), confirming, unsubscribing and
+choosing. Nothing here ever tells the caller whether an address was already subscribed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Newsletter, Subscription
+from ..tokens import InvalidToken, read_confirm_token, read_preferences_token
+
+Status = Subscription.Status
+
+
+def default_newsletters():
+    """What the sign-up box on article pages subscribes to: the first public newsletter."""
+    return Newsletter.objects.filter(is_public=True).order_by("pk")[:1]
+
+
+@transaction.atomic
+def request_subscription(
+    email: str,
+    *,
+    newsletters: Iterable[Newsletter],
+    source_url: str = "",
+    now: datetime | None = None,
+) -> list[Subscription]:
+    """Record a reader's wish to receive `newsletters` and, after commit, email them a
+    confirmation link. New, pending and unsubscribed rows become pending with a fresh consent
+    time; confirmed ones stay as they are (the email then says so, to the address's owner only).
+    Returns the subscriptions now awaiting confirmation."""
+    now = now or timezone.now()
+    email = email.strip()
+    newsletters = list(newsletters)
+    existing = {
+        s.newsletter_id: s
+        for s in Subscription.objects.for_email(email)
+        .filter(newsletter__in=newsletters)
+        .select_for_update()
+    }
+    pending = []
+    for newsletter in newsletters:
+        subscription = existing.get(newsletter.pk)
+        if subscription is None:
+            subscription = Subscription.objects.create(
+                email=email,
+                newsletter=newsletter,
+                consent_at=now,
+                source_url=source_url[:500],
+            )
+        elif subscription.status == Status.CONFIRMED:
+            continue
+        else:
+            subscription.status = Status.PENDING
+            subscription.consent_at = now
+            subscription.source_url = source_url[:500]
+            subscription.save(update_fields=["status", "consent_at", "source_url"])
+        pending.append(subscription)
+    if newsletters:
+        from ..tasks import send_confirmation_task
+
+        transaction.on_commit(
+            partial(send_confirmation_task.enqueue, email, [n.pk for n in newsletters])
+        )
+    return pending
+
+
+@dataclass
+class Confirmation:
+    confirmed: list[Newsletter] = field(default_factory=list)  # by this link, now
+    already: list[Newsletter] = field(default_factory=list)  # earlier, by this or another link
+    withdrawn: list[Newsletter] = field(default_factory=list)  # unsubscribed since asking
+
+
+def peek_confirmation(token: str) -> Confirmation:
+    """What confirming `token` would do, without doing it. Raises InvalidToken/ExpiredToken."""
+    return _confirmation(token, apply=False)
+
+
+@transaction.atomic
+def confirm_subscriptions(token: str, *, now: datetime | None = None) -> Confirmation:
+    """Confirm the pending subscriptions a confirmation link stands for. Raises InvalidToken or
+    ExpiredToken; confirming twice is harmless (the second time they are `already`)."""
+    return _confirmation(token, apply=True, now=now)
+
+
+def _confirmation(token: str, *, apply: bool, now: datetime | None = None) -> Confirmation:
+    email, ids = read_confirm_token(token)
+    rows = Subscription.objects.for_email(email).filter(pk__in=ids).select_related("newsletter")
+    if apply:
+        rows = rows.select_for_update(of=("self",))
+    subscriptions = list(rows.order_by("newsletter__name"))
+    if not subscriptions:
+        raise InvalidToken("no such subscriptions")
+    result = Confirmation()
+    for subscription in subscriptions:
+        if subscription.status == Status.PENDING:
+            if apply:
+                subscription.status = Status.CONFIRMED
+                subscription.confirmed_at = now or timezone.now()
+                subscription.save(update_fields=["status", "confirmed_at"])
+            result.confirmed.append(subscription.newsletter)
+        elif subscription.status == Status.CONFIRMED:
+            result.already.append(subscription.newsletter)
+        else:
+            result.withdrawn.append(subscription.newsletter)
+    return result
+
+
+def unsubscribe(subscription: Subscription, *, now: datetime | None = None) -> bool:
+    """Stop sending `subscription`'s newsletter to its reader (a pending request is withdrawn
+    too). Returns whether anything changed; unsubscribing twice is harmless."""
+    changed = (
+        Subscription.objects.filter(pk=subscription.pk)
+        .exclude(status=Status.UNSUBSCRIBED)
+        .update(status=Status.UNSUBSCRIBED, unsubscribed_at=now or timezone.now())
+    )
+    subscription.refresh_from_db()
+    return bool(changed)
+
+
+def preference_choices(email: str):
+    """Newsletters a reader may choose on their preferences page: every public one, plus any
+    private one they receive (so they can leave it)."""
+    from django.db.models import Q
+
+    subscribed = Subscription.objects.for_email(email).exclude(status=Status.UNSUBSCRIBED)
+    return Newsletter.objects.filter(
+        Q(is_public=True) | Q(pk__in=subscribed.values("newsletter_id"))
+    ).order_by("name")
+
+
+def read_preferences(token: str) -> str:
+    """The address a preferences link stands for. Raises InvalidToken or ExpiredToken."""
+    return read_preferences_token(token)
+
+
+@transaction.atomic
+def update_preferences(
+    email: str, *, chosen: Iterable[Newsletter], now: datetime | None = None
+) -> dict[str, list[Newsletter]]:
+    """Make `chosen` exactly the newsletters `email` receives among those it may choose. The
+    link to this page went to the address, so adding one needs no further confirmation."""
+    now = now or timezone.now()
+    chosen_ids = {n.pk for n in chosen}
+    existing = {
+        s.newsletter_id: s for s in Subscription.objects.for_email(email).select_for_update()
+    }
+    changes = {"added": [], "removed": []}
+    for newsletter in preference_choices(email):
+        subscription = existing.get(newsletter.pk)
+        wanted = newsletter.pk in chosen_ids
+        if wanted and (subscription is None or subscription.status != Status.CONFIRMED):
+            if subscription is None:
+                subscription = Subscription(email=email.strip(), newsletter=newsletter)
+            subscription.status = Status.CONFIRMED
+            subscription.consent_at = subscription.confirmed_at = now
+            subscription.source_url = "preferences"
+            subscription.save()
+            changes["added"].append(newsletter)
+        elif not wanted and subscription is not None and subscription.status != Status.UNSUBSCRIBED:
+            subscription.status = Status.UNSUBSCRIBED
+            subscription.unsubscribed_at = now
+            subscription.save(update_fields=["status", "unsubscribed_at"])
+            changes["removed"].append(newsletter)
+    return changes
+
+
+def confirmed_subscriber_rows(newsletters) -> Iterable[tuple]:
+    """(email, newsletter slug, consent time, confirmation time, source page) of every confirmed
+    subscriber of `newsletters`, streamed from the database in chunks. Unsubscribed and pending
+    addresses are never included."""
+    return (
+        Subscription.objects.confirmed()
+        .filter(newsletter__in=newsletters)
+        .order_by("newsletter_id", "pk")
+        .values_list("email", "newsletter__slug", "consent_at", "confirmed_at", "source_url")
+        .iterator(chunk_size=2000)
+    )
