@@ -57,7 +57,7 @@ run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo storie
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
-test: install ## Run the whole test suite (on DATABASE_URL when set, else SQLite)
+test: install system-packages ## Run the whole test suite (on DATABASE_URL when set, else SQLite)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format --check and the migrations check
