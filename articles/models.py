@@ -114,26 +114,35 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_listing(self):
         """Everything a story card needs, newest first, in a fixed number of queries (one for
-        the rows, one for all their bylines)."""
+        the rows, one for all their bylines). Not the body, nor the search vector (a few KB a
+        row that only the database reads)."""
         return (
             self.select_related("section")
             .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
-            .defer("body", "standfirst")
+            .defer("body", "standfirst", "search_vector")
             .order_by("-published_at", "-pk")
         )
 
     def for_detail(self):
         """Everything the article page shows, in a fixed number of queries."""
-        return self.select_related("section").prefetch_related(
-            models.Prefetch("authors", queryset=_bylines()),
-            "tags",
-            "corrections",
-            models.Prefetch(
-                "related",
-                queryset=Article.objects.published()
-                .select_related("section")
-                .only("headline", "slug", "published_at", "section__slug", "section__name"),
-            ),
+        return (
+            self.select_related("section")
+            .defer("search_vector")
+            .prefetch_related(
+                models.Prefetch("authors", queryset=_bylines()),
+                "tags",
+                "corrections",
+                models.Prefetch("related", queryset=Article.objects.published().for_links()),
+            )
+        )
+
+    def for_links(self):
+        """Just what a link to each story needs (headline, address, section), newest first:
+        one query, without the bylines, body and search vector a story card or page loads."""
+        return (
+            self.select_related("section")
+            .only("headline", "slug", "published_at", "section__slug", "section__name")
+            .order_by("-published_at", "-pk")
         )
 
     def linked_by_headline(self, titles):

@@ -28,8 +28,9 @@ RELATED_FALLBACK = 3
 def home(request):
     now = timezone.now()
     stories = Article.objects.published(now=now).for_listing()
-    # The newest featured story leads; without one, the newest story.
-    lead = stories.order_by("-is_featured", "-published_at", "-pk").first()
+    # The newest featured story leads; without one, the newest story. Two index-ordered
+    # lookups: ordering by -is_featured first made PostgreSQL sort every published story.
+    lead = stories.filter(is_featured=True).first() or stories.first()
     latest = list(stories.exclude(pk=getattr(lead, "pk", None))[:LATEST_ON_HOME])
     breaking = list(Article.objects.breaking(now=now).for_listing()[:3])
     context = {
@@ -44,7 +45,9 @@ def home(request):
 
 
 def _section_rails(now, *, exclude):
-    """The newest few stories of each section not already on the page, in one query."""
+    """The newest few stories of each section not already on the page, in one query (and one
+    for their bylines). The stories are ranked by ids alone in a subquery: ranking whole rows
+    made PostgreSQL sort every published story's row, on disk."""
     ranked = (
         Article.objects.published(now=now)
         .exclude(pk__in=exclude)
@@ -56,11 +59,15 @@ def _section_rails(now, *, exclude):
             )
         )
         .filter(position__lte=PER_SECTION_RAIL)
+        .values("pk")
+    )
+    stories = (
+        Article.objects.filter(pk__in=ranked)
         .for_listing()
-        .order_by("section__order", "section__name", "position")
+        .order_by("section__order", "section__name", "-published_at", "-pk")
     )
     rails = {}
-    for story in ranked:
+    for story in stories:
         rails.setdefault(story.section, []).append(story)
     return list(rails.items())
 
@@ -166,11 +173,12 @@ def render_article(request, article, *, preview=False):
 
     related = list(article.related.all())
     if not related:
+        # Shown as plain links: no bylines to prefetch (a query less on most story pages).
         related = list(
             Article.objects.published()
             .in_section(article.section)
             .exclude(pk=article.pk)
-            .for_listing()[:RELATED_FALLBACK]
+            .for_links()[:RELATED_FALLBACK]
         )
     context = {
         "article": article,

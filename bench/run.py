@@ -26,8 +26,10 @@ import time
 import common
 import import_articles
 import newsletter_send
+import nginx_cache
+import web_pages
 
-BENCHMARKS = [import_articles, newsletter_send]
+BENCHMARKS = [import_articles, web_pages, nginx_cache, newsletter_send]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,67 @@
+-- wrk script for bench/web_pages.py. Always: `done` prints one line, "WRKJSON {...}", with the
+-- figures the benchmark reads (no parsing of wrk's text report).
+--
+-- With WRK_PATHS set (a file of paths, one a line) it also requests a different path each
+-- time: thread k of n takes paths k, k+n, k+2n, … so every path is requested once per cycle
+-- and no two threads ask for the same one; WRK_BUST, when set, appends a query parameter no
+-- earlier request had (…?_bench=TAG-thread-n), so every request is a page-cache miss. It then
+-- also counts the responses that are not 200 and those the page cache served
+-- (X-Page-Cache: hit). Without WRK_PATHS no `request` or `response` function is defined, so
+-- wrk sends its one fixed request with no Lua work per request.
+
+local threads = {}
+
+function setup(thread)
+   thread:set("id", #threads)
+   table.insert(threads, thread)
+end
+
+if os.getenv("WRK_PATHS") then
+   function init(args)
+      paths = {}
+      for line in io.lines(os.getenv("WRK_PATHS")) do
+         if #line > 0 then paths[#paths + 1] = line end
+      end
+      bust = os.getenv("WRK_BUST")
+      nthreads = tonumber(os.getenv("WRK_THREADS") or "1")
+      sent, responses, hits, non200 = 0, 0, 0, 0
+   end
+
+   function request()
+      local path = paths[(sent * nthreads + id) % #paths + 1]
+      sent = sent + 1
+      if bust and #bust > 0 then
+         local sep = path:find("?", 1, true) and "&" or "?"
+         path = path .. sep .. "_bench=" .. bust .. "-" .. id .. "-" .. sent
+      end
+      return wrk.format("GET", path)
+   end
+
+   function response(status, headers, body)
+      responses = responses + 1
+      if status ~= 200 then non200 = non200 + 1 end
+      if headers["X-Page-Cache"] == "hit" then hits = hits + 1 end
+   end
+end
+
+local function total(name)
+   local sum, seen = 0, false
+   for _, thread in ipairs(threads) do
+      local value = thread:get(name)
+      if value then sum, seen = sum + value, true end
+   end
+   return seen and tostring(sum) or "null"
+end
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
+      '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
+      '"latency_us": {"mean": %.1f, "p50": %d, "p90": %d, "p99": %d, "max": %d}, ' ..
+      '"responses": %s, "hits": %s, "non200": %s}\n',
+      summary.requests, summary.duration, summary.bytes,
+      e.connect, e.read, e.write, e.status, e.timeout,
+      latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+      latency.max, total("responses"), total("hits"), total("non200")))
+end
