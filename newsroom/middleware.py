@@ -6,6 +6,8 @@ import logging
 import re
 import uuid
 
+from django.core.signals import request_finished
+
 _request_id = contextvars.ContextVar("request_id", default="-")
 SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,100}$")
 
@@ -17,13 +19,19 @@ class RequestIDMiddleware:
     def __call__(self, request):
         given = request.META.get("HTTP_X_REQUEST_ID", "")
         request.id = given if SANE_ID.match(given) else uuid.uuid4().hex
-        token = _request_id.set(request.id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
+        # Kept until the request is finished, not just until this middleware returns: Django
+        # logs 4xx and 5xx responses after the whole middleware chain has run.
+        _request_id.set(request.id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request.id
         return response
+
+
+def _forget_request_id(**kwargs):
+    _request_id.set("-")
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="newsroom-forget-request-id")
 
 
 class RequestIDLogFilter(logging.Filter):

@@ -190,6 +190,9 @@ STORAGES = {
     # Hashed file names, so static files can be cached forever by browsers and the CDN.
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# A static file missing from the manifest (collectstatic not run yet) falls back to its plain
+# name instead of turning every page into a 500.
+WHITENOISE_MANIFEST_STRICT = False
 # Media on S3-compatible object storage (AWS, MinIO, R2, …) when a bucket is named, so any
 # number of app containers share uploads; local files under MEDIA_ROOT otherwise.
 if os.environ.get("NEWSROOM_S3_BUCKET"):

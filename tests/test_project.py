@@ -1,5 +1,6 @@
 """Project-wide checks: settings from the environment, migrations, CI's database."""
 
+import json
 import os
 import subprocess
 import sys
@@ -61,3 +62,52 @@ def test_custom_user_model_is_in_the_first_migration():
     first = (ROOT / "accounts" / "migrations" / "0001_initial.py").read_text()
     assert settings.AUTH_USER_MODEL == "accounts.User"
     assert "name='User'" in first
+
+
+def test_a_named_bucket_puts_media_on_s3_compatible_storage():
+    result = settings_value(
+        "s.STORAGES['default']['BACKEND'], s.STORAGES['default']['OPTIONS']['bucket_name']",
+        DJANGO_SECRET_KEY="x",
+        NEWSROOM_S3_BUCKET="racket-media",
+        NEWSROOM_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+    )
+    assert result.stdout.strip() == "storages.backends.s3.S3Storage racket-media"
+    local = settings_value("s.STORAGES['default']['BACKEND']", DJANGO_SECRET_KEY="x")
+    assert local.stdout.strip() == "django.core.files.storage.FileSystemStorage"
+
+
+LOG_SCRIPT = """
+import django
+django.setup()
+from django.test import Client
+Client().post("/robots.txt", HTTP_X_REQUEST_ID="req-4242-abcd")
+"""
+
+
+@pytest.mark.django_db
+def test_logs_are_json_lines_carrying_the_request_id(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    env = {
+        **clean,
+        "DJANGO_SECRET_KEY": "x",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_SETTINGS_MODULE": "newsroom.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=300
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    refused = [r for r in records if r.get("logger") == "django.request"]
+    assert refused, result.stderr
+    assert refused[0]["level"] == "WARNING"
+    assert refused[0]["request_id"] == "req-4242-abcd"
+    assert "Method Not Allowed (POST): /robots.txt" in refused[0]["message"]

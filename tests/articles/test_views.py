@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.models import Article, Section
+from articles.models import Article, Correction, Section
 from articles.views import LATEST_ON_HOME
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
@@ -148,6 +148,7 @@ def build_stories(count: int):
     ]
     for story in stories:
         story.related.set(stories[:3])
+        Correction.objects.create(article=story, text=f"We misspelt {story.headline}.")
     return stories
 
 
@@ -158,13 +159,40 @@ def queries_for(client, url) -> int:
     return len(captured)
 
 
-@pytest.mark.parametrize("page", ["home", "section", "article"])
+PAGES = [
+    "home",
+    "section",
+    "article",
+    "tag",
+    "author",
+    "archive",
+    "search",
+    "corrections",
+    "feed",
+    "section-feed",
+    "sitemap",
+    "news-sitemap",
+]
+
+
+@pytest.mark.parametrize("page", PAGES)
 def test_page_query_count_does_not_grow_with_stories_tags_or_authors(client, page):
     def url(stories):
+        story = stories[0]
+        when = timezone.localtime(story.published_at)
         return {
             "home": "/",
-            "section": stories[0].section.get_absolute_url(),
-            "article": stories[0].get_absolute_url(),
+            "section": story.section.get_absolute_url(),
+            "article": story.get_absolute_url(),
+            "tag": reverse("articles:tag", args=["common"]),
+            "author": story.authors.first().get_absolute_url(),
+            "archive": reverse("articles:archive-month", args=[when.year, when.month]),
+            "search": reverse("articles:search") + "?q=council",
+            "corrections": reverse("articles:corrections"),
+            "feed": reverse("articles:feed-rss"),
+            "section-feed": reverse("articles:section-feed-atom", args=[story.section.slug]),
+            "sitemap": reverse("articles:sitemap", args=["articles"]),
+            "news-sitemap": reverse("articles:sitemap-news"),
         }[page]
 
     # At least one row in every list: on the home page the lead and the latest stories come
