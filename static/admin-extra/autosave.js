@@ -10,6 +10,22 @@
   const names = ["headline", "standfirst", "body", "seo_headline", "social_headline"];
   const fields = names.map((n) => form.elements[n]).filter(Boolean);
   const banner = document.getElementById("autosave-banner");
+  // The rich-text editor keeps its own copy of the body: restore through it once it is ready.
+  const editors = {};
+  document.addEventListener("prose-editor:ready", (event) => {
+    editors[event.detail.textarea.name] = event.detail.editor;
+  });
+  function editorFor(field) {
+    if (editors[field.name]) return editors[field.name];
+    // Tiptap keeps its editor on the editing element, should the ready event have gone by.
+    const dom = field.parentElement && field.parentElement.querySelector(".ProseMirror[contenteditable]");
+    return dom && dom.editor;
+  }
+  function put(field, value) {
+    const editor = editorFor(field);
+    if (editor) editor.commands.setContent(value, true);
+    field.value = value;
+  }
 
   let stored = null;
   try { stored = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
@@ -18,7 +34,7 @@
     banner.hidden = false;
     banner.querySelector("[data-autosave-time]").textContent = new Date(stored.time).toLocaleString();
     banner.querySelector("[data-autosave-restore]").addEventListener("click", () => {
-      fields.forEach((f) => { if (f.name in stored.values) f.value = stored.values[f.name]; });
+      fields.forEach((f) => { if (f.name in stored.values) put(f, stored.values[f.name]); });
       fields.forEach((f) => f.dispatchEvent(new Event("input", { bubbles: true })));
       banner.hidden = true;
     });

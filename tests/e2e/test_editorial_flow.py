@@ -172,3 +172,32 @@ def test_an_imported_story_keeps_its_teasers_and_signup_slot_through_the_editor(
     assert article.body.count('<p class="teaser">') == 2
     assert article.body.count('<p class="newsletter-signup">') == 1
     assert article.body.count("<blockquote>") == 4
+
+
+def test_text_being_typed_survives_a_closed_tab(new_page, site):
+    """The browser keeps what is typed; reopening the form offers it back, into the editor."""
+    page = new_page()
+    UserFactory(username="rita", reporter=True)
+    log_in(page, site, "rita")
+    add = site.url(reverse("admin:articles_article_add"))
+    page.goto(add)
+    page.locator("#id_headline").fill("Pigeon fancier’s unsaved scoop")
+    write_body(page, ["Words nobody saved yet."])
+    page.wait_for_timeout(1_500)  # the page stores a draft 0.8 s after the last keystroke
+    context = page.context
+    page.close()  # the tab is closed without saving
+
+    reopened = context.new_page()  # same browser: same storage, still logged in
+    reopened.goto(add)
+    banner = reopened.locator("#autosave-banner")
+    banner.wait_for(state="visible")
+    assert reopened.locator("#id_headline").input_value() == ""
+    banner.get_by_role("button", name="Restore it").click()
+    assert reopened.locator("#id_headline").input_value() == "Pigeon fancier’s unsaved scoop"
+    editor = reopened.locator(".ProseMirror[contenteditable=true]").first
+    assert "Words nobody saved yet." in editor.inner_text()
+    reopened.locator("#id_section").select_option(label="News")
+    save(reopened)
+    assert Article.objects.get(headline="Pigeon fancier’s unsaved scoop").body == (
+        "<p>Words nobody saved yet.</p>"
+    )
