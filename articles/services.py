@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain, islice
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
@@ -138,12 +138,71 @@ def import_paths(
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=parse_workers, mp_context=context) as pool:
         ahead = deque()
-        for batch in chain(head, batches):
-            ahead.append(pool.submit(read_files, batch, max_bytes=max_bytes))
-            if len(ahead) > parse_workers:
-                yield from import_batch(ahead.popleft().result(), options=options)
-        while ahead:
-            yield from import_batch(ahead.popleft().result(), options=options)
+
+        def parsed_batches():
+            for batch in chain(head, batches):
+                ahead.append(pool.submit(read_files, batch, max_bytes=max_bytes))
+                if len(ahead) > parse_workers:
+                    yield ahead.popleft().result()
+            while ahead:
+                yield ahead.popleft().result()
+
+        # A second writer needs a transaction of its own and a database that takes two
+        # writers: not inside a caller's transaction (a dry run), not on SQLite.
+        if connection.in_atomic_block or connection.vendor == "sqlite":
+            for items in parsed_batches():
+                yield from import_batch(items, options=options)
+        else:
+            yield from _import_pipelined(parsed_batches(), options=options)
+
+
+@dataclass
+class _Batch:
+    """A batch prepared for writing: results so far (None where a new story waits to be
+    inserted), the new stories, and their keys and slugs."""
+
+    results: list[ImportResult | None]
+    pending: list[tuple[int, str, ParsedArticle, Article]]
+    # Fixed when the batch is made: the writer thread empties `pending` as it goes.
+    keys: frozenset[str] = frozenset()
+    slugs: frozenset[str] = frozenset()
+
+
+def _import_pipelined(item_batches, *, options: ImportOptions) -> Iterator[ImportResult]:
+    """Prepare each batch here while a writer thread, on its own database connection, inserts
+    the previous one: Python's work and the database's overlap. Each batch still commits as a
+    whole (and each file stays all-or-nothing); results come out in order, a batch behind."""
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+    flying: tuple[Future, _Batch] | None = None
+    try:
+        for items in item_batches:
+            if (
+                flying
+                and {i.key for _, i in items if isinstance(i, ParsedArticle)} & flying[1].keys
+            ):
+                flying[0].result()  # a story of this batch is being inserted: let it land first
+            taken = flying[1].slugs if flying and not flying[0].done() else set()
+            with transaction.atomic():
+                batch = _prepare_batch(items, options=options, also_taken=taken)
+            if flying:
+                flying[0].result()
+                yield from flying[1].results
+            flying = (writer.submit(_write_batch, batch, options), batch)
+        if flying:
+            flying[0].result()
+            yield from flying[1].results
+    finally:
+        writer.submit(_close_connection).result()  # the writer thread's own connection
+        writer.shutdown()
+
+
+def _close_connection() -> None:
+    connection.close()  # `connection` is per thread: this closes the calling thread's
+
+
+def _write_batch(batch: _Batch, options: ImportOptions) -> None:
+    with transaction.atomic():
+        _flush(batch.pending, batch.results, options)
 
 
 def import_batch(
@@ -152,44 +211,62 @@ def import_batch(
     """Store parsed articles in one transaction. New stories go in with one bulk insert per
     batch; if the database refuses it, they are retried one savepoint each, so a bad file
     fails alone and leaves nothing behind. Updates get a savepoint each."""
+    with transaction.atomic():
+        batch = _prepare_batch(items, options=options)
+        _flush(batch.pending, batch.results, options)
+    return batch.results
+
+
+def _prepare_batch(
+    items: list[tuple[str, ParsedArticle | ParseError]],
+    *,
+    options: ImportOptions,
+    also_taken: set[str] = frozenset(),
+) -> _Batch:
+    """Look the batch's stories up, apply updates, and make (unsaved) articles of the new ones.
+    `also_taken` are slugs being inserted elsewhere and not yet visible."""
     stories = [item for _, item in items if isinstance(item, ParsedArticle)]
     keys = {story.key for story in stories}
     existing = _existing_articles(keys, options)
     bases = {base_slug(story.headline) for story in stories}
     taken_slugs = set(Article.objects.filter(slug__in=bases).values_list("slug", flat=True))
+    taken_slugs |= set(also_taken)
     section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
 
     results: list[ImportResult | None] = []
     pending: list[tuple[int, str, ParsedArticle, Article]] = []
     pending_keys: set[str] = set()
-    with transaction.atomic():
-        for name, item in items:
-            if isinstance(item, ParseError):
-                results.append(ImportResult(name, Outcome.FAILED, reason=str(item)))
-                continue
-            key = item.key
-            if key in pending_keys:
-                # The same story twice in one batch: store the first before comparing.
-                _flush(pending, results, options)
-                pending_keys.clear()
-            if key not in existing:
-                try:
-                    article = _new_article(item, key, options, section, taken_slugs)
-                except ValidationError as exc:
-                    results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
-                    continue
-                pending.append((len(results), name, item, article))
-                pending_keys.add(key)
-                existing[key] = article
-                results.append(None)
-                continue
+    for name, item in items:
+        if isinstance(item, ParseError):
+            results.append(ImportResult(name, Outcome.FAILED, reason=str(item)))
+            continue
+        key = item.key
+        if key in pending_keys:
+            # The same story twice in one batch: store the first before comparing.
+            _flush(pending, results, options)
+            pending_keys.clear()
+        if key not in existing:
             try:
-                result = import_parsed_article(item, options=options, existing=existing, name=name)
-            except (DatabaseError, ValidationError) as exc:
-                result = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
-            results.append(result)
-        _flush(pending, results, options)
-    return results
+                article = _new_article(item, key, options, section, taken_slugs)
+            except ValidationError as exc:
+                results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
+                continue
+            pending.append((len(results), name, item, article))
+            pending_keys.add(key)
+            existing[key] = article
+            results.append(None)
+            continue
+        try:
+            result = import_parsed_article(item, options=options, existing=existing, name=name)
+        except (DatabaseError, ValidationError) as exc:
+            result = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
+        results.append(result)
+    return _Batch(
+        results,
+        pending,
+        keys=frozenset(article.import_key for *_, article in pending),
+        slugs=frozenset(article.slug for *_, article in pending),
+    )
 
 
 def _flush(pending, results, options) -> None:

@@ -306,3 +306,38 @@ def test_parsing_in_worker_processes_gives_the_same_results_in_order(tmp_path):
     assert f"{tmp_path / '5-empty.txt'}: failed: file is empty" in err
     assert error == "1 of 6 files could not be imported."
     assert Article.objects.count() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
+    """Outside a transaction a big import writes each batch from a second thread while the next
+    is prepared. Stories repeated in a later batch, and different headlines whose slugs collide
+    across batches, must come out as in a one-by-one import."""
+    # Under 255 characters, but with slugs cut (at 247) before the words that differ.
+    long = ("Extraordinarily long headline about a council meeting " * 5)[:244].strip()
+    stories = {
+        "0.txt": STORY.format(n=0),
+        "1.txt": f"{long} first\n\nOne.\n",
+        "2.txt": STORY.format(n=2),
+        "3.txt": STORY.format(n=0),  # the same story as 0.txt, one batch later
+        "4.txt": f"{long} second\n\nTwo.\n",  # same slug base as 1.txt, two batches later
+        "5.txt": "",
+        "6.txt": STORY.format(n=6),
+    }
+    for name, text in stories.items():
+        write(tmp_path, name, text.encode())
+    out, err, error = run(tmp_path, batch_size=2, parse_workers=1)
+    outcomes = [
+        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(str(tmp_path))
+    ]
+    assert outcomes == ["created", "created", "created", "unchanged", "created", "created"]
+    assert f"{tmp_path / '5.txt'}: failed: file is empty" in err
+    assert error == "1 of 7 files could not be imported."
+    slugs = sorted(
+        Article.objects.filter(headline__startswith="Extraordinarily").values_list(
+            "slug", flat=True
+        )
+    )
+    assert len(slugs) == 2 and slugs[1] == f"{slugs[0]}-2"
+    assert Article.objects.count() == 5
+    assert Article.authors.through.objects.count() == 0
