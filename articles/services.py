@@ -32,7 +32,7 @@ from accounts.models import Author
 from newsroom.cache import content_changed
 
 from .models import Article, Section, base_slug, next_free_slug
-from .parsing import ParsedArticle, ParseError, read_file, read_files
+from .parsing import ParsedArticle, ParseError, read_files
 
 DEFAULT_SECTION_SLUG = "news"
 DIRECTORY_SUFFIXES = {".txt", ".text"}
@@ -82,11 +82,6 @@ class ImportResult:
     reason: str = ""
     changed: tuple[str, ...] = ()
     parsed: ParsedArticle | None = field(default=None, repr=False)
-
-
-def read_article_file(path: Path, *, max_bytes: int | None = None) -> ParsedArticle:
-    """The parsed article in the file at `path`; `ParseError` with a reason otherwise."""
-    return read_file(path, max_bytes=max_bytes or settings.NEWSROOM_IMPORT_MAX_BYTES)
 
 
 def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
