@@ -78,10 +78,19 @@ class ArticleAdminForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
         field_classes = {"hero_image": HeroImageField}
 
+    class Media:
+        js = ["admin-extra/tag-suggest.js"]
+
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
         self.conflict = None
+        if "tags" in self.fields:
+            # Suggestions come from the admin's autocomplete view for this field.
+            query = "app_label=articles&model_name=article&field_name=tags"
+            self.fields["tags"].widget.attrs["data-autocomplete-url"] = (
+                f"{reverse('admin:autocomplete')}?{query}"
+            )
         if self.instance.pk:
             self.fields["edit_version"].initial = self.instance.version
         if "status" in self.fields and user is not None:

@@ -201,3 +201,15 @@ def test_text_being_typed_survives_a_closed_tab(new_page, site):
     assert Article.objects.get(headline="Pigeon fancier’s unsaved scoop").body == (
         "<p>Words nobody saved yet.</p>"
     )
+
+
+def test_the_tags_field_suggests_existing_tags(new_page, site):
+    page = new_page()
+    UserFactory(username="rita", reporter=True)
+    log_in(page, site, "rita")
+    page.goto(site.url(reverse("admin:articles_article_add")))
+    tags = page.locator("#id_tags")
+    tags.fill("seaside, ukr")
+    options = page.locator("#tag-suggestions option")
+    options.first.wait_for(state="attached")
+    assert options.evaluate_all("els => els.map(e => e.value)") == ["seaside, ukraine"]
