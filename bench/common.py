@@ -351,3 +351,20 @@ def _git(*args: str) -> str:
         ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
     return completed.stdout.strip() if completed.returncode == 0 else ""
+
+
+MEMORY_GROWTH_TOLERANCE = 0.10
+
+
+def memory_growth_goal(smallest: dict, largest: dict, *, size: str, noun: str) -> dict:
+    """The goal "peak memory does not grow with the input": the largest run's peak RSS within
+    `MEMORY_GROWTH_TOLERANCE` of the smallest's. `size` names the runs' size field."""
+    growth = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1
+    return {
+        "goal": f"peak memory does not grow with {noun} ({largest[size]:,} vs "
+        f"{smallest[size]:,} {noun} within +{MEMORY_GROWTH_TOLERANCE:.0%})",
+        "target": MEMORY_GROWTH_TOLERANCE,
+        "actual": round(growth, 4),
+        "unit": "relative growth of peak RSS",
+        "passed": growth <= MEMORY_GROWTH_TOLERANCE,
+    }

@@ -34,7 +34,6 @@ TITLE = "Import: manage.py import_articles into PostgreSQL"
 DEFAULT_SIZES = (1_000, 10_000)
 GOAL_FILES_PER_SECOND = 1_000
 # Peak memory "does not grow" when the largest size stays within this fraction of the smallest.
-MEMORY_GROWTH_TOLERANCE = 0.10
 SECTION = "news"
 AUTHOR = "Bench Reporter"
 SUMMARY = re.compile(
@@ -240,18 +239,7 @@ def _goals(runs: list[dict]) -> list[dict]:
         )
     created = [entry for entry in runs if entry["run"] == "new"]
     if len(created) >= 2:
-        smallest, largest = created[0], created[-1]
-        growth = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1
-        goals.append(
-            {
-                "goal": f"peak memory does not grow with files ({largest['files']:,} vs "
-                f"{smallest['files']:,} files within +{MEMORY_GROWTH_TOLERANCE:.0%})",
-                "target": MEMORY_GROWTH_TOLERANCE,
-                "actual": round(growth, 4),
-                "unit": "relative growth of peak RSS",
-                "passed": growth <= MEMORY_GROWTH_TOLERANCE,
-            }
-        )
+        goals.append(common.memory_growth_goal(created[0], created[-1], size="files", noun="files"))
     return goals
 
 

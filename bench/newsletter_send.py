@@ -44,7 +44,6 @@ TITLE = "Newsletter: one edition to N subscribers through the worker into an SMT
 DEFAULT_SIZES = (10_000, 100_000)
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/newsroom_bench_newsletter"
 GOAL_MESSAGES_PER_SECOND = 500
-MEMORY_GROWTH_TOLERANCE = 0.10
 WORKER = ["run_worker", "--", "--batch", "--no-startup-delay", "--no-reload"]
 
 SEED = """
@@ -255,17 +254,8 @@ def _goals(runs: list[dict]) -> list[dict]:
         for entry in runs
     ]
     if len(runs) >= 2:
-        smallest, largest = runs[0], runs[-1]
-        growth = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1
         goals.append(
-            {
-                "goal": f"peak memory does not grow with subscribers ({largest['subscribers']:,}"
-                f" vs {smallest['subscribers']:,} within +{MEMORY_GROWTH_TOLERANCE:.0%})",
-                "target": MEMORY_GROWTH_TOLERANCE,
-                "actual": round(growth, 4),
-                "unit": "relative growth of peak RSS",
-                "passed": growth <= MEMORY_GROWTH_TOLERANCE,
-            }
+            common.memory_growth_goal(runs[0], runs[-1], size="subscribers", noun="subscribers")
         )
     return goals
 
