@@ -111,3 +111,25 @@ def test_logs_are_json_lines_carrying_the_request_id(tmp_path):
     assert refused[0]["level"] == "WARNING"
     assert refused[0]["request_id"] == "req-4242-abcd"
     assert "Method Not Allowed (POST): /robots.txt" in refused[0]["message"]
+
+
+def test_inspection_commands_run_without_a_secret_key_and_others_do_not():
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    check = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0 and "No changes detected" in check.stdout
+    other = subprocess.run(
+        [sys.executable, "manage.py", "run_worker", "--help"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert other.returncode != 0 and "Set DJANGO_SECRET_KEY" in other.stderr
