@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
 from .models import Article, Section
-from .services import ImportOptions, ImportResult, import_paths, resolve_authors
+from .services.importing import ImportOptions, ImportResult, import_paths, resolve_authors
 
 SEED_DIR = Path(settings.BASE_DIR) / "fixtures" / "seeds"
 FIXTURE_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo.json"

@@ -598,7 +598,7 @@ import json, time
 from django.contrib.auth.models import Group
 from accounts.models import User
 from accounts.roles import EDITOR
-from articles import workflow
+from articles.services import workflow
 from articles.models import Article, Section
 
 editor, _ = User.objects.get_or_create(username="nginx-bench-editor", defaults={"is_staff": True})

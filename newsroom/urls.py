@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from articles.admin import editorial_dashboard
+from articles.admin.dashboard import editorial_dashboard
 
 from . import health, views
 

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from articles.demo import FIXTURE_PATH, SEED_DIR, build_demo_content, load_manifest
 from articles.models import Article
-from articles.services import Outcome
+from articles.services.importing import Outcome
 
 pytestmark = pytest.mark.django_db
 COMPARED = [

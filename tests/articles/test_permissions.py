@@ -13,8 +13,8 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from accounts.models import Author
-from articles import workflow
 from articles.models import Article, Section, Transition
+from articles.services import workflow
 from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.admin_forms import article_post_data
 from tests.articles.factories import ArticleFactory

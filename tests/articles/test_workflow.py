@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from articles import workflow
 from articles.models import Article, Section, Transition
+from articles.services import workflow
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
 

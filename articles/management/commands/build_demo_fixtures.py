@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from articles.demo import FIXTURE_MODELS, FIXTURE_PATH, build_demo_content
 from articles.models import Article
-from articles.services import Outcome
+from articles.services.importing import Outcome
 
 
 class Command(BaseCommand):

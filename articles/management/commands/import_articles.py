@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from articles.models import Article, Section
 from articles.parsing import Kind
-from articles.services import (
+from articles.services.importing import (
     ImportOptions,
     Outcome,
     expand_paths,

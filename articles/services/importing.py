@@ -31,8 +31,8 @@ from taggit.models import Tag, TaggedItem
 from accounts.models import Author
 from newsroom.cache import content_changed
 
-from .models import Article, Section, base_slug, next_free_slug
-from .parsing import ParsedArticle, ParseError, read_files
+from ..models import Article, Section, base_slug, next_free_slug
+from ..parsing import ParsedArticle, ParseError, read_files
 
 DEFAULT_SECTION_SLUG = "news"
 DIRECTORY_SUFFIXES = {".txt", ".text"}

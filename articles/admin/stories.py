@@ -6,18 +6,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django_prose_editor.widgets import AdminProseEditorWidget
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import workflow
-from .body import EDITOR_CONFIG
-from .images import upright, validate_hero_image
-from .models import Article, Correction, Section, Transition
-from .views import render_article
+from ..body import EDITOR_CONFIG
+from ..images import upright, validate_hero_image
+from ..models import Article, Correction, Section, Transition
+from ..services import workflow
+from ..views import render_article
 
 Status = Article.Status
 BADGE_COLOURS = {
@@ -418,21 +417,3 @@ class TransitionAdmin(admin.ModelAdmin):
         if obj is not None:
             return workflow.can_delete(request.user, obj.article)
         return super().has_delete_permission(request, obj)
-
-
-def editorial_dashboard(request):
-    """What an editor needs first: stories waiting for review, the next scheduled ones and the
-    latest corrections."""
-    now = timezone.now()
-    context = {
-        **admin.site.each_context(request),
-        "title": "Newsroom",
-        "waiting": Article.objects.filter(status=Status.REVIEW)
-        .select_related("section", "created_by")
-        .order_by("updated_at")[:20],
-        "scheduled": Article.objects.filter(status=Status.PUBLISHED, published_at__gt=now)
-        .select_related("section")
-        .order_by("published_at")[:20],
-        "corrections": Correction.objects.select_related("article").order_by("-published_at")[:10],
-    }
-    return TemplateResponse(request, "admin/editorial_dashboard.html", context)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .models import Article, Transition
+from ..models import Article, Transition
 
 Status = Article.Status
 OPEN = (Status.DRAFT, Status.REVIEW)

@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from articles import workflow
+from articles.services import workflow
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory, SectionFactory
 
