@@ -3,12 +3,18 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
-from django.utils.text import slugify
+
+from newsroom.slugs import base_slug, unique_slug
 
 
 class User(AbstractUser):
     """A member of staff who logs into the newsroom. Custom from the first migration so that
     fields can be added later without a painful swap."""
+
+    @property
+    def display_name(self) -> str:
+        """How the newsroom names this person: their full name, else their login."""
+        return self.get_full_name() or self.get_username()
 
 
 class Author(models.Model):
@@ -48,9 +54,4 @@ class Author(models.Model):
 
 def unique_author_slug(name: str) -> str:
     """A slug for `name` that no other author has: "jane-doe", then "jane-doe-2", …"""
-    base = slugify(name, allow_unicode=True)[:150] or "author"
-    taken = set(Author.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    return unique_slug(Author.objects.all(), base_slug(name, max_length=160, fallback="author"))

@@ -10,8 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from accounts.services import resolve_authors
+
 from .models import Article, Section
-from .services.importing import ImportOptions, ImportResult, import_paths, resolve_authors
+from .services.importing import ImportOptions, ImportResult, import_paths
 
 SEED_DIR = Path(settings.BASE_DIR) / "fixtures" / "seeds"
 FIXTURE_PATH = Path(settings.BASE_DIR) / "fixtures" / "demo.json"

@@ -32,7 +32,7 @@ class LatestFeed(Feed):
         return Article.objects.published()
 
     def items(self, obj=None):
-        return self.stories(obj).for_listing().defer(None)[:ITEMS]
+        return self.stories(obj).for_listing(text=True)[:ITEMS]
 
     def item_title(self, item):
         return item.headline
@@ -92,7 +92,7 @@ class TagFeed(LatestFeed):
         return f"The newest stories tagged “{obj.name}”."
 
     def stories(self, obj):
-        return Article.objects.published().filter(tags__slug=obj.slug)
+        return Article.objects.published().tagged(obj.slug)
 
 
 class AuthorFeed(LatestFeed):
@@ -109,7 +109,7 @@ class AuthorFeed(LatestFeed):
         return f"The newest stories by {obj.name}."
 
     def stories(self, obj):
-        return Article.objects.published().filter(authors=obj)
+        return Article.objects.published().by_author(obj)
 
 
 def atom(feed_class):
@@ -134,11 +134,7 @@ class CorrectionsFeed(Feed):
         return f"Corrections, clarifications and updates to {settings.SITE_NAME} stories."
 
     def items(self):
-        return (
-            Correction.objects.filter(article__in=Article.objects.published())
-            .select_related("article__section")
-            .order_by("-published_at", "-pk")[:ITEMS]
-        )
+        return Correction.objects.published()[:ITEMS]
 
     def item_title(self, item):
         return f"{item.get_kind_display()}: {item.article.headline}"

@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Func, Q, Value
 
@@ -52,9 +53,24 @@ class SearchTerms:
         return any(ch.isalnum() for ch in self.text)
 
 
+def results_page(terms: SearchTerms, number, *, per_page: int) -> Page | None:
+    """Page `number` of the published stories matching `terms`, best first, each row with its
+    `snippet` (safe HTML, the matched words marked), whatever the database; None when the terms
+    hold no word to look for."""
+    if not terms.has_words:
+        return None
+    page = Paginator(search_articles(terms), per_page).get_page(number)
+    postgresql = connection.vendor == "postgresql"
+    for article in page:
+        article.snippet = (
+            highlight(article.raw_snippet) if postgresql else simple_snippet(article, terms)
+        )
+    return page
+
+
 def search_articles(terms: SearchTerms):
-    """Published articles matching `terms`, best first, each with a `snippet` (safe HTML) where
-    the database can make one. The queryset is lazy so the view can paginate it."""
+    """Published articles matching `terms`, best first (a lazy queryset: paginate it). On
+    PostgreSQL each row carries `raw_snippet`, the database's highlighted extract."""
     if connection.vendor == "postgresql":
         return _postgresql(terms)
     return _simple(terms)
@@ -105,7 +121,7 @@ def _simple(terms: SearchTerms):
         articles = articles.exclude(_contains(word))
     if not groups:
         return Article.objects.none()
-    return articles.for_listing().defer(None).order_by("-published_at", "-pk")
+    return articles.for_listing(text=True).order_by("-published_at", "-pk")
 
 
 def _contains(word: str) -> Q:

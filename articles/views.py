@@ -1,11 +1,7 @@
 """Public reading views. Each one starts from `Article.objects.published()` and is a
 `@public_page`: cached whole and invalidated when content changes (see `newsroom.cache`)."""
 
-import datetime
-
 from django.core.paginator import Paginator
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,7 +11,7 @@ from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified
 
 from . import body, search
-from .models import Article, Correction, Section
+from .models import Article, Correction, Section, archive_range
 from .parsing import headline_key
 
 LATEST_ON_HOME = 12
@@ -37,39 +33,13 @@ def home(request):
         "lead": lead,
         "latest": latest,
         "breaking": breaking,
-        "rails": _section_rails(now, exclude=[s.pk for s in [lead, *latest] if s]),
+        "rails": Article.objects.section_rails(
+            per_section=PER_SECTION_RAIL, exclude=[s.pk for s in [lead, *latest] if s], now=now
+        ),
     }
     response = render(request, "articles/home.html", context)
     newest = max((s.updated_at for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
-
-
-def _section_rails(now, *, exclude):
-    """The newest few stories of each section not already on the page, in one query (and one
-    for their bylines). The stories are ranked by ids alone in a subquery: ranking whole rows
-    made PostgreSQL sort every published story's row, on disk."""
-    ranked = (
-        Article.objects.published(now=now)
-        .exclude(pk__in=exclude)
-        .annotate(
-            position=Window(
-                RowNumber(),
-                partition_by=[F("section_id")],
-                order_by=[F("published_at").desc(), F("pk").desc()],
-            )
-        )
-        .filter(position__lte=PER_SECTION_RAIL)
-        .values("pk")
-    )
-    stories = (
-        Article.objects.filter(pk__in=ranked)
-        .for_listing()
-        .order_by("section__order", "section__name", "-published_at", "-pk")
-    )
-    rails = {}
-    for story in stories:
-        rails.setdefault(story.section, []).append(story)
-    return list(rails.items())
 
 
 def _listing_page(request, stories, template, context):
@@ -93,35 +63,24 @@ def section_detail(request, section):
 @public_page
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    stories = Article.objects.published().filter(tags__slug=slug).for_listing()
+    stories = Article.objects.published().tagged(slug).for_listing()
     return _listing_page(request, stories, "articles/tag_detail.html", {"tag": tag})
 
 
 @public_page
 def author_detail(request, slug):
     author = get_object_or_404(Author, slug=slug)
-    stories = Article.objects.published().filter(authors=author).for_listing()
+    stories = Article.objects.published().by_author(author).for_listing()
     return _listing_page(request, stories, "articles/author_detail.html", {"author": author})
 
 
 @public_page
 def archive(request, year, month, day=None):
     try:
-        first = datetime.date(year, month, day or 1)
+        first, start, end = archive_range(year, month, day)
     except ValueError:
         raise Http404("No such date") from None
-    if day:
-        last = first + datetime.timedelta(days=1)
-    else:
-        last = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    tz = timezone.get_current_timezone()
-    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=tz)
-    end = datetime.datetime.combine(last, datetime.time.min, tzinfo=tz)
-    stories = (
-        Article.objects.published()
-        .filter(published_at__gte=start, published_at__lt=end)
-        .for_listing()
-    )
+    stories = Article.objects.published_between(start, end).for_listing()
     context = {"first": first, "day": day, "month_only": day is None}
     return _listing_page(request, stories, "articles/archive.html", context)
 
@@ -129,14 +88,7 @@ def archive(request, year, month, day=None):
 @public_page
 def search_view(request):
     terms = search.SearchTerms.from_request(request.GET.get("q"))
-    page = None
-    if terms.has_words:
-        page = Paginator(search.search_articles(terms), PER_PAGE).get_page(request.GET.get("page"))
-        for article in page:
-            if hasattr(article, "raw_snippet"):
-                article.snippet = search.highlight(article.raw_snippet)
-            else:
-                article.snippet = search.simple_snippet(article, terms)
+    page = search.results_page(terms, request.GET.get("page"), per_page=PER_PAGE)
     return render(request, "articles/search.html", {"terms": terms, "page": page})
 
 
@@ -196,10 +148,5 @@ def render_article(request, article, *, preview=False):
 @public_page
 def corrections(request):
     """Every correction, clarification and update note on published stories, newest first."""
-    notes = (
-        Correction.objects.filter(article__in=Article.objects.published())
-        .select_related("article__section")
-        .order_by("-published_at", "-pk")
-    )
-    page = Paginator(notes, PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(Correction.objects.published(), PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "articles/corrections.html", {"page": page})

@@ -17,9 +17,9 @@ page that has since gained a correction or lost a withdrawn story.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
-from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
@@ -28,6 +28,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date, parse_http_date_safe
+from django.utils.module_loading import import_string
 
 VERSION_KEY = "content-version"
 NEXT_CHANGE_KEY = "next-change:{version}"
@@ -99,9 +100,8 @@ def content_changed() -> None:
 
 
 def seconds_until_next_change(version: int) -> int | None:
-    """Seconds until the next scheduled publication or banner expiry, cached per version."""
-    from articles.models import Article
-
+    """Seconds until the next scheduled publication or banner expiry, cached per version. The
+    content's app says when that is (`NEWSROOM_NEXT_CHANGE`: a function of the current time)."""
     key = NEXT_CHANGE_KEY.format(version=version)
     cached = cache.get(key)
     now = time.time()
@@ -109,7 +109,7 @@ def seconds_until_next_change(version: int) -> int | None:
         # Not known for this version, or the moment has passed (a scheduled story is out): look
         # again, and count the published set as changed now, as it may have by itself.
         _record_change(now)
-        moment = Article.objects.next_change_after(timezone.now())
+        moment = _next_change()(timezone.now())
         cached = moment.timestamp() if moment else 0.0
         cache.set(key, cached, timeout=3600)
     if not cached:
@@ -117,12 +117,17 @@ def seconds_until_next_change(version: int) -> int | None:
     return max(0, int(cached - now))
 
 
+@functools.cache
+def _next_change():
+    return import_string(settings.NEWSROOM_NEXT_CHANGE)
+
+
 def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
     """Mark a view's 200 responses as the same for every reader: cacheable here and by a CDN
     for `max_age` seconds at most, and never past the next scheduled change."""
 
     def decorator(func):
-        @wraps(func)
+        @functools.wraps(func)
         def wrapper(request, *args, **kwargs):
             response = func(request, *args, **kwargs)
             if request.method in ("GET", "HEAD") and response.status_code == 200:

@@ -140,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "newsroom.context_processors.site",
+                "articles.context_processors.navigation",
             ],
         },
     },
@@ -257,6 +258,10 @@ NEWSROOM_NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSROOM_NEWSLETTER_MAX_A
 NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_DELAY", 60))
 # Seconds after which another worker may take over a batch a worker claimed but did not finish.
 NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT", 300))
+
+# When what readers may see next changes by itself (a scheduled story's time): cached pages
+# never outlive it. A function of the current time, from the content's app.
+NEWSROOM_NEXT_CHANGE = "articles.models.next_public_change"
 
 # Renditions are made when an image is saved; rendering a page never checks storage.
 IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"

@@ -1,22 +1,19 @@
-"""The newsroom's admin for articles and sections. Every rule lives in `articles.workflow`:
-the admin only asks it and shows the answer."""
+"""The newsroom's admin for stories and sections. Every rule lives in
+`articles.services.workflow`: the admin asks it and shows the answer."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_prose_editor.widgets import AdminProseEditorWidget
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..body import EDITOR_CONFIG
-from ..images import upright, validate_hero_image
 from ..models import Article, Correction, Section, Transition
 from ..services import workflow
 from ..views import render_article
+from .forms import ArticleAdminForm
 
 Status = Article.Status
 BADGE_COLOURS = {
@@ -39,118 +36,6 @@ class CorrectionInline(admin.StackedInline):
     model = Correction
     extra = 0
     fields = ["kind", "text", "published_at"]
-
-
-class HeroImageField(forms.ImageField):
-    """Runs the newsroom's checks before Django's own, which would otherwise refuse a
-    decompression bomb, an SVG or a renamed text file with its generic "Upload a valid image"
-    and never let the editor see why."""
-
-    def to_python(self, data):
-        if data and hasattr(data, "read"):  # a new upload
-            validate_hero_image(data)
-        return super().to_python(data)
-
-
-class ArticleAdminForm(forms.ModelForm):
-    body = forms.CharField(
-        required=False,
-        widget=AdminProseEditorWidget(config=EDITOR_CONFIG, preset="configurable"),
-        help_text="Mark a paragraph as a related-story teaser (its text is the other story's "
-        "headline) or as the place of the newsletter sign-up box with the paragraph style menu.",
-    )
-    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    source_url = forms.URLField(
-        required=False,
-        max_length=500,
-        assume_scheme="https",
-        label="Source URL",
-    )
-    substantive_update = forms.BooleanField(
-        required=False,
-        label="Show readers an “Updated” time",
-        help_text="Tick for a change of substance to a published story; leave it for typo fixes.",
-    )
-
-    class Meta:
-        model = Article
-        fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
-        field_classes = {"hero_image": HeroImageField}
-
-    class Media:
-        js = ["admin-extra/tag-suggest.js"]
-
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.conflict = None
-        if "tags" in self.fields:
-            # Suggestions come from the admin's autocomplete view for this field.
-            query = "app_label=articles&model_name=article&field_name=tags"
-            self.fields["tags"].widget.attrs["data-autocomplete-url"] = (
-                f"{reverse('admin:autocomplete')}?{query}"
-            )
-        if self.instance.pk:
-            self.fields["edit_version"].initial = self.instance.version
-        if "status" in self.fields and user is not None:
-            allowed = workflow.allowed_statuses(user, self.instance)
-            self.fields["status"].choices = [
-                (value, label) for value, label in Status.choices if value in allowed
-            ]
-        if "published_at" in self.fields:
-            zone = timezone.get_current_timezone_name()
-            self.fields[
-                "published_at"
-            ].help_text = (
-                f"Newsroom time ({zone}). A future time schedules the story: it appears by itself."
-            )
-
-    def clean_hero_image(self):
-        image = self.cleaned_data.get("hero_image")
-        if image and hasattr(image, "content_type"):  # a new upload (checked by its field)
-            return upright(image) or image
-        return image
-
-    def clean(self):
-        cleaned = super().clean()
-        article = self.instance
-        if self.user is None:
-            return cleaned
-        target = cleaned.get("status", article.status)
-        stored = Article.objects.filter(pk=article.pk).first() if article.pk else None
-        current_status = stored.status if stored else Status.DRAFT
-        if stored is not None and not workflow.can_edit(self.user, stored):
-            raise ValidationError("You may not edit this article.")
-        if target != current_status:
-            probe = Article(
-                status=current_status, created_by_id=article.created_by_id, pk=article.pk
-            )
-            if not workflow.can_move(self.user, probe, target):
-                self.add_error("status", "You may not give this article that status.")
-        flags = [f for f in workflow.FLAGS if f in self.changed_data]
-        if flags and not self.user.has_perm("articles.flag_article"):
-            raise ValidationError("Only editors can mark stories as breaking or featured.")
-        hero = cleaned.get("hero_image")
-        if target == Status.PUBLISHED and hero and not (cleaned.get("hero_alt") or "").strip():
-            self.add_error("hero_alt", "Describe the hero image before publishing.")
-        if stored is not None and cleaned.get("edit_version") != stored.version:
-            self.conflict = self._differences(stored)
-            self.data = self.data.copy()
-            self.data["edit_version"] = stored.version  # saving again keeps what was typed
-            raise ValidationError(str(workflow.EditConflict(stored)), code="conflict")
-        return cleaned
-
-    def _differences(self, stored):
-        """(field label, their version, your version) for each field that now differs."""
-        rows = []
-        for name in ("headline", "standfirst", "body", "section", "published_at", "status"):
-            if name not in self.fields:
-                continue
-            theirs = getattr(stored, name)
-            yours = self.cleaned_data.get(name, theirs)
-            if str(theirs or "") != str(yours or ""):
-                rows.append((self.fields[name].label, theirs, yours))
-        return rows
 
 
 @admin.register(Article)
@@ -268,22 +153,32 @@ class ArticleAdmin(SimpleHistoryAdmin):
         allowed = super().has_delete_permission(request, obj)
         return allowed and (obj is None or workflow.can_delete(request.user, obj))
 
-    @transaction.atomic
     def save_model(self, request, obj, form, change):
-        target = obj.status
-        if change:
-            obj.status = Article.objects.values_list("status", flat=True).get(pk=obj.pk)
-        else:
-            obj.status = Status.DRAFT
+        """One service call for the story with its bylines and tags (`form.save_m2m`), so the
+        history records the result once; corrections follow in `save_related`."""
+        data = form.cleaned_data
         workflow.save_article(
             obj,
             by=request.user,
-            expected_version=form.cleaned_data.get("edit_version"),
-            substantive=bool(form.cleaned_data.get("substantive_update")),
-            flags_changed=any(f in form.changed_data for f in workflow.FLAGS),
+            expected_version=data.get("edit_version") if change else None,
+            to=obj.status,
+            substantive=bool(data.get("substantive_update")),
+            related=form.save_m2m,
         )
-        if target != obj.status:
-            workflow.transition_article(obj, to=target, by=request.user, at=obj.published_at)
+
+    def save_related(self, request, form, formsets, change):
+        for formset in formsets:  # the bylines and tags were saved with the story
+            self.save_formset(request, form, formset, change=change)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        for attempt in (1, 2):
+            try:
+                return super().changeform_view(request, object_id, form_url, extra_context)
+            except (workflow.EditConflict, PermissionDenied, ValidationError):
+                if request.method != "POST" or attempt == 2:
+                    raise
+                # The story changed between the form's checks and the save (rolled back): the
+                # form checks again against the row as it is now and shows what stands in the way.
 
     def render_change_form(self, request, context, *args, **kwargs):
         form = context.get("adminform").form if context.get("adminform") else None
@@ -330,7 +225,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, article):
         label = article.get_status_display()
-        if article.status == Status.PUBLISHED and not article.is_visible:
+        if article.is_scheduled:
             label = "Scheduled"
         return format_html(
             '<span style="color:#fff;background:{};padding:2px 8px;border-radius:8px">{}</span>',
@@ -352,8 +247,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def version_info(self, article):
         if not article.pk:
             return "—"
-        editor = article.updated_by
-        who = (editor.get_full_name() or editor.get_username()) if editor else "import"
+        who = article.updated_by.display_name if article.updated_by else "import"
         return f"{article.version} (last saved by {who})"
 
     def _each(self, request, queryset, action, done):

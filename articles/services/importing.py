@@ -1,22 +1,26 @@
-"""Article services: importing the outlet's text files.
+"""Importing the outlet's text files.
 
-Import = file bytes → `parsing.parse_bytes` (pure) → `import_parsed_article` (one savepoint per
-file) → rows. Identity is the normalised headline (`Article.import_key`): importing a story again,
-under any file name, updates it when something changed and otherwise reports "unchanged".
-Files are imported in batches, one transaction per batch and a savepoint per file, so each
-file stays all-or-nothing while the batch pays for one commit.
+    paths → `reading.read_stories` (read, parse, render the body; no database)
+          → `prepare_batch` (one lookup per batch: which stories exist, which slugs are taken;
+            updates applied, one savepoint per file)
+          → `insert_new` (the one way a story is created: a bulk insert of the batch's new
+            stories, retried one savepoint per story when the database refuses it)
+
+Identity is the normalised headline (`Article.import_key`): importing a story again, under any
+file name, updates it when the file says something new and otherwise reports "unchanged". Each
+batch is one transaction and each file is all-or-nothing. Big imports run these stages as a
+pipeline (`pipeline`): parsing in worker processes, inserting in a writer thread.
 """
 
 from __future__ import annotations
 
 import enum
-import multiprocessing
+import glob
 import os
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 
@@ -24,33 +28,26 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
+from django.db import DatabaseError, transaction
+from django.db.models import F
 from taggit.models import Tag, TaggedItem
 
 from accounts.models import Author
-from newsroom.cache import content_changed
+from newsroom.slugs import next_free_slug
 
-from ..models import Article, Section, base_slug, next_free_slug
-from ..parsing import ParsedArticle, ParseError, read_files
+from .. import signals
+from ..models import ARTICLE_HISTORY, Article, Section, article_slug
+from ..parsing import ParseError
+from . import pipeline
+from .reading import PreparedStory, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
 DIRECTORY_SUFFIXES = {".txt", ".text"}
-# Fields an import sets from the file; editors' other work (images, standfirst, related
-# stories, tags chosen in the admin) is never touched by a re-import.
-CONTENT_FIELDS = (
-    "headline",
-    "body",
-    "source_name",
-    "source_url",
-    "source_label",
-    "previous_title",
-    "next_title",
-)
-
-# Field validation runs on every imported row (lengths, URLs); these are left out because the
-# database checks them anyway and validating them in Python costs a query per file.
+# Validated in Python on every imported row: lengths and URLs. Relations are left to the
+# database, which checks them anyway (validating them here costs a query per file).
 FIELDS_NOT_CHECKED = ["section", "authors", "related", "tags"]
+
+Item = tuple[str, PreparedStory | ParseError]
 
 
 class Outcome(enum.StrEnum):
@@ -73,6 +70,14 @@ class ImportOptions:
     is_featured: bool | None = None
     is_breaking: bool | None = None
 
+    @property
+    def author_ids(self) -> frozenset[int]:
+        return frozenset(author.pk for author in self.authors or ())
+
+    @property
+    def tag_names(self) -> frozenset[str]:
+        return frozenset(tag.lower() for tag in self.tags or ())
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -81,15 +86,47 @@ class ImportResult:
     article_id: int | None = None
     reason: str = ""
     changed: tuple[str, ...] = ()
-    parsed: ParsedArticle | None = field(default=None, repr=False)
+    story: PreparedStory | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class ExistingStory:
+    """An imported story already stored, as a re-import compares with it: the row, and its
+    byline ids and tag names (loaded only when the import sets those)."""
+
+    article: Article
+    author_ids: frozenset[int] = frozenset()
+    tag_names: frozenset[str] = frozenset()
+
+
+@dataclass
+class NewStory:
+    """A story of the batch to insert, and where its result goes."""
+
+    index: int
+    name: str
+    story: PreparedStory
+    article: Article
+
+
+@dataclass
+class Batch:
+    """A batch prepared for writing: results so far (None where a new story waits to be
+    inserted), the new stories, and their keys and slugs (fixed when the batch is made)."""
+
+    results: list[ImportResult | None]
+    new: list[NewStory]
+    keys: frozenset[str] = frozenset()
+    slugs: frozenset[str] = frozenset()
+
+
+# --- files -------------------------------------------------------------------------------------
 
 
 def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
     """Files named by command-line arguments: files as given, directories searched (recursively,
     in name order) for `.txt` files, and glob patterns expanded. A path that matches nothing is
     still yielded, so that it is reported as missing rather than silently skipped."""
-    import glob
-
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
@@ -116,281 +153,227 @@ def import_paths(
     batch_size: int = 250,
     parse_workers: int = 0,
 ) -> Iterator[ImportResult]:
-    """Import every file, yielding one result per file, in order. Bad files fail alone.
-
-    With `parse_workers`, files are read and parsed in other processes, one batch ahead of the
-    batch being written, so parsing and the database work at the same time. Only two batches
-    are ever in memory, however many files there are."""
+    """Import every file, yielding one result per file, in order. Bad files fail alone. With
+    `parse_workers` and more than one batch of files, the stages run as a pipeline."""
     max_bytes = settings.NEWSROOM_IMPORT_MAX_BYTES
     files = iter(paths)
     batches = iter(lambda: list(islice(files, batch_size)), [])
     head = list(islice(batches, 2))
     if parse_workers < 1 or len(head) < 2:  # a small import is not worth starting processes
         for batch in chain(head, batches):
-            yield from import_batch(read_files(batch, max_bytes=max_bytes), options=options)
+            yield from import_batch(read_stories(batch, max_bytes=max_bytes), options=options)
         return
-    # "spawn": a forked child would share this process's database connection.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=parse_workers, mp_context=context) as pool:
-        ahead = deque()
-
-        def parsed_batches():
-            for batch in chain(head, batches):
-                ahead.append(pool.submit(read_files, batch, max_bytes=max_bytes))
-                if len(ahead) > parse_workers:
-                    yield ahead.popleft().result()
-            while ahead:
-                yield ahead.popleft().result()
-
-        # A second writer needs a transaction of its own and a database that takes two
-        # writers: not inside a caller's transaction (a dry run), not on SQLite.
-        if connection.in_atomic_block or connection.vendor == "sqlite":
-            for items in parsed_batches():
-                yield from import_batch(items, options=options)
-        else:
-            yield from _import_pipelined(parsed_batches(), options=options)
-
-
-@dataclass
-class _Batch:
-    """A batch prepared for writing: results so far (None where a new story waits to be
-    inserted), the new stories, and their keys and slugs."""
-
-    results: list[ImportResult | None]
-    pending: list[tuple[int, str, ParsedArticle, Article]]
-    # Fixed when the batch is made: the writer thread empties `pending` as it goes.
-    keys: frozenset[str] = frozenset()
-    slugs: frozenset[str] = frozenset()
-
-
-def _import_pipelined(item_batches, *, options: ImportOptions) -> Iterator[ImportResult]:
-    """Prepare each batch here while a writer thread, on its own database connection, inserts
-    the previous one: Python's work and the database's overlap. Each batch still commits as a
-    whole (and each file stays all-or-nothing); results come out in order, a batch behind."""
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-    flying: tuple[Future, _Batch] | None = None
-    try:
+    item_batches = pipeline.read_ahead(
+        chain(head, batches), read=partial(read_stories, max_bytes=max_bytes), workers=parse_workers
+    )
+    if not pipeline.can_write_behind():
         for items in item_batches:
-            if (
-                flying
-                and {i.key for _, i in items if isinstance(i, ParsedArticle)} & flying[1].keys
-            ):
-                flying[0].result()  # a story of this batch is being inserted: let it land first
-            taken = flying[1].slugs if flying and not flying[0].done() else set()
-            with transaction.atomic():
-                batch = _prepare_batch(items, options=options, also_taken=taken)
-            if flying:
-                flying[0].result()
-                yield from flying[1].results
-            flying = (writer.submit(_write_batch, batch, options), batch)
-        if flying:
-            flying[0].result()
-            yield from flying[1].results
-    finally:
-        writer.submit(_close_connection).result()  # the writer thread's own connection
-        writer.shutdown()
-
-
-def _close_connection() -> None:
-    connection.close()  # `connection` is per thread: this closes the calling thread's
-
-
-def _write_batch(batch: _Batch, options: ImportOptions) -> None:
-    with transaction.atomic():
-        _flush(batch.pending, batch.results, options)
-
-
-def import_batch(
-    items: list[tuple[str, ParsedArticle | ParseError]], *, options: ImportOptions
-) -> list[ImportResult]:
-    """Store parsed articles in one transaction. New stories go in with one bulk insert per
-    batch; if the database refuses it, they are retried one savepoint each, so a bad file
-    fails alone and leaves nothing behind. Updates get a savepoint each."""
-    with transaction.atomic():
-        batch = _prepare_batch(items, options=options)
-        _flush(batch.pending, batch.results, options)
-    return batch.results
-
-
-def _prepare_batch(
-    items: list[tuple[str, ParsedArticle | ParseError]],
-    *,
-    options: ImportOptions,
-    also_taken: set[str] = frozenset(),
-) -> _Batch:
-    """Look the batch's stories up, apply updates, and make (unsaved) articles of the new ones.
-    `also_taken` are slugs being inserted elsewhere and not yet visible."""
-    stories = [item for _, item in items if isinstance(item, ParsedArticle)]
-    keys = {story.key for story in stories}
-    existing = _existing_articles(keys, options)
-    bases = {base_slug(story.headline) for story in stories}
-    taken_slugs = set(Article.objects.filter(slug__in=bases).values_list("slug", flat=True))
-    taken_slugs |= set(also_taken)
-    section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
-
-    results: list[ImportResult | None] = []
-    pending: list[tuple[int, str, ParsedArticle, Article]] = []
-    pending_keys: set[str] = set()
-    for name, item in items:
-        if isinstance(item, ParseError):
-            results.append(ImportResult(name, Outcome.FAILED, reason=str(item)))
-            continue
-        key = item.key
-        if key in pending_keys:
-            # The same story twice in one batch: store the first before comparing.
-            _flush(pending, results, options)
-            pending_keys.clear()
-        if key not in existing:
-            try:
-                article = _new_article(item, key, options, section, taken_slugs)
-            except ValidationError as exc:
-                results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
-                continue
-            pending.append((len(results), name, item, article))
-            pending_keys.add(key)
-            existing[key] = article
-            results.append(None)
-            continue
-        try:
-            result = import_parsed_article(item, options=options, existing=existing, name=name)
-        except (DatabaseError, ValidationError) as exc:
-            result = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
-        results.append(result)
-    return _Batch(
-        results,
-        pending,
-        keys=frozenset(article.import_key for *_, article in pending),
-        slugs=frozenset(article.slug for *_, article in pending),
+            yield from import_batch(items, options=options)
+        return
+    yield from pipeline.write_behind(
+        item_batches,
+        keys_of=lambda items: {s.key for _, s in items if isinstance(s, PreparedStory)},
+        prepare=lambda items, taken: prepare_batch(items, options=options, also_taken=taken),
+        write=lambda batch: insert_new(batch, options),
     )
 
 
-def _flush(pending, results, options) -> None:
-    """Insert the batch's new articles with their bylines and tags."""
-    if not pending:
-        return
-    articles = [article for *_, article in pending]
-    try:
-        with transaction.atomic():
-            Article.objects.bulk_create(articles)
-            _add_bylines_and_tags(articles, options)
-        for index, name, parsed, article in pending:
-            results[index] = ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
-    except DatabaseError:
-        # One bad row spoils a bulk insert; find it by trying each on its own.
-        for index, name, parsed, article in pending:
-            article.pk = None
-            try:
-                with transaction.atomic():
-                    article.save(force_insert=True)
-                    _add_bylines_and_tags([article], options)
-            except (DatabaseError, ValidationError) as exc:
-                results[index] = ImportResult(name, Outcome.FAILED, reason=_reason(exc))
-            else:
-                results[index] = ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
-    content_changed()  # bulk inserts send no signals
-    pending.clear()
+def import_batch(items: list[Item], *, options: ImportOptions) -> list[ImportResult]:
+    """Store a batch of read files in one transaction."""
+    with transaction.atomic():
+        batch = prepare_batch(items, options=options)
+        insert_new(batch, options)
+    return batch.results
 
 
-def _story_values(parsed: ParsedArticle, options: ImportOptions) -> dict:
-    """The fields an import sets, from the file and the options given."""
+# --- preparing a batch ---------------------------------------------------------------------------
+
+
+def prepare_batch(
+    items: list[Item], *, options: ImportOptions, also_taken: frozenset[str] = frozenset()
+) -> Batch:
+    """Look the batch's stories up, apply updates, and make (unsaved) articles of the new ones.
+    `also_taken` are slugs being inserted elsewhere and not yet visible."""
+    stories = [story for _, story in items if isinstance(story, PreparedStory)]
+    existing = _existing({story.key for story in stories}, options)
+    bases = {article_slug(story.parsed.headline) for story in stories}
+    taken = set(Article.objects.filter(slug__in=bases).values_list("slug", flat=True))
+    taken |= also_taken
+    section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
+
+    batch = Batch(results=[], new=[])
+    waiting: set[str] = set()  # keys of the new stories not yet inserted
+    for name, story in items:
+        if isinstance(story, ParseError):
+            batch.results.append(ImportResult(name, Outcome.FAILED, reason=str(story)))
+            continue
+        if story.key in waiting:
+            # The same story twice in one batch: store the first before comparing.
+            insert_new(batch, options)
+            waiting.clear()
+        if story.key in existing:
+            result, existing[story.key] = _update(name, story, existing[story.key], options)
+            batch.results.append(result)
+            continue
+        try:
+            article = _new_article(story, options, section, taken)
+        except ValidationError as exc:
+            batch.results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
+            continue
+        batch.new.append(NewStory(len(batch.results), name, story, article))
+        waiting.add(story.key)
+        existing[story.key] = ExistingStory(article, options.author_ids, options.tag_names)
+        batch.results.append(None)
+    batch.keys = frozenset(waiting)
+    batch.slugs = frozenset(new.article.slug for new in batch.new)
+    return batch
+
+
+def _existing(keys: set[str], options: ImportOptions) -> dict[str, ExistingStory]:
+    """Imported stories with these keys, with byline ids and tag names when the import sets
+    those: at most three queries for a whole batch."""
+    articles = {a.pk: a for a in Article.objects.filter(import_key__in=keys).defer("search_vector")}
+    authors: dict[int, set[int]] = {pk: set() for pk in articles}
+    tags: dict[int, set[str]] = {pk: set() for pk in articles}
+    if articles and options.authors is not None:
+        rows = Article.authors.through.objects.filter(article_id__in=articles)
+        for article_id, author_id in rows.values_list("article_id", "author_id"):
+            authors[article_id].add(author_id)
+    if articles and options.tags is not None:
+        rows = TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Article), object_id__in=articles
+        )
+        for object_id, name in rows.values_list("object_id", "tag__name"):
+            tags[object_id].add(name.lower())
+    return {
+        article.import_key: ExistingStory(article, frozenset(authors[pk]), frozenset(tags[pk]))
+        for pk, article in articles.items()
+    }
+
+
+def _story_values(story: PreparedStory, options: ImportOptions) -> dict:
+    """The fields an import sets, from the file and the options given. Editors' other work
+    (pictures, standfirst, related stories) is never touched by a re-import."""
+    parsed = story.parsed
+    source = parsed.source
     values = {
         "headline": parsed.headline,
-        "body": parsed.body_html,
-        "source_name": parsed.source.name if parsed.source else "",
-        "source_url": _valid_url(parsed.source.url) if parsed.source else "",
-        "source_label": parsed.source.label[:300] if parsed.source else "",
+        "body": story.body_html,
+        "source_name": source.name if source else "",
+        "source_url": _valid_url(source.url) if source else "",
+        "source_label": source.label[:300] if source else "",
         "previous_title": parsed.previous_title,
         "next_title": parsed.next_title,
     }
     if options.section is not None:
         values["section_id"] = options.section.pk  # an id: comparing it costs no query
-    for flag in ("is_featured", "is_breaking", "published_at"):
-        if getattr(options, flag) is not None:
-            values[flag] = getattr(options, flag)
+    for name in ("is_featured", "is_breaking", "published_at"):
+        if getattr(options, name) is not None:
+            values[name] = getattr(options, name)
     return values
 
 
-def import_parsed_article(
-    parsed: ParsedArticle,
-    *,
-    options: ImportOptions,
-    default_section: Section | None = None,
-    existing: dict[str, Article] | None = None,
-    name: str = "",
-) -> ImportResult:
-    """Create the article, update it if the file says something new, or leave it unchanged.
-    `existing` lets a batch look rows up once; on its own, the row is queried."""
-    key = parsed.key
-    if existing is None:
-        existing = _existing_articles({key}, options)
-    article = existing.get(key)
-    if article is None:
-        section = default_section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
-        article = _new_article(parsed, key, options, section, taken_slugs=None)
-        article.save(force_insert=True)
-        _add_bylines_and_tags([article], options)
-        existing[key] = article
-        return ImportResult(name, Outcome.CREATED, article.pk, parsed=parsed)
-
-    values = _story_values(parsed, options)
-    changed = [field for field, value in values.items() if getattr(article, field) != value]
-    new_authors = options.authors is not None and article._import_author_ids != {
-        a.pk for a in options.authors
-    }
-    new_tags = options.tags is not None and article._import_tag_names != {
-        t.lower() for t in options.tags
-    }
-    if changed or new_authors or new_tags:
-        with transaction.atomic():  # the file's savepoint: all of it or none of it
-            for field_name in changed:
-                setattr(article, field_name, values[field_name])
-            if changed:
-                article.clean_fields(exclude=FIELDS_NOT_CHECKED)
-                article.save(update_fields=[*changed, "updated_at"])
-            if new_authors:
-                article.authors.set(options.authors)
-                article._import_author_ids = {a.pk for a in options.authors}
-                changed.append("authors")
-            if new_tags:
-                article.tags.set(list(options.tags))
-                article._import_tag_names = {t.lower() for t in options.tags}
-                changed.append("tags")
-    if changed:
-        shown = tuple(field.removesuffix("_id") for field in changed)
-        return ImportResult(name, Outcome.UPDATED, article.pk, changed=shown, parsed=parsed)
-    return ImportResult(name, Outcome.UNCHANGED, article.pk, parsed=parsed)
-
-
-def _new_article(parsed, key, options, default_section, taken_slugs) -> Article:
+def _new_article(
+    story: PreparedStory, options: ImportOptions, default_section: Section, taken: set[str]
+) -> Article:
     """A validated, unsaved article with a free slug and its derived fields set."""
-    values = _story_values(parsed, options)
-    base = base_slug(parsed.headline)
-    if taken_slugs is None or base in taken_slugs:
+    values = _story_values(story, options)
+    base = article_slug(story.parsed.headline)
+    if base in taken:
         # A headline collision: find the suffixes already used for this base.
-        taken_slugs = set(taken_slugs or ()) | set(
-            Article.objects.filter(slug__startswith=base).values_list("slug", flat=True)
-        )
-    slug = next_free_slug(base, taken_slugs)
+        taken |= set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug = next_free_slug(base, taken)
     values.setdefault("section_id", default_section.pk)
     article = Article(
-        import_key=key,
+        import_key=story.key,
         slug=slug,
         status=options.status,
-        headline_key=key,  # derived fields, computed with the parse (in a worker process)
-        word_count=parsed.word_count,
+        headline_key=story.key,  # derived fields, computed with the parse
+        word_count=story.word_count,
         **values,
     )
-    if article.status == Article.Status.PUBLISHED and article.published_at is None:
-        article.published_at = timezone.now()
+    if article.status == Article.Status.PUBLISHED:
+        article.mark_published(options.published_at)
     article.clean_fields(exclude=FIELDS_NOT_CHECKED)
-    article._import_author_ids = {author.pk for author in options.authors or ()}
-    article._import_tag_names = {tag.lower() for tag in options.tags or ()}
-    taken_slugs.add(slug)
+    taken.add(slug)
     return article
 
 
-def _add_bylines_and_tags(articles: list[Article], options: ImportOptions) -> None:
-    """Bylines and tags for newly inserted articles, in two bulk inserts."""
+def _update(
+    name: str, story: PreparedStory, existing: ExistingStory, options: ImportOptions
+) -> tuple[ImportResult, ExistingStory]:
+    """Bring a stored story up to date with its file, all of it or none of it."""
+    article = existing.article
+    values = _story_values(story, options)
+    changed = [key for key, value in values.items() if getattr(article, key) != value]
+    new_authors = options.authors is not None and existing.author_ids != options.author_ids
+    new_tags = options.tags is not None and existing.tag_names != options.tag_names
+    if not (changed or new_authors or new_tags):
+        return ImportResult(name, Outcome.UNCHANGED, article.pk, story=story), existing
+    try:
+        with (
+            transaction.atomic(),
+            ARTICLE_HISTORY.recorded(
+                article, by=None, reason=f"Updated by import from {Path(name).name}"
+            ),
+        ):
+            for field_name in changed:
+                setattr(article, field_name, values[field_name])
+            article.clean_fields(exclude=FIELDS_NOT_CHECKED)
+            # A new version: an editor's form opened before the import is told, not overwritten.
+            article.version = F("version") + 1
+            article.save(update_fields=[*changed, "version", "updated_at"])
+            if new_authors:
+                article.authors.set(options.authors)
+            if new_tags:
+                article.tags.set(list(options.tags))
+    except (DatabaseError, ValidationError) as exc:
+        return ImportResult(name, Outcome.FAILED, reason=_reason(exc)), existing
+    shown = [field_name.removesuffix("_id") for field_name in changed]
+    shown += ["authors"] * new_authors + ["tags"] * new_tags
+    updated = ExistingStory(
+        article,
+        options.author_ids if new_authors else existing.author_ids,
+        options.tag_names if new_tags else existing.tag_names,
+    )
+    return ImportResult(
+        name, Outcome.UPDATED, article.pk, changed=tuple(shown), story=story
+    ), updated
+
+
+# --- inserting -----------------------------------------------------------------------------------
+
+
+def insert_new(batch: Batch, options: ImportOptions) -> None:
+    """Insert the batch's new stories with their bylines and tags: one bulk insert; when the
+    database refuses it, one savepoint per story, so a bad row fails alone."""
+    if batch.new:
+        _insert(batch.new, batch.results, options)
+        batch.new = []
+
+
+def _insert(new: list[NewStory], results: list, options: ImportOptions) -> None:
+    try:
+        with transaction.atomic():
+            _create([story.article for story in new], options)
+    except DatabaseError as exc:
+        if len(new) == 1:
+            [story] = new
+            results[story.index] = ImportResult(story.name, Outcome.FAILED, reason=_reason(exc))
+            return
+        for story in new:  # one bad row spoils a bulk insert: find it by trying each alone
+            _insert([story], results, options)
+        return
+    for story in new:
+        results[story.index] = ImportResult(
+            story.name, Outcome.CREATED, story.article.pk, story=story.story
+        )
+
+
+def _create(articles: list[Article], options: ImportOptions) -> None:
+    for article in articles:
+        article.pk = None  # a refused attempt may have left ids behind
+    Article.objects.bulk_create(articles)
     if options.authors:
         Article.authors.through.objects.bulk_create(
             [
@@ -409,6 +392,7 @@ def _add_bylines_and_tags(articles: list[Article], options: ImportOptions) -> No
                 for tag in tags
             ]
         )
+    signals.stories_inserted.send(sender=Article, ids=[article.pk for article in articles])
 
 
 def _tag(name: str) -> Tag:
@@ -426,45 +410,13 @@ def _valid_url(url: str) -> str:
     return url
 
 
-def _existing_articles(keys: set[str], options: ImportOptions) -> dict[str, Article]:
-    """Imported articles with these keys, with their byline ids and tag names attached when
-    the import sets those: three queries for a whole batch."""
-    articles = {a.import_key: a for a in Article.objects.filter(import_key__in=keys)}
-    by_pk = {article.pk: article for article in articles.values()}
-    for article in by_pk.values():
-        article._import_author_ids, article._import_tag_names = set(), set()
-    if by_pk and options.authors is not None:
-        rows = Article.authors.through.objects.filter(article_id__in=by_pk)
-        for article_id, author_id in rows.values_list("article_id", "author_id"):
-            by_pk[article_id]._import_author_ids.add(author_id)
-    if by_pk and options.tags is not None:
-        rows = TaggedItem.objects.filter(
-            content_type=ContentType.objects.get_for_model(Article), object_id__in=by_pk
-        )
-        for object_id, name in rows.values_list("object_id", "tag__name"):
-            by_pk[object_id]._import_tag_names.add(name.lower())
-    return articles
-
-
 def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         messages = (
-            [f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items()]
+            [f"{name}: {' '.join(errors)}" for name, errors in exc.message_dict.items()]
             if hasattr(exc, "error_dict")
             else exc.messages
         )
         return "not valid: " + "; ".join(messages)
-    return f"database refused it: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
-
-
-def resolve_authors(names: Iterable[str]) -> tuple[Author, ...]:
-    """The bylines named, created when new ("Newsroom Reporter" needs no login)."""
-    authors = []
-    for name in names:
-        name = " ".join(name.split())
-        author = Author.objects.filter(name__iexact=name).first()
-        if author is None:
-            author = Author(name=name)
-            author.save()
-        authors.append(author)
-    return tuple(authors)
+    text = str(exc).strip()
+    return f"database refused it: {text.splitlines()[0] if text else exc}"

@@ -1,24 +1,33 @@
-"""The editorial workflow: who may do what to an article, and the services that do it.
+"""The editorial workflow: who may do what to a story, and the services that do it.
 
     draft ⇄ in review → published (now, or at a future time: scheduled) → withdrawn
       ↑__________________________________|  (unpublish)          |
       ↑__________________________________________________________|  (restore)
 
-Every rule is checked here, on the server, whatever the admin shows: a Reporter's forged POST
-that sets status "published" fails in `transition_article`. Each transition is recorded as a
-`Transition` (who, from, to, when); every saved change is kept by django-simple-history.
+Every rule is checked here, on the server, against the row as it is in the database at that
+moment (locked with SELECT … FOR UPDATE), whatever the caller loaded earlier: a Reporter's forged
+POST that sets status "published" fails in `check_edit`, and a bulk action working from a list
+loaded minutes ago cannot re-publish a story someone has since withdrawn.
+
+Two kinds of write, each one UPDATE, one history record (with its reason) and, for a move, one
+`Transition`:
+
+- `save_article`: an edit of the whole story (the admin's form), based on the version the editor
+  opened (`EditConflict` otherwise), optionally moving it to another status;
+- `transition_article` and `set_flags`: a status or flag change alone, which writes only the
+  columns it changes, so an edit saved meanwhile by someone else is kept.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from ..models import Article, Transition
+from ..models import ARTICLE_HISTORY, Article, Transition, to_the_second
 
 Status = Article.Status
 OPEN = (Status.DRAFT, Status.REVIEW)
@@ -34,6 +43,18 @@ MOVES = {
     (Status.WITHDRAWN, Status.DRAFT): "articles.publish_article",
 }
 FLAGS = ("is_breaking", "breaking_until", "is_featured")
+# Fields only those who may publish set: a Reporter's form does not show them, and a Reporter's
+# history revert must not bring back older values of them.
+PUBLICATION_FIELDS = ("published_at", "revised_at")
+# What each move is called in the history.
+REASONS = {
+    Status.DRAFT: "Moved to draft",
+    Status.REVIEW: "Submitted for review",
+    Status.PUBLISHED: "Published",
+    Status.WITHDRAWN: "Withdrawn",
+}
+# Columns a move writes (besides the version and who saved).
+MOVE_FIELDS = ["status", "published_at", "withdrawn_reason"]
 
 
 class EditConflict(Exception):
@@ -41,13 +62,19 @@ class EditConflict(Exception):
 
     def __init__(self, current: Article):
         self.current = current
-        editor = current.updated_by
-        who = (editor.get_full_name() or editor.get_username()) if editor else "Someone"
+        who = current.updated_by.display_name if current.updated_by else "Someone"
         when = timezone.localtime(current.updated_at).strftime("%H:%M on %d %b %Y")
         super().__init__(
             f"{who} saved this article at {when}, after you started editing. Your changes "
             "have not been saved: compare them with theirs below, then save again to keep yours."
         )
+
+
+class MoveRefused(PermissionDenied):
+    """The user may not give the story that status."""
+
+
+# --- the rules -----------------------------------------------------------------------------------
 
 
 def can_edit(user, article: Article) -> bool:
@@ -71,9 +98,11 @@ def can_delete(user, article: Article) -> bool:
 
 
 def can_move(user, article: Article, to: str) -> bool:
-    if (article.status, to) not in MOVES:
+    """Whether `user` may move `article` (as stored; a new story counts as a draft) to `to`."""
+    start = article.status if article.pk else Status.DRAFT
+    if (start, to) not in MOVES:
         return False
-    needed = MOVES[(article.status, to)]
+    needed = MOVES[(start, to)]
     if needed is not None:
         return user.has_perm(needed)
     return can_edit(user, article)
@@ -81,9 +110,70 @@ def can_move(user, article: Article, to: str) -> bool:
 
 def allowed_statuses(user, article: Article) -> list[str]:
     """The statuses `user` may give `article` (its current one included)."""
-    return [article.status] + [
-        to for to in Status.values if can_move(user, article, to) and to != article.status
-    ]
+    current = article.status if article.pk else Status.DRAFT
+    return [current] + [to for to in Status.values if to != current and can_move(user, article, to)]
+
+
+def check_edit(
+    article: Article,
+    *,
+    stored: Article | None,
+    by,
+    to: str,
+    expected_version: int | None = None,
+) -> None:
+    """Raise unless `by` may save `article` as edited over `stored` (the row as it is now, or
+    None for a new story) and give it status `to`: `EditConflict` when the edit began from an
+    older version, `PermissionDenied` for what `by` may not do, `ValidationError` (by field) for
+    what the story lacks. The admin's form asks this for early errors; the services ask it again
+    under the row lock."""
+    if stored is not None and expected_version is not None and stored.version != expected_version:
+        raise EditConflict(stored)
+    current = stored if stored is not None else article
+    if not can_edit(by, current):
+        raise PermissionDenied("You may not edit this article.")
+    if to not in Status.values:
+        raise ValidationError({"status": f"Unknown status “{to}”."})
+    start = stored.status if stored is not None else Status.DRAFT
+    moving = to != start or (
+        to == Status.PUBLISHED
+        and stored is not None
+        and article.published_at != stored.published_at
+    )
+    if moving and not can_move(by, current, to):
+        raise MoveRefused(
+            f"You may not move this article from {Status(start).label.lower()} to "
+            f"{Status(to).label.lower()}."
+        )
+    raised = _changed(article, stored, FLAGS)
+    if raised and not by.has_perm("articles.flag_article"):
+        raise PermissionDenied("Only editors can mark stories as breaking or featured.")
+    check_flags(article, to=to, changed=raised)
+    if to == Status.PUBLISHED:
+        check_publishable(article)
+
+
+def check_publishable(article: Article) -> None:
+    """What a story needs before readers may see it."""
+    if article.hero_image and not article.hero_alt.strip():
+        raise ValidationError({"hero_alt": "Describe the hero image (alt text) before publishing."})
+
+
+def check_flags(article: Article, *, to: str, changed) -> None:
+    """Breaking and featured are for stories readers see (or will, when scheduled)."""
+    raised = [name for name in ("is_breaking", "is_featured") if name in changed]
+    if to != Status.PUBLISHED and any(getattr(article, name) for name in raised):
+        raise ValidationError("Only a published or scheduled story can be breaking or featured.")
+
+
+def _changed(article: Article, stored: Article | None, fields) -> list[str]:
+    if stored is None:
+        default = Article()
+        return [f for f in fields if getattr(article, f) != getattr(default, f)]
+    return [f for f in fields if getattr(article, f) != getattr(stored, f)]
+
+
+# --- the services --------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -91,32 +181,46 @@ def save_article(
     article: Article,
     *,
     by,
-    expected_version: int | None,
+    expected_version: int | None = None,
+    to: str | None = None,
+    at: datetime | None = None,
     substantive: bool = False,
-    flags_changed: bool = False,
+    related: Callable[[], None] | None = None,
+    note: str = "",
 ) -> Article:
-    """Save an edit made from `expected_version`. Refuses edits `by` may not make, and edits
-    based on a version someone else has since replaced (`EditConflict`). A substantive change to
-    a published story sets the "Updated" time readers see."""
-    if not can_edit(by, article):
-        raise PermissionDenied("You may not edit this article.")
-    if flags_changed and not by.has_perm("articles.flag_article"):
-        raise PermissionDenied("Only editors can mark stories as breaking or featured.")
-    if article.pk is None:
+    """Save an edit of `article` made from `expected_version` (default: the version it was
+    loaded at), moving it to status `to` (default: where it is) with publication time `at`.
+    `related` saves what hangs off the row (bylines, tags, corrections) once the row exists,
+    before the history records the result. A substantive change to a published story sets the
+    "Updated" time readers see. One UPDATE (or INSERT), one history record, one `Transition`
+    when the status changes."""
+    stored = _locked(article.pk) if article.pk else None
+    if stored is not None and expected_version is None:
+        expected_version = article.version
+    start = stored.status if stored is not None else Status.DRAFT
+    target = to or start
+    check_edit(article, stored=stored, by=by, to=target, expected_version=expected_version)
+
+    article.status = start
+    if target == Status.PUBLISHED:
+        article.mark_published(at or article.published_at)
+    elif target != start:
+        _move(article, target)
+    if stored is None:
         article.created_by = by
     else:
-        # The row lock taken by this UPDATE makes a concurrent save wait, then fail the check.
-        claimed = Article.objects.filter(pk=article.pk, version=expected_version).update(
-            version=F("version") + 1
-        )
-        if not claimed:
-            raise EditConflict(Article.objects.select_related("updated_by").get(pk=article.pk))
-        article.version = expected_version + 1
-    if substantive and article.status == Status.PUBLISHED:
-        article.revised_at = timezone.now()
+        article.version = stored.version + 1
+    if substantive and target == Status.PUBLISHED and start == Status.PUBLISHED:
+        article.revised_at = to_the_second(timezone.now())
     article.updated_by = by
     article.full_clean(exclude=["authors", "related", "tags"], validate_constraints=False)
-    article.save()
+    reason = REASONS[target] if target != start else ("Created" if stored is None else "Edited")
+    with ARTICLE_HISTORY.recorded(article, by=by, reason=reason):
+        article.save()
+        if related is not None:
+            related()
+    if target != start:
+        _record_move(article, start, target, by=by, note=note)
     return article
 
 
@@ -130,33 +234,52 @@ def transition_article(
     reason: str = "",
     note: str = "",
 ) -> Article:
-    """Move `article` to status `to`, if `by` may and the workflow allows it. Publishing takes
-    `at` (default now; a future time schedules the story); withdrawing takes a `reason`."""
+    """Move `article` to status `to`, if `by` may and the workflow allows it from the status the
+    row has now. Publishing takes `at` (default now; a future time schedules the story; a story
+    already out is left as it is); withdrawing takes a `reason`. Only the move's columns are
+    written; `article` is updated to the row as saved."""
     if to not in Status.values:
         raise ValidationError(f"Unknown status “{to}”.")
-    if not can_move(by, article, to):
-        raise PermissionDenied(
-            f"You may not move this article from {article.get_status_display().lower()} to "
+    row = _locked(article.pk)
+    start = row.status
+    if not can_move(by, row, to):
+        raise MoveRefused(
+            f"You may not move this article from {row.get_status_display().lower()} to "
             f"{Status(to).label.lower()}."
         )
-    if to == Status.PUBLISHED and article.hero_image and not article.hero_alt.strip():
-        raise ValidationError("Describe the hero image (alt text) before publishing.")
-    previous = article.status
-    article.status = to
     if to == Status.PUBLISHED:
-        article.published_at = at or article.published_at or timezone.now()
-        article.withdrawn_reason = ""
-    elif to == Status.WITHDRAWN:
-        article.withdrawn_reason = reason or Article.WithdrawalReason.EDITORIAL
-    elif to == Status.DRAFT and previous == Status.WITHDRAWN:
-        article.withdrawn_reason = ""
-    article.updated_by = by
-    article.version = F("version") + 1
-    article.save()
-    article.refresh_from_db(fields=["version"])
-    Transition.objects.create(
-        article=article, from_status=previous, to_status=to, by=by, note=note[:300]
-    )
+        if row.is_visible and (at is None or at <= timezone.now()):
+            raise ValidationError("It is already published.")
+        try:
+            check_publishable(row)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        row.mark_published(at or timezone.now())
+    else:
+        _move(row, to, reason=reason)
+    _save_only(row, MOVE_FIELDS, by=by, reason=REASONS[to])
+    _record_move(row, start, to, by=by, note=note)
+    _copy(row, article, MOVE_FIELDS)
+    return article
+
+
+@transaction.atomic
+def set_flags(article: Article, *, by, **flags) -> Article:
+    """Set the breaking and featured flags (`is_breaking`, `breaking_until`, `is_featured`) of a
+    published or scheduled story that `by` may edit; nothing else of the row is written."""
+    unknown = set(flags) - set(FLAGS)
+    if unknown:
+        raise TypeError(f"not a flag: {', '.join(sorted(unknown))}")
+    if not by.has_perm("articles.flag_article"):
+        raise PermissionDenied("Only editors can mark stories as breaking or featured.")
+    row = _locked(article.pk)
+    if not can_edit(by, row):
+        raise PermissionDenied("You may not edit this article.")
+    for name, value in flags.items():
+        setattr(row, name, value)
+    check_flags(row, to=row.status, changed=flags)
+    _save_only(row, list(flags), by=by, reason="Flags changed")
+    _copy(row, article, list(flags))
     return article
 
 
@@ -166,7 +289,7 @@ def submit_for_review(article: Article, *, by) -> Article:
 
 def publish_article(article: Article, *, by, at: datetime | None = None) -> Article:
     """Publish now, or at `at` (a future time schedules it: it appears by itself)."""
-    return transition_article(article, to=Status.PUBLISHED, by=by, at=at or timezone.now())
+    return transition_article(article, to=Status.PUBLISHED, by=by, at=at)
 
 
 def unpublish_article(article: Article, *, by) -> Article:
@@ -182,10 +305,41 @@ def withdraw_article(article: Article, *, by, legal: bool = False, note: str = "
 
 def set_breaking(article: Article, *, by, until: datetime | None = None) -> Article:
     """Flag a published story as breaking news until `until` (or until unflagged)."""
-    if not by.has_perm("articles.flag_article"):
-        raise PermissionDenied("Only editors can mark stories as breaking.")
-    article.is_breaking, article.breaking_until, article.updated_by = True, until, by
-    article.version = F("version") + 1
-    article.save()
-    article.refresh_from_db(fields=["version"])
-    return article
+    return set_flags(article, by=by, is_breaking=True, breaking_until=until)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def _locked(pk: int) -> Article:
+    """The row as it is now, locked until the transaction ends: a concurrent save waits."""
+    rows = Article.objects.select_for_update(of=("self",)).select_related("updated_by")
+    return rows.defer("search_vector").get(pk=pk)
+
+
+def _move(article: Article, to: str, *, reason: str = "") -> None:
+    """Set the status and what goes with it, for a move other than publishing."""
+    if to == Status.WITHDRAWN:
+        article.withdrawn_reason = reason or Article.WithdrawalReason.EDITORIAL
+    elif article.status == Status.WITHDRAWN:
+        article.withdrawn_reason = ""
+    article.status = to
+
+
+def _save_only(row: Article, fields: list[str], *, by, reason: str) -> None:
+    row.version += 1
+    row.updated_by = by
+    with ARTICLE_HISTORY.recorded(row, by=by, reason=reason):
+        row.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+
+
+def _record_move(article: Article, start: str, to: str, *, by, note: str) -> None:
+    Transition.objects.create(
+        article=article, from_status=start, to_status=to, by=by, note=note[:300]
+    )
+
+
+def _copy(source: Article, target: Article, fields: list[str]) -> None:
+    if source is not target:
+        for name in [*fields, "version", "updated_by", "updated_at"]:
+            setattr(target, name, getattr(source, name))

@@ -8,6 +8,8 @@ from django.templatetags.static import static
 from django.utils.html import _json_script_escapes
 from django.utils.safestring import mark_safe
 
+from .. import structured_data
+
 register = template.Library()
 
 
@@ -30,61 +32,8 @@ def absolute(context, url: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def article_structured_data(context, article, hero=None) -> dict:
-    """schema.org `NewsArticle` for an article page."""
-    request = context["request"]
-
-    def full(url):
-        return request.build_absolute_uri(url)
-
-    images = [full(article.hero_image.url)] if article.hero_image else []
-    authors = [
-        {"@type": "Person", "name": author.name, "url": full(author.get_absolute_url())}
-        for author in article.authors.all()
-    ] or [{"@type": "Organization", "name": settings.SITE_NAME, "url": full("/")}]
-    data = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "mainEntityOfPage": {"@type": "WebPage", "@id": full(article.get_absolute_url())},
-        "url": full(article.get_absolute_url()),
-        "headline": article.headline[:110],
-        "datePublished": article.published_at.isoformat(),
-        "dateModified": (article.revised_at or article.updated_at).isoformat(),
-        "author": authors,
-        "publisher": {
-            "@type": "NewsMediaOrganization",
-            "name": settings.SITE_NAME,
-            "url": full("/"),
-            "logo": {
-                "@type": "ImageObject",
-                "url": full(static("img/logo.png")),
-                "width": 600,
-                "height": 60,
-            },
-        },
-        "articleSection": article.section.name,
-        "wordCount": article.word_count,
-        "isAccessibleForFree": True,
-    }
-    if images:
-        data["image"] = images
-    if article.standfirst:
-        data["description"] = article.standfirst
-    keywords = [tag.name for tag in article.tags.all()]
-    if keywords:
-        data["keywords"] = keywords
-    if article.source_url:
-        data["isBasedOn"] = article.source_url
-    corrections = list(article.corrections.all())
-    if corrections:
-        data["correction"] = [
-            {
-                "@type": "CorrectionComment",
-                "text": correction.text,
-                "datePublished": correction.published_at.isoformat(),
-            }
-            for correction in corrections
-        ]
-    return data
+    """schema.org `NewsArticle` for an article page (see `articles.structured_data`)."""
+    return structured_data.news_article(article, absolute=context["request"].build_absolute_uri)
 
 
 @register.simple_tag

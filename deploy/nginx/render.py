@@ -2,10 +2,12 @@
 the configuration. compose.conf is this template rendered for compose.yaml; the nginx benchmark
 renders its own copy for loopback."""
 
+import re
 import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("newsroom.conf")
+PLACEHOLDER = re.compile(r"__[A-Z][A-Z_]*__")
 COMPOSE = {
     "CACHE_DIR": "/var/cache/nginx/newsroom",
     "UPSTREAM": "web:8000",
@@ -19,8 +21,13 @@ def render(**values: str) -> str:
     text = TEMPLATE.read_text()
     for key, value in values.items():
         text = text.replace(f"__{key}__", value)
-    if "__" in "".join(line for line in text.splitlines() if not line.lstrip().startswith("#")):
-        raise ValueError("a placeholder was left unfilled")
+    # Placeholders only: a value may itself contain "__" (a temporary directory's name).
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    left = sorted(
+        {m for line in lines for m in PLACEHOLDER.findall(line)} - {f"__{k}__" for k in values}
+    )
+    if left:
+        raise ValueError(f"placeholders left unfilled: {', '.join(left)}")
     return text
 
 

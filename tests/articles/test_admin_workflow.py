@@ -138,18 +138,22 @@ def test_every_admin_save_is_in_the_history_page_with_who_made_it(client, writer
     assert client.post(change_url(article), data).status_code == 302
 
     records = list(article.history.order_by("history_date", "history_id"))
-    assert [(r.history_type, r.headline, r.history_user.username) for r in records] == [
-        ("+", "Gull menace", "writer"),
-        ("~", "Gull menace", "writer"),  # moved to review
-        ("~", "Gull menace grows", "alice"),
+    # One record per save, each saying why: creating the story in review is one save.
+    assert [
+        (r.history_type, r.headline, r.status, r.history_user.username, r.history_change_reason)
+        for r in records
+    ] == [
+        ("+", "Gull menace", Status.REVIEW, "writer", "Submitted for review"),
+        ("~", "Gull menace grows", Status.REVIEW, "alice", "Edited"),
     ]
     page = client.get(reverse("admin:articles_article_history", args=[article.pk]))
     html = page.content.decode()
     assert page.status_code == 200
     rows = re.findall(r"<tr>.*?</tr>", html.split("<tbody>", 1)[1], re.S)
-    assert len(rows) == 3
-    assert ">alice</a>" in rows[0] and "Gull menace grows" in rows[0]
-    assert all(">writer</a>" in row for row in rows[1:])
+    assert len(rows) == 2
+    assert ">alice</a>" in rows[0] and "Gull menace grows" in rows[0] and "Edited" in rows[0]
+    assert ">writer</a>" in rows[1] and "Submitted for review" in rows[1]
+    assert "None" not in html.split("<tbody>", 1)[1]
 
 
 def test_reverting_to_an_earlier_version_in_the_history_brings_back_its_headline_and_body(
@@ -226,7 +230,9 @@ def test_the_change_form_refuses_to_publish_a_hero_image_without_alt_text(client
     response = client.post(change_url(article), data)
 
     assert response.status_code == 200
-    assert errors_of(response)["hero_alt"] == ["Describe the hero image before publishing."]
+    assert errors_of(response)["hero_alt"] == [
+        "Describe the hero image (alt text) before publishing."
+    ]
     assert Article.objects.get(pk=article.pk).status == Status.REVIEW
 
 

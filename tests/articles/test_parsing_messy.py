@@ -14,7 +14,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from articles.parsing import (
-    MAX_BYTES,
     MAX_HEADLINE_LENGTH,
     Kind,
     ParsedArticle,
@@ -522,10 +521,6 @@ BAD_INPUT = {
     "truncated-utf-16-after-bom": (
         codecs.BOM_UTF16_LE + "Headline\n\nBody".encode("utf-16-le") + b"\x00",
         "UTF-16-LE byte order mark but is not valid UTF-16-LE",
-    ),
-    "over-the-default-size-limit": (
-        SEED_BYTES * (MAX_BYTES // len(SEED_BYTES) + 1),
-        "too large.*limit is 1,000,000",
     ),
 }
 

@@ -107,8 +107,7 @@ def edit_with_service(user, article):
 
 def flag_with_service(user, article):
     workflow.set_breaking(article, by=user)
-    article.is_featured = True
-    workflow.save_article(article, by=user, expected_version=article.version, flags_changed=True)
+    workflow.set_flags(article, by=user, is_featured=True)
 
 
 def flags_set(article):
@@ -240,7 +239,8 @@ ACTIONS = {
     ),
     # On the actor's own draft, so a Reporter may save it: only the flags are refused.
     "flag breaking or featured": Action(
-        setup=lambda people, user: ArticleFactory(draft=True, created_by=user),
+        # Flags are for stories out (or scheduled): a published one, by the user acting.
+        setup=lambda people, user: ArticleFactory(created_by=user),
         service=flag_with_service,
         admin=lambda client, article: change(client, article, is_breaking=True, is_featured=True),
         done=flags_set,

@@ -21,7 +21,7 @@ from django.urls import reverse
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "news.example.com",
@@ -383,12 +383,26 @@ def test_compose_file_parses_and_its_commands_exist():
             assert (ROOT / source).is_file(), source
 
 
-def test_compose_nginx_config_is_the_rendered_template_and_nginx_accepts_it(tmp_path):
+def nginx_render_module():
     sys.path.insert(0, str(ROOT / "deploy" / "nginx"))
     try:
         import render
     finally:
         sys.path.pop(0)
+    return render
+
+
+def test_the_nginx_template_takes_values_with_double_underscores_and_names_what_is_missing():
+    render = nginx_render_module()
+    # A temporary directory's random name can hold "__": a value, not a placeholder.
+    values = {**render.COMPOSE, "CACHE_DIR": "/tmp/newsroom-nginx-test-1q3__pfy/cache"}
+    assert "/tmp/newsroom-nginx-test-1q3__pfy/cache" in render.render(**values)
+    with pytest.raises(ValueError, match="unfilled: __MEDIA_ROOT__$"):
+        render.render(**{k: v for k, v in render.COMPOSE.items() if k != "MEDIA_ROOT"})
+
+
+def test_compose_nginx_config_is_the_rendered_template_and_nginx_accepts_it(tmp_path):
+    render = nginx_render_module()
     assert (ROOT / "deploy/nginx/compose.conf").read_text() == render.render(**render.COMPOSE)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():

@@ -9,15 +9,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from accounts.services import resolve_authors
 from articles.models import Article, Section
 from articles.parsing import Kind
-from articles.services.importing import (
-    ImportOptions,
-    Outcome,
-    expand_paths,
-    import_paths,
-    resolve_authors,
-)
+from articles.services.importing import ImportOptions, Outcome, expand_paths, import_paths
 
 PROGRESS_EVERY = 500
 
@@ -189,8 +184,8 @@ class Command(BaseCommand):
             elif verbosity >= 1:
                 detail = f" ({', '.join(result.changed)})" if result.changed else ""
                 self.stdout.write(f"{result.name}: {would}{result.outcome}{detail}")
-            if verbosity >= 2 and result.parsed is not None:
-                self._report_parts(result.parsed)
+            if verbosity >= 2 and result.story is not None:
+                self._report_parts(result.story.parsed)
             if verbosity >= 1 and number % PROGRESS_EVERY == 0:
                 rate = number / max(time.monotonic() - started, 1e-9)
                 self.stderr.write(f"… {number} files ({rate:,.0f} a second)")

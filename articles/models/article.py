@@ -1,4 +1,4 @@
-"""Sections and articles: what the newsroom writes and what readers may see."""
+"""Stories: what the newsroom writes. Which of them readers may see is `queries.visible`."""
 
 from __future__ import annotations
 
@@ -6,64 +6,36 @@ import math
 from datetime import datetime
 
 from django.contrib.postgres.search import SearchVectorField
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
 from imagekit.models import ImageSpecField
 from imagekit.processors import ResizeToFit
-from simple_history.models import HistoricalRecords
 from taggit.managers import TaggableManager
 
-from . import body as article_body
-from .parsing import MAX_HEADLINE_LENGTH, headline_key
+from newsroom.slugs import base_slug, unique_slug
 
-# First path segments that belong to the site, not to a section.
-RESERVED_SECTION_SLUGS = {
-    "admin",
-    "newsletters",
-    "search",
-    "static",
-    "media",
-    "feeds",
-    "tags",
-    "authors",
-    "sitemap.xml",
-    "robots.txt",
-    "healthz",
-    "readyz",
-    "archive",
-    "corrections",
-}
+from .. import body as article_body
+from ..parsing import MAX_HEADLINE_LENGTH, headline_key
+from .choices import Status, WithdrawalReason
+from .history import RecordedHistory
+from .queries import ArticleQuerySet
+from .section import Section
+
 READING_WORDS_PER_MINUTE = 230
 SLUG_MAX_LENGTH = 255
+# Every save of a story is one record here (see `RecordedHistory.recorded`).
+ARTICLE_HISTORY = RecordedHistory(
+    excluded_fields=["search_vector", "headline_key", "word_count", "version"],
+    m2m_fields=["authors"],
+)
 
 
-def validate_section_slug(value: str) -> None:
-    if value in RESERVED_SECTION_SLUGS:
-        raise ValidationError(f"“{value}” is used by another part of the site; choose another.")
-
-
-class Section(models.Model):
-    """A part of the paper (News, Sport, …): a navigation entry and a page of its own."""
-
-    name = models.CharField(max_length=80, unique=True)
-    slug = models.SlugField(max_length=80, unique=True, validators=[validate_section_slug])
-    description = models.TextField(blank=True, help_text="Shown under the section's title.")
-    order = models.PositiveSmallIntegerField(
-        default=0, help_text="Position in the navigation; lower comes first."
-    )
-
-    class Meta:
-        ordering = ["order", "name"]
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("articles:section", args=[self.slug])
+def to_the_second(moment: datetime) -> datetime:
+    """Publication times are kept to the second: what the admin's form sends back and what an
+    HTML date may carry, so opening and saving a story never changes its time."""
+    return moment.replace(microsecond=0)
 
 
 RENDITION_WIDTHS = (480, 800, 1200)
@@ -78,110 +50,11 @@ def rendition(width: int, image_format: str) -> dict:
     }
 
 
-class ArticleQuerySet(models.QuerySet):
-    def published(self, *, now: datetime | None = None):
-        """What readers may see: published status and a publication time already passed.
-        The one definition of visibility, so a scheduled story appears by itself."""
-        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=now or timezone.now())
-
-    def breaking(self, *, now: datetime | None = None):
-        """Published stories flagged breaking whose banner time has not run out."""
-        now = now or timezone.now()
-        return (
-            self.published(now=now)
-            .filter(is_breaking=True)
-            .filter(Q(breaking_until__isnull=True) | Q(breaking_until__gt=now))
-        )
-
-    def next_change_after(self, now: datetime) -> datetime | None:
-        """The next moment at which `published()` or `breaking()` will give other rows without
-        anyone saving anything (a scheduled story's time, a banner's expiry). A cached page
-        must not outlive it."""
-        published = Q(status=Article.Status.PUBLISHED)
-        times = self.filter(published).aggregate(
-            scheduled=models.Min("published_at", filter=Q(published_at__gt=now)),
-            expiring=models.Min(
-                "breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)
-            ),
-        )
-        scheduled, expiring = times["scheduled"], times["expiring"]
-        return min((t for t in (scheduled, expiring) if t), default=None)
-
-    def in_section(self, section: Section | str):
-        if isinstance(section, Section):
-            return self.filter(section=section)
-        return self.filter(section__slug=section)
-
-    def for_listing(self):
-        """Everything a story card needs, newest first, in a fixed number of queries (one for
-        the rows, one for all their bylines). Not the body, nor the search vector (a few KB a
-        row that only the database reads)."""
-        return (
-            self.select_related("section")
-            .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
-            .defer("body", "standfirst", "search_vector")
-            .order_by("-published_at", "-pk")
-        )
-
-    def for_detail(self):
-        """Everything the article page shows, in a fixed number of queries."""
-        return (
-            self.select_related("section")
-            .defer("search_vector")
-            .prefetch_related(
-                models.Prefetch("authors", queryset=_bylines()),
-                "tags",
-                "corrections",
-                models.Prefetch("related", queryset=Article.objects.published().for_links()),
-            )
-        )
-
-    def for_links(self):
-        """Just what a link to each story needs (headline, address, section), newest first:
-        one query, without the bylines, body and search vector a story card or page loads."""
-        return (
-            self.select_related("section")
-            .only("headline", "slug", "published_at", "section__slug", "section__name")
-            .order_by("-published_at", "-pk")
-        )
-
-    def linked_by_headline(self, titles):
-        """Published articles whose headline matches one of `titles` (teasers, navigation),
-        as a dict from headline key to article: one query however many titles."""
-        keys = {headline_key(title) for title in titles if title}
-        if not keys:
-            return {}
-        rows = (
-            self.published()
-            .filter(headline_key__in=keys)
-            .select_related("section")
-            .only("headline", "slug", "headline_key", "section__slug")
-            .order_by("-published_at")
-        )
-        found = {}
-        for article in rows:
-            found.setdefault(article.headline_key, article)
-        return found
-
-
-def _bylines():
-    from accounts.models import Author
-
-    return Author.objects.only("name", "slug")
-
-
 class Article(models.Model):
     """A story. Its body is sanitised HTML (see `articles.body`)."""
 
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        REVIEW = "review", "In review"
-        PUBLISHED = "published", "Published"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-
-    class WithdrawalReason(models.TextChoices):
-        EDITORIAL = "editorial", "Editorial decision"
-        LEGAL = "legal", "Legal takedown"
+    Status = Status
+    WithdrawalReason = WithdrawalReason
 
     headline = models.CharField(max_length=MAX_HEADLINE_LENGTH)
     seo_headline = models.CharField(
@@ -321,10 +194,7 @@ class Article(models.Model):
     search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ArticleQuerySet.as_manager()
-    history = HistoricalRecords(
-        excluded_fields=["search_vector", "headline_key", "word_count", "version"],
-        m2m_fields=[authors],
-    )
+    history = ARTICLE_HISTORY
 
     class Meta:
         ordering = ["-published_at", "-pk"]
@@ -352,9 +222,11 @@ class Article(models.Model):
         # Derived fields stay current whoever saves: admin, importer or shell.
         self.refresh_derived_fields()
         if not self.slug:
-            self.slug = unique_article_slug(self.headline, exclude_pk=self.pk)
+            self.slug = unique_slug(
+                Article.objects.all(), article_slug(self.headline), exclude_pk=self.pk
+            )
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
+        if update_fields is not None and {"body", "headline"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "body", "headline_key", "word_count"}
         super().save(*args, **kwargs)
 
@@ -369,10 +241,12 @@ class Article(models.Model):
         self.headline_key = headline_key(self.headline)
         self.word_count = len(article_body.plain_text(self.body).split())
 
-    def clean(self):
-        super().clean()
-        if self.status == self.Status.PUBLISHED and not self.published_at:
-            self.published_at = timezone.now()
+    def mark_published(self, at: datetime | None = None) -> None:
+        """Publish at `at` (a future time schedules the story; default: the time it already
+        has, or now). Status and time are set together, by every writer: workflow, importer."""
+        self.status = Status.PUBLISHED
+        self.published_at = to_the_second(at or self.published_at or timezone.now())
+        self.withdrawn_reason = ""
 
     @property
     def reading_time(self) -> int:
@@ -401,77 +275,25 @@ class Article(models.Model):
 
     @property
     def is_visible(self) -> bool:
+        """`queries.visible` for a row in hand, without a query."""
         return (
-            self.status == self.Status.PUBLISHED
+            self.status == Status.PUBLISHED
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
 
-
-def base_slug(headline: str, *, max_length: int = SLUG_MAX_LENGTH - 8) -> str:
-    """The slug a headline would get: Unicode letters kept (a Greek or Cyrillic headline keeps
-    its words), cut at a word boundary, leaving room for a "-2"-style suffix."""
-    slug = slugify(headline, allow_unicode=True)
-    if len(slug) > max_length:
-        slug = slug[:max_length]
-        if "-" in slug[max_length // 2 :]:
-            slug = slug.rsplit("-", 1)[0]
-        slug = slug.strip("-")
-    return slug or "story"
+    @property
+    def is_scheduled(self) -> bool:
+        """`ArticleQuerySet.scheduled` for a row in hand: published, its time still to come."""
+        return self.status == Status.PUBLISHED and not self.is_visible
 
 
-def next_free_slug(base: str, taken: set[str]) -> str:
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+def next_public_change(now: datetime) -> datetime | None:
+    """When what readers may see changes next by itself (`NEWSROOM_NEXT_CHANGE` for the page
+    cache): a scheduled story's time or a breaking banner's expiry."""
+    return Article.objects.next_change_after(now)
 
 
-def unique_article_slug(headline: str, *, exclude_pk: int | None = None) -> str:
-    """A slug no other article has: the headline's, then "-2", "-3", … when headlines collide."""
-    base = base_slug(headline)
-    taken = set(
-        Article.objects.filter(Q(slug=base) | Q(slug__startswith=f"{base}-"))
-        .exclude(pk=exclude_pk)
-        .values_list("slug", flat=True)
-    )
-    return next_free_slug(base, taken)
-
-
-class Correction(models.Model):
-    """A published correction, clarification or update note, shown on the article."""
-
-    class Kind(models.TextChoices):
-        CORRECTION = "correction", "Correction"
-        CLARIFICATION = "clarification", "Clarification"
-        UPDATE = "update", "Update"
-
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="corrections")
-    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CORRECTION)
-    text = models.TextField(help_text="What was wrong and what is right, in plain words.")
-    published_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["published_at", "pk"]
-
-    def __str__(self):
-        return f"{self.get_kind_display()} to “{self.article}”"
-
-
-class Transition(models.Model):
-    """A move between workflow states: who moved the article, from what, to what, when."""
-
-    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="transitions")
-    from_status = models.CharField(max_length=20, choices=Article.Status.choices)
-    to_status = models.CharField(max_length=20, choices=Article.Status.choices)
-    by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    at = models.DateTimeField(default=timezone.now)
-    note = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-
-    def __str__(self):
-        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+def article_slug(headline: str) -> str:
+    """The slug a headline would get before any "-2" suffix (see `newsroom.slugs`)."""
+    return base_slug(headline, max_length=SLUG_MAX_LENGTH, fallback="story")

@@ -1,0 +1,155 @@
+"""The story form of the admin. Its rules are the workflow's (`articles.services.workflow`):
+the form asks them for early errors, shown beside the fields, and the save asks them again."""
+
+import copy
+
+from django import forms
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django_prose_editor.widgets import AdminProseEditorWidget
+
+from ..body import EDITOR_CONFIG
+from ..images import upright, validate_hero_image
+from ..models import Article, to_the_second
+from ..services import workflow
+
+Status = Article.Status
+
+
+class HeroImageField(forms.ImageField):
+    """Runs the newsroom's checks before Django's own, which would otherwise refuse a
+    decompression bomb, an SVG or a renamed text file with its generic "Upload a valid image"
+    and never let the editor see why."""
+
+    def to_python(self, data):
+        if data and hasattr(data, "read"):  # a new upload
+            validate_hero_image(data)
+        return super().to_python(data)
+
+
+class ArticleAdminForm(forms.ModelForm):
+    body = forms.CharField(
+        required=False,
+        widget=AdminProseEditorWidget(config=EDITOR_CONFIG, preset="configurable"),
+        help_text="Mark a paragraph as a related-story teaser (its text is the other story's "
+        "headline) or as the place of the newsletter sign-up box with the paragraph style menu.",
+    )
+    edit_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    source_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Source URL",
+    )
+    substantive_update = forms.BooleanField(
+        required=False,
+        label="Show readers an “Updated” time",
+        help_text="Tick for a change of substance to a published story; leave it for typo fixes.",
+    )
+
+    class Meta:
+        model = Article
+        fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
+        field_classes = {"hero_image": HeroImageField}
+
+    class Media:
+        js = ["admin-extra/tag-suggest.js"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.conflict = None
+        self.stored = self._stored_row()
+        if "tags" in self.fields:
+            # Suggestions come from the admin's autocomplete view for this field.
+            query = "app_label=articles&model_name=article&field_name=tags"
+            self.fields["tags"].widget.attrs["data-autocomplete-url"] = (
+                f"{reverse('admin:autocomplete')}?{query}"
+            )
+        if self.stored is not None:
+            self.fields["edit_version"].initial = self.stored.version
+        if "status" in self.fields and user is not None:
+            allowed = workflow.allowed_statuses(user, self.instance)
+            self.fields["status"].choices = [
+                (value, label) for value, label in Status.choices if value in allowed
+            ]
+        if "published_at" in self.fields:
+            zone = timezone.get_current_timezone_name()
+            self.fields[
+                "published_at"
+            ].help_text = (
+                f"Newsroom time ({zone}). A future time schedules the story: it appears by itself."
+            )
+
+    def _stored_row(self) -> Article | None:
+        """The story as it is now, before the form's values are put on it: the row the admin
+        loaded for this request, or, when the form edits an old version from the history (a
+        revert), the row in the database."""
+        if self.instance.pk is None:
+            return None
+        if self.instance._state.db is None:  # rebuilt from a history record, not loaded
+            return Article.objects.select_related("updated_by").get(pk=self.instance.pk)
+        return copy.copy(self.instance)
+
+    def clean_hero_image(self):
+        image = self.cleaned_data.get("hero_image")
+        if image and hasattr(image, "content_type"):  # a new upload (checked by its field)
+            return upright(image) or image
+        return image
+
+    def clean(self):
+        cleaned = super().clean()
+        stored = self.stored
+        if self.user is not None and stored is not None:
+            if cleaned.get("edit_version") != stored.version:
+                self.conflict = self._differences(stored)
+                self.data = self.data.copy()
+                self.data["edit_version"] = stored.version  # saving again keeps what was typed
+                raise ValidationError(str(workflow.EditConflict(stored)), code="conflict")
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        exclude = super()._get_validation_exclusions()
+        data = getattr(self, "cleaned_data", {})
+        if data.get("status") == Status.PUBLISHED and not data.get("published_at"):
+            # "Publish now": the save gives the story its time (`Article.mark_published`), so
+            # the rule that a published story has one is checked then, not here.
+            exclude.add("published_at")
+        return exclude
+
+    def _post_clean(self):
+        super()._post_clean()  # the edited story, built from the form's values
+        article, stored = self.instance, self.stored
+        if stored is not None and article._state.db is None:
+            # A revert brings back what this form edits, nothing else: fields the user may not
+            # change (flags, times for a Reporter) and the row's own keep their current values.
+            for field in Article._meta.concrete_fields:
+                if field.name not in self.fields:
+                    setattr(article, field.attname, getattr(stored, field.attname))
+        if stored is not None and article.published_at and stored.published_at:
+            # The form carries seconds; a time kept with microseconds is not a change.
+            if article.published_at == to_the_second(stored.published_at):
+                article.published_at = stored.published_at
+        if self.user is None or self.errors:
+            return
+        try:
+            workflow.check_edit(article, stored=stored, by=self.user, to=article.status)
+        except workflow.MoveRefused as refusal:
+            self.add_error("status", str(refusal))
+        except PermissionDenied as refusal:
+            self.add_error(None, str(refusal))
+        except ValidationError as problem:
+            self.add_error(None, problem)
+
+    def _differences(self, stored):
+        """(field label, their version, your version) for each field that now differs."""
+        rows = []
+        for name in ("headline", "standfirst", "body", "section", "published_at", "status"):
+            if name not in self.fields:
+                continue
+            theirs = getattr(stored, name)
+            yours = self.cleaned_data.get(name, theirs)
+            if str(theirs or "") != str(yours or ""):
+                rows.append((self.fields[name].label, theirs, yours))
+        return rows

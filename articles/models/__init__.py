@@ -1,0 +1,35 @@
+"""The newsroom's content: sections, stories, their corrections and workflow moves."""
+
+from .article import (
+    ARTICLE_HISTORY,
+    READING_WORDS_PER_MINUTE,
+    RENDITION_WIDTHS,
+    SLUG_MAX_LENGTH,
+    Article,
+    article_slug,
+    next_public_change,
+    to_the_second,
+)
+from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible
+from .records import Correction, Transition
+from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
+
+__all__ = [
+    "ARTICLE_HISTORY",
+    "READING_WORDS_PER_MINUTE",
+    "RENDITION_WIDTHS",
+    "RESERVED_SECTION_SLUGS",
+    "SLUG_MAX_LENGTH",
+    "Article",
+    "ArticleQuerySet",
+    "Correction",
+    "CorrectionQuerySet",
+    "Section",
+    "Transition",
+    "archive_range",
+    "article_slug",
+    "next_public_change",
+    "to_the_second",
+    "validate_section_slug",
+    "visible",
+]

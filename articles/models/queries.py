@@ -1,0 +1,191 @@
+"""Which stories, in what shape: every read the public site, feeds, sitemaps, newsletters and
+the desk make of stories and corrections is a method here, so each rule has one home.
+
+Visibility is `visible()` (published status, publication time passed): `published()` filters by
+it, and `Article.is_visible` is the same rule for a row in hand (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from ..parsing import headline_key
+from .choices import Status
+
+PUBLISHED = Status.PUBLISHED
+
+
+def visible(now: datetime.datetime | None = None) -> Q:
+    """What readers may see: published status and a publication time already passed. The one
+    definition of visibility, so a scheduled story appears by itself when its time comes."""
+    return Q(status=PUBLISHED, published_at__lte=now or timezone.now())
+
+
+def archive_range(year: int, month: int, day: int | None = None):
+    """The first day of an archive page and the [start, end) of its stories in newsroom time.
+    Raises ValueError for a date that does not exist (or cannot: year 99999)."""
+    try:
+        first = datetime.date(year, month, day or 1)
+        if day:
+            last = first + datetime.timedelta(days=1)
+        else:
+            last = (first.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+    zone = timezone.get_current_timezone()
+    start = datetime.datetime.combine(first, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(last, datetime.time.min, tzinfo=zone)
+    return first, start, end
+
+
+def _bylines():
+    from accounts.models import Author
+
+    return Author.objects.only("name", "slug")
+
+
+class ArticleQuerySet(models.QuerySet):
+    # --- which stories -------------------------------------------------------------------------
+
+    def published(self, *, now: datetime.datetime | None = None):
+        """What readers may see (see `visible`)."""
+        return self.filter(visible(now))
+
+    def scheduled(self, *, now: datetime.datetime | None = None):
+        """Published stories whose time has not come yet: they appear by themselves."""
+        return self.filter(status=PUBLISHED, published_at__gt=now or timezone.now())
+
+    def breaking(self, *, now: datetime.datetime | None = None):
+        """Published stories flagged breaking whose banner time has not run out."""
+        now = now or timezone.now()
+        return (
+            self.published(now=now)
+            .filter(is_breaking=True)
+            .filter(Q(breaking_until__isnull=True) | Q(breaking_until__gt=now))
+        )
+
+    def in_section(self, section):
+        """Stories of `section` (a `Section` or its slug)."""
+        if isinstance(section, str):
+            return self.filter(section__slug=section)
+        return self.filter(section=section)
+
+    def tagged(self, slug: str):
+        return self.filter(tags__slug=slug)
+
+    def by_author(self, author):
+        return self.filter(authors=author)
+
+    def published_between(self, start: datetime.datetime, end: datetime.datetime):
+        """Visible stories published in [start, end)."""
+        return self.published().filter(published_at__gte=start, published_at__lt=end)
+
+    def next_change_after(self, now: datetime.datetime) -> datetime.datetime | None:
+        """The next moment at which `published()` or `breaking()` will give other rows without
+        anyone saving anything (a scheduled story's time, a banner's expiry). A cached page
+        must not outlive it."""
+        times = self.filter(status=PUBLISHED).aggregate(
+            scheduled=models.Min("published_at", filter=Q(published_at__gt=now)),
+            expiring=models.Min(
+                "breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)
+            ),
+        )
+        return min((t for t in times.values() if t), default=None)
+
+    # --- in what shape --------------------------------------------------------------------------
+
+    def for_listing(self, *, text: bool = False):
+        """Everything a story card needs, newest first, in a fixed number of queries (one for
+        the rows, one for all their bylines). Not the search vector (a few KB a row that only
+        the database reads), nor the body and standfirst unless `text` (feeds and search
+        summarise them)."""
+        deferred = ["search_vector"] if text else ["body", "standfirst", "search_vector"]
+        return (
+            self.select_related("section")
+            .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
+            .defer(*deferred)
+            .order_by("-published_at", "-pk")
+        )
+
+    def for_detail(self):
+        """Everything the article page shows, in a fixed number of queries."""
+        return (
+            self.select_related("section")
+            .defer("search_vector")
+            .prefetch_related(
+                models.Prefetch("authors", queryset=_bylines()),
+                "tags",
+                "corrections",
+                models.Prefetch("related", queryset=self.model.objects.published().for_links()),
+            )
+        )
+
+    def for_links(self):
+        """Just what a link to each story needs (headline, address, section), newest first:
+        one query, without the bylines, body and search vector a story card or page loads."""
+        return (
+            self.select_related("section")
+            .only("headline", "slug", "published_at", "section__slug", "section__name")
+            .order_by("-published_at", "-pk")
+        )
+
+    def section_rails(self, *, per_section: int, exclude=(), now=None) -> list[tuple]:
+        """(section, its newest `per_section` visible stories not in `exclude`) for each
+        section with any, in navigation order: one query for the rows, one for their bylines.
+        Stories are ranked by ids alone in a subquery: ranking whole rows made PostgreSQL sort
+        every published story's row, on disk."""
+        ranked = (
+            self.published(now=now)
+            .exclude(pk__in=exclude)
+            .annotate(
+                position=Window(
+                    RowNumber(),
+                    partition_by=[F("section_id")],
+                    order_by=[F("published_at").desc(), F("pk").desc()],
+                )
+            )
+            .filter(position__lte=per_section)
+            .values("pk")
+        )
+        stories = (
+            self.model.objects.filter(pk__in=ranked)
+            .for_listing()
+            .order_by("section__order", "section__name", "-published_at", "-pk")
+        )
+        rails: dict = {}
+        for story in stories:
+            rails.setdefault(story.section, []).append(story)
+        return list(rails.items())
+
+    def linked_by_headline(self, titles) -> dict:
+        """Published articles whose headline matches one of `titles` (teasers, navigation),
+        as a dict from headline key to article: one query however many titles."""
+        keys = {headline_key(title) for title in titles if title}
+        if not keys:
+            return {}
+        rows = (
+            self.published()
+            .filter(headline_key__in=keys)
+            .select_related("section")
+            .only("headline", "slug", "headline_key", "section__slug")
+            .order_by("-published_at")
+        )
+        found = {}
+        for article in rows:
+            found.setdefault(article.headline_key, article)
+        return found
+
+
+class CorrectionQuerySet(models.QuerySet):
+    def published(self):
+        """Corrections on stories readers may see, newest first, with their story's address."""
+        return (
+            self.filter(article__in=self.model.article.field.related_model.objects.published())
+            .select_related("article__section")
+            .order_by("-published_at", "-pk")
+        )
