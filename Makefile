@@ -47,11 +47,17 @@ system-packages: ## Install the Debian packages the tests and benchmarks need, w
 
 browser: system-packages ## Install Debian's chromium for the browser tests (see system-packages)
 
-run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo stories and serve on 127.0.0.1:8000
+# What `make run` serves is all there is: the site's own address (in confirmation emails, feeds,
+# og:image) follows HOST and PORT, and the app serves uploads itself. Set NEWSROOM_SITE_URL or
+# NEWSROOM_SERVE_MEDIA=0 to say otherwise.
+run: export NEWSROOM_SITE_URL := $(or $(NEWSROOM_SITE_URL),http://$(HOST):$(PORT))
+run: export NEWSROOM_SERVE_MEDIA := $(or $(NEWSROOM_SERVE_MEDIA),1)
+run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo stories and serve on 127.0.0.1:8000 (or HOST=, PORT=)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py setup_demo
 	@echo "Serving http://$(HOST):$(PORT)/ (admin at http://$(HOST):$(PORT)/admin/); Ctrl-C stops it."
+	@echo "Links and emails say $(NEWSROOM_SITE_URL); uploads served by the app: $(NEWSROOM_SERVE_MEDIA)."
 	@# The task worker (newsletters) runs in the background beside gunicorn and stops with it.
 	$(PY) manage.py run_worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \

@@ -38,3 +38,28 @@ class RequestIDLogFilter(logging.Filter):
     def filter(self, record):
         record.request_id = _request_id.get()
         return True
+
+
+class HeadRequestMiddleware:
+    """A response to HEAD carries the headers a GET would, Content-Length included, and no
+    body, whatever its status. Django renders HEAD like GET and leaves dropping the body to
+    the server, which gunicorn does not do for error pages (it warns instead). First in
+    MIDDLEWARE, so it sees the final response, cached or not; the page cache inside it still
+    stores full bodies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.method != "HEAD":
+            return response
+        if response.streaming:
+            # A file's Content-Length is already set from its size; the file itself is closed
+            # with the response, unread.
+            response.streaming_content = []
+        else:
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response

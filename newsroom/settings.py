@@ -34,7 +34,8 @@ SITE_NAME = os.environ.get("NEWSROOM_SITE_NAME", "The Daily Racket")
 SITE_DESCRIPTION = os.environ.get(
     "NEWSROOM_SITE_DESCRIPTION", "The news as it happens: the stories everyone is talking about."
 )
-SITE_URL = os.environ.get("NEWSROOM_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# `make run` sets it from its HOST and PORT; empty means the default.
+SITE_URL = (os.environ.get("NEWSROOM_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: strips the body from every HEAD response, once everything else has run.
+    "newsroom.middleware.HeadRequestMiddleware",
     "newsroom.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -186,6 +189,10 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
+# Whether the app itself serves uploads under MEDIA_URL: on for `make run` and for DJANGO_DEBUG
+# (nothing else is in front there), off in production, where nginx or object storage serves
+# them (docs/DEPLOY.md). Django's file view is simple and unoptimised, hence not the default.
+SERVE_MEDIA = env_bool("NEWSROOM_SERVE_MEDIA", default=DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed file names, so static files can be cached forever by browsers and the CDN.

@@ -1,8 +1,10 @@
 """Root URLconf. Section-level article URLs come last: they match any section slug."""
 
+import re
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from articles.admin.dashboard import editorial_dashboard
 
@@ -21,13 +23,17 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("robots.txt", views.robots_txt, name="robots"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("newsletters/", include("newsletters.urls")),
     path("", include("articles.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if not settings.MEDIA_URL.startswith(("http://", "https://", "//")):
+    # Answered only when NEWSROOM_SERVE_MEDIA is on (see views.serve_media); first, so that
+    # /media/… never reaches the article URLs.
+    media_prefix = re.escape(settings.MEDIA_URL.strip("/"))
+    urlpatterns.insert(
+        0, re_path(rf"^{media_prefix}/(?P<path>.+)$", views.serve_media, name="media")
+    )
