@@ -73,14 +73,16 @@ run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo storie
 test: install system-packages ## Run the whole test suite (on DATABASE_URL when set, else SQLite)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check, ruff format --check and the migrations check
+lint: install ## ruff check, ruff format --check, djhtml --check on the templates, the migrations check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/djhtml --tabwidth 2 --check templates
 	$(PY) manage.py makemigrations --check --dry-run
 
-format: install ## Format the code with ruff
+format: install ## Format the code with ruff and the templates with djhtml
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	$(VENV)/bin/djhtml --tabwidth 2 templates
 
 fixtures: install ## Rebuild fixtures/demo.json from fixtures/seeds/ (in a throwaway SQLite database)
 	@db=$$(mktemp -d)/fixtures.sqlite3; \
