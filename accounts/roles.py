@@ -1,7 +1,7 @@
 """Editorial roles as groups. The permissions each role has are declared here and applied after
 every `migrate` (and by `manage.py sync_roles`), so groups stay in sync when models or
 permissions are added. Rules that depend on the article (whose it is, its status) live in
-`articles.workflow`."""
+`articles.services.workflow`."""
 
 from fnmatch import fnmatch
 
@@ -14,7 +14,7 @@ ROLE_PERMISSIONS = {
     REPORTER: [
         "articles.add_article",
         "articles.change_article",
-        "articles.delete_article",  # own drafts only: articles.workflow.can_delete
+        "articles.delete_article",  # own drafts only: workflow.can_delete
         "articles.view_article",
         "articles.view_section",
         "articles.view_correction",

@@ -117,15 +117,6 @@ def plain_text(body: str) -> str:
     return html.unescape(TAG.sub("", text))  # inline tags do not: "<b>sweet</b>." is "sweet."
 
 
-def teaser_titles(body: str) -> list[str]:
-    """The headlines the body's teasers name, in order."""
-    return [
-        html.unescape(match["teaser"]).strip()
-        for match in MARKER.finditer(body)
-        if match["teaser"] is not None
-    ]
-
-
 @dataclass(frozen=True)
 class Segment:
     """A piece of the body as the article template renders it."""

@@ -23,6 +23,12 @@ def _plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def _cheap_passwords(settings):
+    # Staff accounts are made in most tests; the real hasher costs a third of a second each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _no_login_lockout(request, settings):
     # django-axes refuses `client.login()` (it needs a request to track failures); tests of the
     # lockout itself ask for it with @pytest.mark.lockout.

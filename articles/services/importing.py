@@ -15,8 +15,6 @@ pipeline (`pipeline`): parsing in worker processes, inserting in a writer thread
 from __future__ import annotations
 
 import enum
-import glob
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,7 +40,6 @@ from . import pipeline
 from .reading import PreparedStory, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
-DIRECTORY_SUFFIXES = {".txt", ".text"}
 # Validated in Python on every imported row: lengths and URLs. Relations are left to the
 # database, which checks them anyway (validating them here costs a query per file).
 FIELDS_NOT_CHECKED = ["section", "authors", "related", "tags"]
@@ -118,32 +115,6 @@ class Batch:
     new: list[NewStory]
     keys: frozenset[str] = frozenset()
     slugs: frozenset[str] = frozenset()
-
-
-# --- files -------------------------------------------------------------------------------------
-
-
-def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
-    """Files named by command-line arguments: files as given, directories searched (recursively,
-    in name order) for `.txt` files, and glob patterns expanded. A path that matches nothing is
-    still yielded, so that it is reported as missing rather than silently skipped."""
-    for argument in arguments:
-        path = Path(argument)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in DIRECTORY_SUFFIXES and not name.startswith("."):
-                        yield Path(root) / name
-        elif not path.exists() and glob.has_magic(argument):
-            matches = sorted(glob.iglob(argument, recursive=True))
-            if not matches:
-                yield path
-            for match in matches:
-                if Path(match).is_file():
-                    yield Path(match)
-        else:
-            yield path
 
 
 def import_paths(

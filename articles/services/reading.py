@@ -1,14 +1,19 @@
-"""Reading article files for the importer: the bytes of one file, parsed (`articles.parsing`)
-and rendered into the stored body (`articles.body`). No database here, so big imports can run
-it in worker processes."""
+"""Reading article files for the importer: which files the paths given name, and each file's
+bytes parsed (`articles.parsing`) and rendered into the stored body (`articles.body`). No
+database here, so big imports can run it in worker processes."""
 
 from __future__ import annotations
 
+import glob
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..body import blocks_to_html, plain_text, sanitize
 from ..parsing import ParsedArticle, ParseError, parse_bytes
+
+DIRECTORY_SUFFIXES = {".txt", ".text"}
 
 
 @dataclass(frozen=True)
@@ -60,3 +65,26 @@ def read_stories(
         except ParseError as exc:
             out.append((str(path), exc))
     return out
+
+
+def expand_paths(arguments: Iterable[str]) -> Iterator[Path]:
+    """Files named by command-line arguments: files as given, directories searched (recursively,
+    in name order) for `.txt` files, and glob patterns expanded. A path that matches nothing is
+    still yielded, so that it is reported as missing rather than silently skipped."""
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in DIRECTORY_SUFFIXES and not name.startswith("."):
+                        yield Path(root) / name
+        elif not path.exists() and glob.has_magic(argument):
+            matches = sorted(glob.iglob(argument, recursive=True))
+            if not matches:
+                yield path
+            for match in matches:
+                if Path(match).is_file():
+                    yield Path(match)
+        else:
+            yield path

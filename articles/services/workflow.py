@@ -53,6 +53,7 @@ REASONS = {
     Status.PUBLISHED: "Published",
     Status.WITHDRAWN: "Withdrawn",
 }
+NOT_VALIDATED = ["authors", "related", "tags", "section", "created_by", "updated_by"]
 # Columns a move writes (besides the version and who saved).
 MOVE_FIELDS = ["status", "published_at", "withdrawn_reason"]
 
@@ -202,8 +203,9 @@ def save_article(
     check_edit(article, stored=stored, by=by, to=target, expected_version=expected_version)
 
     article.status = start
-    if target == Status.PUBLISHED:
-        article.mark_published(at or article.published_at)
+    when = at or article.published_at
+    if target == Status.PUBLISHED and (target != start or when != stored.published_at):
+        article.mark_published(when)  # published, or given another time (rescheduled)
     elif target != start:
         _move(article, target)
     if stored is None:
@@ -213,7 +215,9 @@ def save_article(
     if substantive and target == Status.PUBLISHED and start == Status.PUBLISHED:
         article.revised_at = to_the_second(timezone.now())
     article.updated_by = by
-    article.full_clean(exclude=["authors", "related", "tags"], validate_constraints=False)
+    # Relations are the database's to check (a foreign key it refuses is a programming error,
+    # not an editor's); the form has validated what an editor chose.
+    article.full_clean(exclude=NOT_VALIDATED, validate_constraints=False)
     reason = REASONS[target] if target != start else ("Created" if stored is None else "Edited")
     with ARTICLE_HISTORY.recorded(article, by=by, reason=reason):
         article.save()

@@ -6,38 +6,20 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Section, Transition
-from tests.accounts.factories import UserFactory
+from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.admin_forms import article_post_data, form_data
 from tests.articles.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
 
 Status = Article.Status
-
-
-@pytest.fixture(autouse=True)
-def _cheap_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def writer():
-    return UserFactory(username="writer", first_name="Wendy", last_name="Writer", reporter=True)
-
-
-@pytest.fixture
-def alice():
-    return UserFactory(username="alice", first_name="Alice", last_name="Editor", editor=True)
-
-
-@pytest.fixture
-def bob():
-    return UserFactory(username="bob", first_name="Bob", last_name="Editor", editor=True)
 
 
 def logged_in(user):
@@ -400,3 +382,72 @@ def test_the_dashboard_is_for_staff_only(client):
     response = client.get(reverse("editorial-dashboard"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+# One save, one write ----------------------------------------------------------------------------
+
+
+def test_publishing_from_the_form_writes_the_row_once_with_one_history_record(client, alice):
+    article = ArticleFactory(
+        in_review=True, authors=AuthorFactory.create_batch(2), tags=["pier", "storm"]
+    )
+    client.force_login(alice)
+    data = open_form(client, article)
+    data.update(status=Status.PUBLISHED, headline="Pier reopens")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.post(change_url(article), data).status_code == 302
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    updates = [s for s in statements if s.startswith('UPDATE "articles_article"')]
+    history = [s for s in statements if s.startswith('INSERT INTO "articles_historicalarticle"')]
+    assert (len(updates), len(history)) == (1, 1)
+    assert len(statements) <= 31, "\n".join(statements)  # 48 as an edit, then a move
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.status, stored.headline, stored.version) == (
+        Status.PUBLISHED,
+        "Pier reopens",
+        article.version + 1,
+    )
+    record = stored.history.latest("history_date")
+    assert (record.status, record.headline, record.history_change_reason) == (
+        Status.PUBLISHED,
+        "Pier reopens",
+        "Published",
+    )
+    assert {a.author_id for a in record.authors.all()} == set(
+        stored.authors.values_list("pk", flat=True)
+    )
+    assert Transition.objects.filter(article=article, to_status=Status.PUBLISHED).count() == 1
+
+
+def test_saving_a_story_unchanged_records_no_change_of_its_publication_time(client, alice):
+    # A time kept with microseconds (as rows made before times were kept to the second are):
+    # the form carries seconds, which must not read as a new publication time.
+    published_at = timezone.now().replace(microsecond=123456) - timedelta(hours=2)
+    article = ArticleFactory(published_at=published_at)
+    client.force_login(alice)
+
+    assert client.post(change_url(article), open_form(client, article)).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.published_at == published_at
+    newest, before = stored.history.order_by("-history_date", "-history_id")[:2]
+    assert newest.history_change_reason == "Edited"
+    assert "published_at" not in newest.diff_against(before).changed_fields
+
+
+def test_publishing_now_keeps_the_time_to_the_second(client, alice):
+    article = ArticleFactory(in_review=True)
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["status"] = Status.PUBLISHED
+
+    assert client.post(change_url(article), data).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.published_at is not None and stored.published_at.microsecond == 0
+    assert [r.status for r in stored.history.order_by("history_date", "history_id")] == [
+        Status.REVIEW,  # made by the factory
+        Status.PUBLISHED,  # no "draft with a publish time" in between
+    ]

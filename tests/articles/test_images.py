@@ -15,7 +15,6 @@ from PIL import Image, ImageDraw
 
 from articles import images
 from articles.models import Article, Section
-from tests.accounts.factories import UserFactory
 from tests.articles.admin_forms import article_post_data
 
 pytestmark = pytest.mark.django_db
@@ -64,13 +63,6 @@ SVG_WITH_SCRIPT = (
     b"<script>fetch('/admin/').then(r => r.text()).then(alert)</script>"
     b'<rect width="1200" height="800" fill="red"/></svg>'
 )
-
-
-@pytest.fixture
-def editor_client(client, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    client.force_login(UserFactory(username="picture-desk", editor=True))
-    return client
 
 
 def upload(client, name, content, content_type="image/jpeg"):

@@ -46,9 +46,7 @@ LATER = timedelta(days=2)
 
 
 @pytest.fixture
-def people(settings):
-    # A cheap hasher: seven people per test would otherwise spend seconds hashing passwords.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def people():
     return {
         "writer": UserFactory(username="writer", reporter=True),
         "other_reporter": UserFactory(username="other-reporter", reporter=True),

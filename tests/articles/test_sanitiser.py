@@ -11,7 +11,6 @@ from django.test import Client
 from django.urls import reverse
 
 from articles.models import Article, Section
-from tests.accounts.factories import UserFactory
 from tests.articles.admin_forms import article_post_data
 from tests.articles.factories import ArticleFactory
 
@@ -134,13 +133,6 @@ def assert_body_is_inert(body: str):
     fragment = inspect(body)
     assert fragment.problems == [] and fragment.json_ld == []
     assert "<!--" not in body
-
-
-@pytest.fixture
-def editor_client(client, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    client.force_login(UserFactory(username="night-editor", editor=True))
-    return client
 
 
 @pytest.mark.django_db

@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from articles.models import Article, Section, Transition
 from articles.services import workflow
-from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db
@@ -20,16 +19,6 @@ pytestmark = pytest.mark.django_db
 Status = Article.Status
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 LEGAL_WORDING = "This story has been removed for legal reasons."
-
-
-@pytest.fixture
-def writer():
-    return UserFactory(username="writer", first_name="Wendy", last_name="Writer", reporter=True)
-
-
-@pytest.fixture
-def editor():
-    return UserFactory(username="editor", first_name="Ed", last_name="Itor", editor=True)
 
 
 @pytest.fixture
@@ -286,3 +275,47 @@ def test_every_save_and_move_is_kept_in_the_history(writer, editor):
         ("~", "Second words", Status.REVIEW),
         ("~", "Second words", Status.PUBLISHED),
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "offset"),
+    [
+        (status, offset)
+        for status in Status.values
+        for offset in (None, -3600, -1, 1, 3600)
+        if not (status == Status.PUBLISHED and offset is None)  # the database refuses it
+    ],
+)
+def test_a_rows_is_visible_says_what_published_finds(status, offset):
+    # `published()` (a query) and `Article.is_visible` (a row in hand) are one rule.
+    now = timezone.now()
+    when = None if offset is None else now + timedelta(seconds=offset)
+    article = ArticleFactory(status=status, published_at=when)
+    found = Article.objects.published().filter(pk=article.pk).exists()
+    assert article.is_visible is found
+    assert article.is_scheduled is Article.objects.scheduled().filter(pk=article.pk).exists()
+
+
+@pytest.mark.parametrize("trait", ["draft", "in_review", "withdrawn"])
+def test_only_a_story_that_is_out_or_scheduled_can_be_flagged_breaking(editor, trait):
+    article = ArticleFactory(**{trait: True})
+    with pytest.raises(ValidationError, match="published or scheduled"):
+        workflow.set_breaking(article, by=editor)
+    assert not Article.objects.get(pk=article.pk).is_breaking
+    scheduled = ArticleFactory(scheduled=True)
+    workflow.set_breaking(scheduled, by=editor)
+    assert Article.objects.get(pk=scheduled.pk).is_breaking
+
+
+def test_flagging_writes_only_the_flags_so_an_edit_saved_meanwhile_is_kept(editor):
+    article = ArticleFactory(headline="Pier fier")
+    stale = Article.objects.get(pk=article.pk)  # loaded before the fix below
+    fixed = Article.objects.get(pk=article.pk)
+    fixed.headline = "Pier fire"
+    workflow.save_article(fixed, by=editor)
+
+    workflow.set_breaking(stale, by=editor)
+
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.headline, stored.is_breaking) == ("Pier fire", True)
+    assert stored.version == article.version + 2

@@ -12,7 +12,8 @@ from django.utils.dateparse import parse_datetime
 from accounts.services import resolve_authors
 from articles.models import Article, Section
 from articles.parsing import Kind
-from articles.services.importing import ImportOptions, Outcome, expand_paths, import_paths
+from articles.services.importing import ImportOptions, Outcome, import_paths
+from articles.services.reading import expand_paths
 
 PROGRESS_EVERY = 500
 
