@@ -1,183 +1,93 @@
-"""Benchmark: nginx's micro-cache in front of gunicorn (`deploy/nginx/newsroom.conf`).
+"""Benchmark: nginx's micro-cache (`deploy/nginx/newsroom.conf`) in front of the site.
 
-Set-up (not timed), with the reader's-site benchmark's helpers (`web_pages.py`): the database
-`newsroom_bench_nginx` on the loopback PostgreSQL server is dropped, recreated, migrated and
-filled with a few hundred stories (`web_setup.py`); `collectstatic` writes into a temporary
-STATIC_ROOT; gunicorn (the project's `gunicorn.conf.py`, 2 sync workers, no access log, DEBUG
-off) serves the site on a free 127.0.0.1 port with the Redis page cache, as in production
-(`BENCH_REDIS_URL`, database 15 by default, under a key prefix of this run's own: nothing else
-in that database is touched, and this run's keys are deleted at the end).
+The site (`bench/lib/servers.py`): 300 stories in `newsroom_bench_nginx`, gunicorn with 2 sync
+workers and the Redis page cache, and before it Debian's nginx with the configuration
+`deploy/nginx/render.py` renders for this run (`bench/lib/servers.py`).
 
-Debian's nginx (`/usr/sbin/nginx`) then runs as a child process, not a daemon, with a prefix
-directory, pid file, error log and temporary paths of its own, and the site configuration
-`deploy/nginx/render.py` renders from the template for this run: listening on another free
-127.0.0.1 port, the gunicorn above as upstream, the temporary STATIC_ROOT and MEDIA_ROOT, a
-cache directory in the scratch directory. The main configuration around it is the official
-nginx image's (worker_processes auto, sendfile, keepalive 65 s, mime.types), with the access
-log off for every location (the template already has it off for /static/; logging the proxied
-pages only would tilt the comparison).
+1. Throughput: an article from nginx's cache (every request a HIT, checked around each run;
+   gunicorn's CPU time shows whether any reached it) against nginx serving a static file of the
+   same bytes; wrk `-t2 -c32 -d10s` after a 2 s warm-up, static and cached runs alternating.
+   wrk's status errors must be 0, its bytes per response the page's size.
+2. Freshness, the short-TTL approach (nothing purges nginx): the home page and a story on it go
+   into nginx's cache just before an editor publishes a story and withdraws that one (workflow
+   services, `manage.py shell`); nginx and gunicorn are polled every 0.5 s until each shows.
+3. Never cached: a `sessionid` cookie, `/admin/login/`, a POST to the sign-up form.
 
-1. Throughput: one article page through nginx, from its cache (the page was fetched once, so
-   every request is a HIT: checked with a few plain requests before and after each run, and
-   gunicorn's CPU time during the run shows whether any request reached it) against nginx
-   serving a static file of the same bytes (the article's body, written under STATIC_ROOT and
-   requested under /static/). wrk `-t2 -c32 -d10s` on 127.0.0.1 after a 2 s warm-up, static and
-   cached runs alternating (static, article, static, article, static), so a page's ratio is to
-   the static runs just before and after it. wrk's status-error count must be 0, and its bytes
-   per response must be the sampled response's size (so no response was a redirect or an error
-   page).
-2. Freshness, the "short TTL" approach: nginx keeps a page no longer than the app's
-   `Cache-Control: max-age` (≤ 60 s) and is never purged. The home page and one story on it
-   are fetched through nginx for the first time (MISS, then HIT: a fresh entry, so this is the
-   worst case), then an editor publishes a new story and withdraws that one through the real
-   services (`articles.workflow.publish_article` / `withdraw_article`, in `manage.py shell`);
-   nginx and gunicorn directly are polled every 0.5 s (bounded) until the home page shows the
-   new headline, no longer links to the withdrawn story, and its address answers 410.
-3. What must not be cached: a request with a `sessionid` cookie, `/admin/login/`, and a POST to
-   `/newsletters/sign-up/` (X-Cache-Status must be BYPASS or absent, never HIT).
-
-Goals (from the issue): the cached article at ≥ 50 % of the static file's requests per second
-(a ratio from one run, so a busy machine slows both sides alike), and every change visible
-through nginx within the page's max-age.
+Goals (from the issue): the cached article at ≥ 50 % of the static file's requests/s, and every
+change visible through nginx within the page's max-age.
 """
 
-from __future__ import annotations
-
 import html
-import http.client
-import importlib.util
 import json
 import os
 import re
-import shutil
-import signal
-import statistics
-import subprocess
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
-from types import SimpleNamespace
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
-import common
-import web_pages
+from bench.lib import BenchError, report, stats
+from bench.lib.client import check_load, fetch, wire_size, wrk
+from bench.lib.commands import manage
+from bench.lib.database import query
+from bench.lib.servers import Nginx, site
 
 NAME = "nginx_cache"
 TITLE = "nginx micro-cache: a cached article page against a static file, and freshness"
 DATABASE_NAME = "newsroom_bench_nginx"
-NGINX = Path("/usr/sbin/nginx")
-RENDER_SCRIPT = common.ROOT / "deploy" / "nginx" / "render.py"
-MIME_TYPES = Path("/etc/nginx/mime.types")
+STATIC, CACHED = "static file", "cached article"
 STATIC_COPY = "bench/article-copy.html"  # under STATIC_ROOT, requested as /static/…
-GOAL_RATIO = 0.50
-WARMUP_SECONDS = 2
-SAMPLES = 5
-POLL_SECONDS = 0.5
-# X-Cache-Status of a request that happens to arrive when the cached page runs out (one
-# request then fetches it afresh): allowed once in a set of samples, and counted.
+GOAL_RATIO, WARMUP_SECONDS, SAMPLES, POLL_SECONDS = 0.50, 2, 5, 0.5
+# The X-Cache-Status of a request arriving as the copy runs out: allowed once in the samples.
 REFRESH_STATUSES = {"EXPIRED", "STALE", "UPDATING", "REVALIDATED"}
-# wrk's bytes per response may differ from the sampled response's size by this fraction (the
-# responses still being read when the run stops count in bytes but not in requests).
+# wrk's bytes per response may differ from the page's by this much (responses still being read
+# when a run stops count in bytes but not in requests).
 SIZE_TOLERANCE = 0.02
-# nginx stores a copy's expiry in whole seconds and keeps it while that second lasts, so a copy
-# lives between max-age and max-age + 1 s.
-NGINX_CLOCK_SECONDS = 1
+CLOCK = 1  # nginx keeps a copy's expiry in whole seconds: it lives max-age to max-age + 1 s
 FAKE_SESSION = "sessionid=nginx-bench-not-a-real-session"
+CHANGES = {
+    "new_on_home": "new story's headline on the home page",
+    "gone_off_home": "withdrawn story gone from the home page",
+    "gone_410": "withdrawn story's address answers 410",
+}
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--nginx-stories",
-        type=int,
-        default=300,
-        metavar="N",
-        help="Stories in the nginx benchmark's database (default: 300).",
-    )
-    parser.add_argument(
-        "--nginx-rounds",
-        type=int,
-        default=2,
-        metavar="N",
-        help="Cached-article runs, each between two static-file runs (default: 2).",
-    )
-    parser.add_argument(
-        "--nginx-duration",
-        type=int,
-        default=10,
-        metavar="S",
-        help="Seconds of load per run (default: 10, after a 2 s warm-up).",
-    )
-    parser.add_argument(
-        "--nginx-connections",
-        type=int,
-        default=32,
-        metavar="N",
-        help="wrk's open connections (default: 32, over 2 wrk threads).",
-    )
-    parser.add_argument(
-        "--nginx-freshness-timeout",
-        type=int,
-        default=90,
-        metavar="S",
-        help="Longest wait for a change to show through nginx (default: 90 s; max-age is 60).",
-    )
-    parser.add_argument(
-        "--nginx-seed",
-        type=int,
-        default=2026,
-        help="Seed of the generated stories (default: 2026).",
-    )
+def add_arguments(group) -> None:
+    for option, default, text in [
+        ("stories", 300, "Stories in the nginx benchmark's database"),
+        ("rounds", 2, "Cached-article runs, each between two static-file runs"),
+        ("duration", 10, "Seconds of load per run, after a 2 s warm-up"),
+        ("connections", 32, "wrk's open connections, over 2 wrk threads"),
+        ("freshness-timeout", 90, "Longest wait in s for a change to show (max-age is 60)"),
+        ("seed", 2026, "Seed of the generated stories"),
+    ]:
+        help_text = f"{text} (default: {default})."
+        group.add_argument(f"--nginx-{option}", type=int, default=default, help=help_text)
 
 
 def run(args) -> dict:
-    wrk = shutil.which("wrk")
-    if wrk is None:
-        raise common.BenchError("wrk is not installed (Debian: apt-get install -y wrk)")
-    if not os.access(NGINX, os.X_OK):
-        raise common.BenchError(f"no nginx at {NGINX} (make system-packages)")
-    url = _database_url()
-    redis_url = web_pages._redis_url()
-    redis_client = web_pages._redis(redis_url)
-    cache_prefix = f"newsroom-bench-nginx-{os.getpid()}"
-    started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-    common.recreate_database(url)
-    try:
-        common.manage(url, "migrate", "--noinput", "-v", "0")
-        facts = common.machine_facts(url)
-        facts["wrk_version"] = web_pages._wrk_version(wrk)
-        facts["nginx_version"] = _nginx_version()
-        facts["redis_server_version"] = redis_client.info("server").get("redis_version", "?")
-        env = web_pages._server_env(url, redis_url)
-        env["NEWSROOM_CACHE_PREFIX"] = cache_prefix
-        setup_started = time.monotonic()
-        made = web_pages._setup_stories(env, args.nginx_stories, args.nginx_seed)
-        print(
-            f"  {made['articles']:,} stories stored ({made['visible']:,} visible) in "
-            f"{time.monotonic() - setup_started:.1f} s"
-        )
-        with tempfile.TemporaryDirectory(prefix="newsroom-bench-nginx-") as scratch:
-            measured = _with_servers(Path(scratch), env, url, wrk, args)
-    finally:
-        _forget_cache(redis_client, cache_prefix)
-        common.drop_database(url)
-
-    throughput = _summaries(measured["slices"])
-    goals = _goals(throughput, measured["freshness"], measured["not_cached"])
+    options = {"stories": args.nginx_stories, "seed": args.nginx_seed, "workers": 2}
+    with site(DATABASE_NAME, **options, max_requests=0, keep=False) as web:
+        static_root = web.scratch / "static"
+        roots = {"static_root": static_root, "media_root": web.scratch / "media"}
+        with Nginx(web.scratch / "nginx", upstream=web.server.port, **roots) as proxy:
+            pages, withdrawn = _prepare_pages(proxy, web.url, static_root)
+            slices = []
+            for number in range(1, args.nginx_rounds + 2):
+                slices.append(_measure(proxy, web, STATIC, pages["static"], number, args))
+                if number <= args.nginx_rounds:
+                    slices.append(_measure(proxy, web, CACHED, pages["article"], number, args))
+            freshness = _freshness(proxy.port, web, withdrawn, args)
+            not_cached, error_log = _not_cached(proxy.port), proxy.error_lines()
+    stats.add_ratios(slices, STATIC, key="static", cpu=lambda e: e["nginx_cpu_us_per_request"])
+    runs = [_summary(slices, label) for label in (STATIC, CACHED)]
     return {
-        "name": NAME,
-        "title": TITLE,
-        "started_at": started_at,
-        "command": (
-            "gunicorn (2 sync workers) on 127.0.0.1:APP; /usr/sbin/nginx -p TMP -c TMP/nginx.conf "
-            "(deploy/nginx/newsroom.conf rendered by render.render) on 127.0.0.1:PORT; per run: "
-            f"wrk -t2 -c{args.nginx_connections} -d{args.nginx_duration}s --latency "
-            "-s bench/web_pages.lua http://127.0.0.1:PORT/PATH (after a 2 s warm-up)"
-        ),
+        "command": "gunicorn (2 sync workers) on 127.0.0.1:APP; /usr/sbin/nginx -p TMP -c "
+        "TMP/nginx.conf (deploy/nginx/newsroom.conf rendered by render.render) on "
+        f"127.0.0.1:PORT; per run: wrk -t2 -c{args.nginx_connections} -d{args.nginx_duration}s "
+        "--latency -s bench/lib/wrk.lua http://127.0.0.1:PORT/PATH (after a 2 s warm-up)",
         "database": DATABASE_NAME,
-        "redis": web_pages._safe_redis_url(redis_url),
-        "machine": facts,
+        "redis": web.redis_url,
+        "machine": {**web.facts, "nginx_version": Nginx.version()},
         "settings": {
             "stories": args.nginx_stories,
             "seed": args.nginx_seed,
@@ -190,300 +100,55 @@ def run(args) -> dict:
             "poll_seconds": POLL_SECONDS,
             "freshness_timeout_seconds": args.nginx_freshness_timeout,
         },
-        "stories": made,
-        "pages": measured["pages"],
-        "runs": throughput,
-        "slices": measured["slices"],
-        "freshness": measured["freshness"],
-        "not_cached": measured["not_cached"],
-        "goals": goals,
-        "table": _table(throughput, measured["freshness"], measured["not_cached"]),
-        "notes": _notes(args, measured),
+        "stories": web.stories,
+        "pages": pages,
+        "runs": runs,
+        "slices": slices,
+        "freshness": freshness,
+        "not_cached": not_cached,
+        "goals": _goals(runs[1], freshness, not_cached),
+        "table": {
+            "columns": ["measure", "how", "result", "detail"],
+            "rows": _rows(runs, freshness, not_cached),
+        },
+        "notes": NOTES + (["nginx error log: " + " | ".join(error_log)] if error_log else []),
     }
 
 
-def _with_servers(scratch: Path, env: dict[str, str], url: str, wrk: str, args) -> dict:
-    # nginx's workers run as `nobody` when it is started by root: they must reach the files.
-    scratch.chmod(0o755)
-    static_root, media_root = scratch / "static", scratch / "media"
-    media_root.mkdir()
-    env = {**env, "DJANGO_STATIC_ROOT": str(static_root), "DJANGO_MEDIA_ROOT": str(media_root)}
-    collectstatic = [common.PYTHON, str(common.MANAGE), "collectstatic", "--noinput", "-v", "0"]
-    web_pages._run_child(collectstatic, env)
-
-    app_port = web_pages._free_port()
-    proxy_port = web_pages._free_port()
-    while proxy_port == app_port:
-        proxy_port = web_pages._free_port()
-    log_path = scratch / "gunicorn.log"
-    command = web_pages._gunicorn_command(
-        app_port, SimpleNamespace(web_workers=2, web_max_requests=0), scratch
-    )
-    server = web_pages._start_server(command, env, log_path)
-    proxy = None
-    try:
-        web_pages._wait_until_up(server, app_port, log_path)
-        proxy = Nginx(scratch / "nginx", app_port, proxy_port, static_root, media_root)
-        proxy.start()
-        context = SimpleNamespace(
-            wrk=wrk,
-            args=args,
-            scratch=scratch,
-            proxy=proxy,
-            server=server,
-            app_port=app_port,
-            port=proxy_port,
-            log_path=log_path,
-            wrk_args=SimpleNamespace(web_connections=args.nginx_connections),
-        )
-        stories = _stories(url)
-        pages = _prepare_pages(context, stories["measured"], static_root)
-        slices = []
-        for round_number in range(1, args.nginx_rounds + 1):
-            slices.append(_measure(context, "static file", pages["static"], round_number))
-            slices.append(_measure(context, "cached article", pages["article"], round_number))
-        slices.append(_measure(context, "static file", pages["static"], args.nginx_rounds + 1))
-        freshness = _freshness(context, env, stories["withdrawn"])
-        not_cached = _not_cached(context)
-        return {
-            "pages": {key: value for key, value in pages.items() if key != "body"},
-            "slices": slices,
-            "freshness": freshness,
-            "not_cached": not_cached,
-            "nginx_error_log": proxy.error_lines(),
-        }
-    finally:
-        if proxy is not None:
-            proxy.stop()
-        web_pages._stop_server(server)
+def _first_fetches(port: int, path: str) -> tuple[dict, bytes]:
+    """A page never requested through nginx before: MISS, then HIT; the HIT's headers and body."""
+    for want in ("MISS", "HIT"):
+        status, headers, body = fetch(port, path)
+        if status != 200 or headers.get("x-cache-status") != want:
+            got = f"{status} {headers.get('x-cache-status')}"
+            raise BenchError(f"GET {path} through nginx: {got}, not 200 {want}")
+    return headers, body
 
 
-def _database_url() -> str:
-    parts = urlsplit(common.database_url())
-    return urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))
-
-
-def _forget_cache(redis_client, prefix: str) -> None:
-    """Delete this run's page-cache keys (Django's Redis keys are PREFIX:VERSION:KEY)."""
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-    for start in range(0, len(keys), 500):
-        redis_client.delete(*keys[start : start + 500])
-
-
-def _nginx_version() -> str:
-    completed = subprocess.run(
-        [str(NGINX), "-v"], capture_output=True, text=True, check=False, timeout=30
-    )
-    return (completed.stdout + completed.stderr).strip().removeprefix("nginx version: ")
-
-
-# --- nginx ------------------------------------------------------------------------------------
-
-
-def _render_module():
-    spec = importlib.util.spec_from_file_location("newsroom_nginx_render", RENDER_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Nginx:
-    """Debian's nginx in the foreground with everything it writes under `prefix`."""
-
-    def __init__(self, prefix: Path, app_port, port, static_root: Path, media_root: Path):
-        self.prefix, self.port = prefix, port
-        self.process: subprocess.Popen | None = None
-        prefix.mkdir()
-        (prefix / "tmp").mkdir()
-        site = _render_module().render(
-            CACHE_DIR=str(prefix / "cache"),
-            UPSTREAM=f"127.0.0.1:{app_port}",
-            LISTEN=f"127.0.0.1:{port}",
-            STATIC_ROOT=str(static_root),
-            MEDIA_ROOT=str(media_root),
-        )
-        (prefix / "newsroom.conf").write_text(site)
-        temp_paths = "\n".join(
-            f"    {kind}_temp_path {prefix}/tmp/{kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        mime = f"    include {MIME_TYPES};\n" if MIME_TYPES.is_file() else ""
-        self.config = prefix / "nginx.conf"
-        # As in the official nginx image's nginx.conf, less the access log.
-        self.config.write_text(
-            "daemon off;\n"
-            "worker_processes auto;\n"
-            f"pid {prefix}/nginx.pid;\n"
-            f"error_log {prefix}/error.log warn;\n"
-            "events { worker_connections 1024; }\n"
-            "http {\n"
-            f"{mime}"
-            "    default_type application/octet-stream;\n"
-            "    sendfile on;\n"
-            "    keepalive_timeout 65;\n"
-            "    access_log off;\n"
-            f"{temp_paths}\n"
-            f"    include {prefix}/newsroom.conf;\n"
-            "}\n"
-        )
-
-    def command(self, *extra: str) -> list[str]:
-        return [
-            str(NGINX),
-            "-p",
-            f"{self.prefix}/",
-            "-c",
-            str(self.config),
-            "-e",
-            str(self.prefix / "error.log"),
-            *extra,
-        ]
-
-    def start(self, timeout: float = 30.0) -> None:
-        checked = subprocess.run(
-            self.command("-t", "-q"), capture_output=True, text=True, check=False, timeout=60
-        )
-        if checked.returncode:
-            raise common.BenchError(f"nginx refused the configuration:\n{checked.stderr}")
-        self.process = subprocess.Popen(
-            self.command(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise common.BenchError(f"nginx exited ({self.process.returncode}):\n{self.log()}")
-            try:
-                status, _, _ = fetch(self.port, "/healthz", timeout=2)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise common.BenchError(f"nginx did not answer within {timeout:.0f} s:\n{self.log()}")
-
-    def stop(self) -> None:
-        """QUIT (graceful) to the master by its id; TERM, then KILL to its group if it lingers."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGQUIT, 15), (signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                if sig == signal.SIGKILL:
-                    os.killpg(process.pid, sig)
-                else:
-                    os.kill(process.pid, sig)
-                process.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                return
-
-    def log(self) -> str:
-        return web_pages._tail(self.prefix / "error.log")
-
-    def error_lines(self) -> list[str]:
-        """The error log's warnings and worse (the run should have none)."""
-        try:
-            text = (self.prefix / "error.log").read_text(errors="replace")
-        except OSError:
-            return []
-        return [line for line in text.splitlines() if "[notice]" not in line][-20:]
-
-
-def fetch(
-    port: int,
-    path: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-    timeout: float = 30,
-) -> tuple[int, dict[str, str], bytes]:
-    """One request on a new connection; headers lower-cased, repeated ones joined with ", "."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        content = response.read()
-        found: dict[str, str] = {}
-        for name, value in response.getheaders():
-            name = name.lower()
-            found[name] = f"{found[name]}, {value}" if name in found else value
-        return response.status, found, content
-    finally:
-        connection.close()
-
-
-def wire_size(port: int, path: str) -> int:
-    """The bytes of one response as wrk reads them: status line, headers, blank line, body."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        content = response.read()
-        head = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + 2
-        head += sum(len(f"{name}: {value}\r\n") for name, value in response.getheaders())
-        return head + len(content)
-    finally:
-        connection.close()
-
-
-# --- what is measured -------------------------------------------------------------------------
-
-
-def _stories(url: str) -> dict:
-    """The measured article (a fixed pseudo-random visible one, as web_pages picks) and the one
-    to withdraw: the newest visible story, so it is on the home page."""
-    sql = """
-        SELECT a.id, s.slug, a.slug, a.headline
-        FROM articles_article a JOIN articles_section s ON s.id = a.section_id
-        WHERE a.status = 'published' AND a.published_at <= now()
-        ORDER BY {order} LIMIT 1
-    """
-    measured = common.query(url, sql.format(order="md5(a.slug)"))
-    newest = common.query(url, sql.format(order="a.published_at DESC, a.id DESC"))
+def _prepare_pages(proxy: Nginx, url: str, static_root) -> tuple[dict, dict]:
+    """Put the measured article (a fixed pseudo-random visible one) in nginx's cache and its
+    bytes in a static file; and pick the story to withdraw (the newest, on the home page)."""
+    sql = """SELECT a.id, s.slug, a.slug FROM articles_article a JOIN articles_section s
+        ON s.id = a.section_id WHERE a.status = 'published' AND a.published_at <= now()
+        ORDER BY {} LIMIT 1"""
+    orders = ("md5(a.slug)", "a.published_at DESC, a.id DESC", "md5(a.slug) DESC")
+    measured, newest, other = (query(url, sql.format(order)) for order in orders)
     if not measured or not newest:
-        raise common.BenchError("no visible story in the benchmark database")
-    if measured[0][0] == newest[0][0]:
-        measured = common.query(url, sql.format(order="md5(a.slug) DESC"))
-
-    def story(row):
-        pk, section, slug, headline = row
-        return {"pk": pk, "path": f"/{quote(section)}/{quote(slug)}/", "headline": headline}
-
-    return {"measured": story(measured[0]), "withdrawn": story(newest[0])}
-
-
-def _prepare_pages(context, article: dict, static_root: Path) -> dict:
-    """Put the article in nginx's cache (MISS, then HIT) and its bytes in a static file."""
-    port, path = context.port, article["path"]
-    first, headers, _ = fetch(port, path)
-    if first != 200 or headers.get("x-cache-status") != "MISS":
-        raise common.BenchError(
-            f"first GET {path} through nginx: {first} {headers.get('x-cache-status')}, not 200 MISS"
-        )
-    status, headers, body = fetch(port, path)
-    if status != 200 or headers.get("x-cache-status") != "HIT":
-        raise common.BenchError(
-            f"second GET {path} through nginx: {status} {headers.get('x-cache-status')}, "
-            f"not 200 HIT\n{context.proxy.log()}"
-        )
-    copy = static_root / STATIC_COPY
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    copy.write_bytes(body)
-    copy.chmod(0o644)
-    static_path = "/static/" + STATIC_COPY
+        raise BenchError("no visible story in the benchmark database")
+    (_, section, slug) = (other if measured == newest else measured)[0]
+    port, path, static_path = (
+        proxy.port,
+        f"/{quote(section)}/{quote(slug)}/",
+        f"/static/{STATIC_COPY}",
+    )
+    headers, body = _first_fetches(port, path)
+    (static_root / STATIC_COPY).parent.mkdir(parents=True, exist_ok=True)
+    (static_root / STATIC_COPY).write_bytes(body)
+    (static_root / STATIC_COPY).chmod(0o644)
     status, static_headers, static_body = fetch(port, static_path)
     if status != 200 or static_body != body or "x-cache-status" in static_headers:
-        raise common.BenchError(
-            f"GET {static_path}: {status}, {len(static_body)} bytes (want 200 and the "
-            f"article's {len(body)} bytes, from nginx's static location)\n{context.proxy.log()}"
-        )
-    return {
+        raise BenchError(f"GET {static_path}: {status}, not the article's bytes\n{proxy.tail()}")
+    pages = {
         "article": path,
         "static": static_path,
         "body_bytes": len(body),
@@ -492,510 +157,277 @@ def _prepare_pages(context, article: dict, static_root: Path) -> dict:
         "article_response_bytes": wire_size(port, path),
         "static_response_bytes": wire_size(port, static_path),
     }
+    pk, section, slug = newest[0]
+    return pages, {"pk": pk, "path": f"/{quote(section)}/{quote(slug)}/"}
 
 
-def _measure(context, label: str, path: str, round_number: int) -> dict:
-    port, args = context.port, context.args
-    cached = label == "cached article"
-    web_pages._wrk(
-        context.wrk,
-        port,
-        context.wrk_args,
-        context.scratch,
-        (path,),
-        bust=None,
-        seconds=WARMUP_SECONDS,
-    )
-    before = _samples(port, path, cached=cached)
-    expected_bytes = wire_size(port, path)
-    load_before = os.getloadavg()[0]
-    nginx_before = web_pages._cpu_seconds(context.proxy.process.pid, None)["app"]
-    app_before = web_pages._cpu_seconds(context.server.pid, None)["app"]
-    result = web_pages._wrk(
-        context.wrk,
-        port,
-        context.wrk_args,
-        context.scratch,
-        (path,),
-        bust=None,
-        seconds=args.nginx_duration,
-    )
-    nginx_after = web_pages._cpu_seconds(context.proxy.process.pid, None)["app"]
-    app_after = web_pages._cpu_seconds(context.server.pid, None)["app"]
-    after = _samples(port, path, cached=cached)
-
+def _measure(proxy: Nginx, web, label: str, path: str, number: int, args) -> dict:
+    load = {"connections": args.nginx_connections, "scratch": web.scratch}
+    wrk(proxy.port, (path,), seconds=WARMUP_SECONDS, **load)
+    before = _samples(proxy.port, path, cached=label == CACHED)
+    expected_bytes, load_before = wire_size(proxy.port, path), os.getloadavg()[0]
+    pids = proxy.process.pid, web.server.process.pid
+    cpu_before = [stats.server_cpu(pid) for pid in pids]
+    result = wrk(proxy.port, (path,), seconds=args.nginx_duration, **load)
+    nginx_cpu, app_cpu = map(stats.cpu_used, cpu_before, map(stats.server_cpu, pids))
+    after = _samples(proxy.port, path, cached=label == CACHED)
+    check_load(label, result, proxy.tail())
     requests = result["requests"]
-    if not requests:
-        raise common.BenchError(f"{label}: no request finished (wrk: {result})")
-    errors = result["errors"]
-    if errors["status"]:
-        raise common.BenchError(f"{label}: {errors['status']} responses ≥ 400 (wrk: {result})")
-    socket_errors = sum(errors[k] for k in ("connect", "read", "write", "timeout"))
-    if socket_errors:
-        raise common.BenchError(f"{label}: socket errors {errors}\n{context.proxy.log()}")
-    bytes_per_response = result["bytes"] / requests
-    if abs(bytes_per_response / expected_bytes - 1) > SIZE_TOLERANCE:
-        raise common.BenchError(
-            f"{label}: {bytes_per_response:,.0f} bytes per response, but the page is "
-            f"{expected_bytes:,} bytes: some responses were something else (wrk: {result})"
-        )
-    seconds = result["duration_us"] / 1e6
-
-    def per_request(before_s, after_s):
-        if before_s is None or after_s is None:
-            return None
-        return round(1e6 * (after_s - before_s) / requests, 2)
-
-    entry = {
-        "run": label,
-        "round": round_number,
-        "path": path,
-        "requests": requests,
-        "seconds": round(seconds, 2),
-        "requests_per_second": round(requests / seconds, 1),
-        "latency_ms": {k: round(v / 1000, 3) for k, v in result["latency_us"].items()},
-        "bytes_per_response": round(bytes_per_response),
+    size = result["bytes"] / requests
+    if abs(size / expected_bytes - 1) > SIZE_TOLERANCE:
+        raise BenchError(f"{label}: {size:,.0f} bytes a response, not {expected_bytes:,}: errors?")
+    entry = stats.slice_entry(label, number, result, load_before, digits=3, path=path)
+    entry |= {
         "expected_bytes": expected_bytes,
         "samples_before": dict(before),
         "samples_after": dict(after),
-        "nginx_cpu_us_per_request": per_request(nginx_before, nginx_after),
-        "gunicorn_cpu_seconds": (None if app_before is None else round(app_after - app_before, 2)),
-        "load_average_before": round(load_before, 2),
+        "nginx_cpu_us_per_request": report.rounded(nginx_cpu, 1e6 / requests, 2),
+        "gunicorn_cpu_seconds": report.rounded(app_cpu, 1, 2),
     }
+    latency, cpu = entry["latency_ms"], entry["nginx_cpu_us_per_request"]
     print(
-        f"  [{round_number}] {label}: {entry['requests_per_second']:,.0f} req/s, p50 "
-        f"{entry['latency_ms']['p50']:.2f} ms, p99 {entry['latency_ms']['p99']:.2f} ms, nginx "
-        f"{entry['nginx_cpu_us_per_request']} µs CPU/req, gunicorn CPU "
-        f"{entry['gunicorn_cpu_seconds']} s, samples {dict(before)} / {dict(after)}, load "
+        f"  [{number}] {label}: {entry['requests_per_second']:,.0f} req/s, p50 "
+        f"{latency['p50']:.2f} ms, p99 {latency['p99']:.2f} ms, nginx {cpu} µs CPU/req, gunicorn "
+        f"CPU {entry['gunicorn_cpu_seconds']} s, samples {dict(before)} / {dict(after)}, load "
         f"{load_before:.1f}"
     )
     return entry
 
 
 def _samples(port: int, path: str, *, cached: bool) -> Counter:
-    """X-Cache-Status of SAMPLES plain requests ("-" when absent); all must be 200, and all
-    HIT for the cached page (one refresh at the entry's expiry excepted) or absent for the
-    static file."""
+    """X-Cache-Status of SAMPLES plain requests ("-" when absent): all 200, and all HIT for the
+    cached page (one refresh at the copy's expiry excepted) or absent for the static file."""
     seen: Counter = Counter()
     for _ in range(SAMPLES):
         status, headers, _ = fetch(port, path)
         if status != 200:
-            raise common.BenchError(f"GET {path} through nginx answered {status}, not 200")
+            raise BenchError(f"GET {path} through nginx answered {status}, not 200")
         seen[headers.get("x-cache-status", "-")] += 1
-    if cached:
-        refreshes = sum(seen[s] for s in REFRESH_STATUSES)
-        if seen["HIT"] + refreshes != SAMPLES or refreshes > 1:
-            raise common.BenchError(f"GET {path}: X-Cache-Status {dict(seen)}, not HIT")
-    elif set(seen) != {"-"}:
-        raise common.BenchError(f"GET {path}: X-Cache-Status {dict(seen)}: not a static file")
+    refreshes = sum(seen[s] for s in REFRESH_STATUSES)
+    if cached and (seen["HIT"] + refreshes != SAMPLES or refreshes > 1):
+        raise BenchError(f"GET {path}: X-Cache-Status {dict(seen)}, not HIT")
+    if not cached and set(seen) != {"-"}:
+        raise BenchError(f"GET {path}: X-Cache-Status {dict(seen)}: not a static file")
     return seen
 
 
-# --- freshness --------------------------------------------------------------------------------
+def _summary(slices: list[dict], label: str) -> dict:
+    mine = [e for e in slices if e["run"] == label]
+    counts = [Counter(e["samples_before"]) + Counter(e["samples_after"]) for e in mine]
+    samples = sum(counts, Counter())
+    return stats.summarise(slices, label, key="static") | {
+        "path": mine[0]["path"],
+        "nginx_cpu_us_per_request": stats.median(mine, lambda e: e["nginx_cpu_us_per_request"]),
+        "gunicorn_cpu_seconds": [e["gunicorn_cpu_seconds"] for e in mine],
+        "samples": dict(samples),
+    }
+
 
 CHANGE_CODE = """
 import json, time
 from django.contrib.auth.models import Group
 from accounts.models import User
-from accounts.roles import EDITOR
-from articles.services import workflow
 from articles.models import Article, Section
-
+try:  # the editorial workflow services, wherever the articles app keeps them
+    from articles.services.workflow import publish_article, save_article, withdraw_article
+except ImportError:
+    from articles.services import publish_article, save_article, withdraw_article
 editor, _ = User.objects.get_or_create(username="nginx-bench-editor", defaults={"is_staff": True})
-editor.groups.add(Group.objects.get(name=EDITOR))
+editor.groups.add(Group.objects.get(name="Editor"))
 editor = User.objects.get(pk=editor.pk)
-story = Article(
-    headline=HEADLINE,
-    body="<p>The pigeon, who ran unopposed, promised more breadcrumbs for everyone.</p>",
-    section=Section.objects.get(slug="news"),
-)
-workflow.save_article(story, by=editor, expected_version=None)
-done = {"story_pk": story.pk, "story_path": story.get_absolute_url()}
-workflow.publish_article(story, by=editor)
+body = "<p>The pigeon, who ran unopposed, promised more breadcrumbs for everyone.</p>"
+story = Article(headline=HEADLINE, section=Section.objects.get(slug="news"), body=body)
+save_article(story, by=editor, expected_version=None)
+done = {"story_path": story.get_absolute_url()}
+publish_article(story, by=editor)
 done["published_at"] = time.time()
-gone = Article.objects.get(pk=WITHDRAW_PK)
-workflow.withdraw_article(gone, by=editor, note="nginx benchmark")
+withdraw_article(Article.objects.get(pk=WITHDRAW_PK), by=editor, note="nginx benchmark")
 done["withdrawn_at"] = time.time()
 print("CHANGED " + json.dumps(done))
 """
 
 
-def _freshness(context, env: dict[str, str], withdrawn: dict) -> dict:
-    port, app_port = context.port, context.app_port
-    home, gone_path = "/", withdrawn["path"]
+def _freshness(port: int, web, withdrawn: dict, args) -> dict:
+    """Put the home page and a story on it freshly in nginx's cache, publish a new story and
+    withdraw that one, then poll until each change shows."""
+    home, gone = "/", withdrawn["path"]
     headline = f"Pigeon elected mayor of Blackpool in a landslide, count {os.getpid()}"
-    shown = html.escape(headline)
-
-    # Fresh entries: neither page was ever requested through nginx (nor from gunicorn).
-    stored = {}
-    for path in (home, gone_path):
+    shown, stored = html.escape(headline), {}
+    for path in (home, gone):  # never requested before, through nginx or from gunicorn
         at = time.time()
-        status, headers, body = fetch(port, path)
-        if status != 200 or headers.get("x-cache-status") != "MISS":
-            raise common.BenchError(
-                f"first GET {path}: {status} {headers.get('x-cache-status')}, not 200 MISS"
-            )
-        again, again_headers, _ = fetch(port, path)
-        if again != 200 or again_headers.get("x-cache-status") != "HIT":
-            raise common.BenchError(f"second GET {path}: {again_headers.get('x-cache-status')}")
-        found = re.search(r"max-age=(\d+)", headers.get("cache-control", ""))
-        if not found:
-            raise common.BenchError(f"GET {path}: no max-age in {headers.get('cache-control')!r}")
-        stored[path] = {"at": at, "max_age": int(found.group(1)), "body": body.decode()}
-    if gone_path not in stored[home]["body"]:
-        raise common.BenchError(f"the home page does not link to {gone_path} (to withdraw)")
-    if shown in stored[home]["body"]:
-        raise common.BenchError("the new headline is on the home page before it is published")
-
-    code = CHANGE_CODE.replace("HEADLINE", repr(headline)).replace(
-        "WITHDRAW_PK", str(int(withdrawn["pk"]))
-    )
+        headers, body = _first_fetches(port, path)
+        max_age = re.search(r"max-age=(\d+)", headers.get("cache-control", ""))
+        if not max_age:
+            raise BenchError(f"GET {path}: no max-age in {headers.get('cache-control')!r}")
+        stored[path] = {"at": at, "max_age": int(max_age.group(1)), "body": body.decode()}
+    if gone not in stored[home]["body"] or shown in stored[home]["body"]:
+        raise BenchError(f"the home page does not link to {gone}, or has the new headline")
+    code = CHANGE_CODE.replace("HEADLINE", repr(headline))
     shell_started = time.time()
-    out = web_pages._run_child([common.PYTHON, str(common.MANAGE), "shell", "-c", code], env)
-    found = re.search(r"^CHANGED (.*)$", out, re.MULTILINE)
-    if not found:
-        raise common.BenchError(f"the change did not report back:\n{out[-2000:]}")
-    changed = json.loads(found.group(1))
-    moments = {
-        "new_on_home": changed["published_at"],
-        "gone_off_home": changed["withdrawn_at"],
-        "gone_410": changed["withdrawn_at"],
+    out = manage(web.env, "shell", "-c", code.replace("WITHDRAW_PK", str(withdrawn["pk"])))
+    changed = json.loads(re.search(r"^CHANGED (.*)$", out, re.MULTILINE).group(1))
+    published, removed = changed["published_at"], changed["withdrawn_at"]
+    checks = {  # name: (page, the change's moment, whether an answer shows it)
+        "new_on_home": (home, published, lambda status, text: status == 200 and shown in text),
+        "gone_off_home": (home, removed, lambda status, text: status == 200 and gone not in text),
+        "gone_410": (gone, removed, lambda status, text: status == 410),
     }
-
-    def check(port_, name) -> tuple[bool, str]:
-        path = gone_path if name == "gone_410" else home
-        status, headers, body = fetch(port_, path)
-        cache_status = headers.get("x-cache-status", "-")
-        if name == "gone_410":
-            return status == 410, f"{status} {cache_status}"
-        text = body.decode(errors="replace")
-        if name == "new_on_home":
-            return status == 200 and shown in text, f"{status} {cache_status}"
-        return status == 200 and gone_path not in text, f"{status} {cache_status}"
-
-    seen = {via: {} for via in ("nginx", "gunicorn")}
-    traces = {name: [] for name in moments}
-    not_yet = dict.fromkeys(moments)  # the last poll through nginx that did not show it
-    deadline = max(moments.values()) + context.args.nginx_freshness_timeout
-    tick = time.monotonic()
-    while time.time() < deadline:
-        for name in moments:
-            if name not in seen["gunicorn"]:
-                ok, _ = check(app_port, name)
-                if ok:
-                    seen["gunicorn"][name] = time.time()
-            if name not in seen["nginx"]:
-                ok, what = check(port, name)
-                now = time.time()
-                if ok or not traces[name] or traces[name][-1][0] != what:
-                    traces[name].append([what, round(now - moments[name], 1)])
-                if ok:
-                    seen["nginx"][name] = now
-                else:
-                    not_yet[name] = round(now - moments[name], 1)
-        if len(seen["nginx"]) == len(moments) and len(seen["gunicorn"]) == len(moments):
-            break
-        tick += POLL_SECONDS
-        time.sleep(max(0.0, tick - time.monotonic()))
-
-    results = {}
-    for name, moment in moments.items():
-        page = gone_path if name == "gone_410" else home
-        entry_age = moment - stored[page]["at"]
-        max_age = stored[page]["max_age"]
-        via_nginx = seen["nginx"].get(name)
-        via_app = seen["gunicorn"].get(name)
-        results[name] = {
-            "page": page,
-            "seconds": None if via_nginx is None else round(via_nginx - moment, 1),
-            "seconds_from_gunicorn": None if via_app is None else round(via_app - moment, 1),
-            "max_age": max_age,
-            "entry_age_at_change": round(entry_age, 1),
-            "expected_by_ttl": round(max(0.0, max_age - entry_age), 1),
-            "not_yet_at": not_yet[name],
-            "copy_lifetime": (
-                None if via_nginx is None else round(via_nginx - stored[page]["at"], 1)
-            ),
-            "within_max_age": via_nginx is not None and via_nginx - moment <= max_age,
-            "within_max_age_plus_clock": (
-                via_nginx is not None and via_nginx - moment <= max_age + NGINX_CLOCK_SECONDS
-            ),
-            "trace": traces[name],
-        }
-    print(
-        "  freshness: "
-        + ", ".join(
-            f"{name} {entry['seconds']} s (gunicorn {entry['seconds_from_gunicorn']} s, "
-            f"max-age {entry['max_age']})"
-            for name, entry in results.items()
-        )
-    )
+    seen, traces, not_yet = _poll({"gunicorn": web.server.port, "nginx": port}, checks, args)
+    changes = {name: _change(name, checks[name], stored, seen, traces, not_yet) for name in checks}
+    print("  freshness: " + ", ".join(_said(name, entry) for name, entry in changes.items()))
     return {
         "headline": headline,
         "new_story": changed["story_path"],
-        "withdrawn_story": gone_path,
-        "shell_seconds": round(changed["withdrawn_at"] - shell_started, 1),
+        "withdrawn_story": gone,
+        "shell_seconds": round(removed - shell_started, 1),
         "poll_seconds": POLL_SECONDS,
-        "timeout_seconds": context.args.nginx_freshness_timeout,
-        "changes": results,
+        "timeout_seconds": args.nginx_freshness_timeout,
+        "changes": changes,
     }
 
 
-# --- not cached -------------------------------------------------------------------------------
+def _said(name: str, entry: dict) -> str:
+    gunicorn, max_age = entry["seconds_from_gunicorn"], entry["max_age"]
+    return f"{name} {entry['seconds']} s (gunicorn {gunicorn} s, max-age {max_age})"
 
 
-def _not_cached(context) -> list[dict]:
-    port = context.port
-    checks = []
+def _poll(ports: dict, checks: dict, args) -> tuple[dict, dict, dict]:
+    """Every POLL_SECONDS, each change not yet seen from each server, until all are seen or the
+    timeout: when each was seen, nginx's answers whenever they changed, its last one before."""
+    seen, traces, not_yet = {via: {} for via in ports}, {n: [] for n in checks}, {}
+    deadline = max(moment for _, moment, _ in checks.values()) + args.nginx_freshness_timeout
+    tick = time.monotonic()
+    while time.time() < deadline and any(len(found) < len(checks) for found in seen.values()):
+        for name, (path, moment, shows) in checks.items():
+            for via, port in ports.items():
+                if name in seen[via]:
+                    continue
+                status, headers, body = fetch(port, path)
+                ok, now = shows(status, body.decode(errors="replace")), time.time()
+                if ok:
+                    seen[via][name] = now
+                if via == "nginx":
+                    what = f"{status} {headers.get('x-cache-status', '-')}"
+                    if ok or not traces[name] or traces[name][-1][0] != what:
+                        traces[name].append([what, round(now - moment, 1)])
+                    if not ok:
+                        not_yet[name] = round(now - moment, 1)
+        tick += POLL_SECONDS
+        time.sleep(max(0.0, tick - time.monotonic()))
+    return seen, traces, not_yet
 
-    def record(what, method, path, allowed, *, headers=None, body=None, statuses=(200,)):
-        seen = []
-        for _ in range(2):
-            status, found, _ = fetch(port, path, method=method, headers=headers, body=body)
-            seen.append((status, found.get("x-cache-status", "absent")))
-        passed = all(s in statuses and c in allowed for s, c in seen)
-        checks.append(
-            {
-                "what": what,
-                "request": f"{method} {path}",
-                "seen": [f"{s} {c}" for s, c in seen],
-                "allowed": sorted(allowed),
-                "passed": passed,
-            }
-        )
 
-    # A page never requested before: with the cookie it bypasses nginx's cache and is not
-    # stored, so the next anonymous request is a MISS, and the one after a HIT.
-    record(
-        "sessionid cookie, then anonymous",
-        "GET",
-        "/politics/",
-        {"BYPASS"},
-        headers={"Cookie": f"csrftoken=x; {FAKE_SESSION}"},
-    )
-    first = fetch(port, "/politics/")[1].get("x-cache-status", "absent")
-    second = fetch(port, "/politics/")[1].get("x-cache-status", "absent")
-    checks.append(
-        {
-            "what": "anonymous after the sessionid requests",
-            "request": "GET /politics/",
-            "seen": [first, second],
-            "allowed": ["MISS then HIT"],
-            "passed": (first, second) == ("MISS", "HIT"),
-        }
-    )
-    record(
-        "sessionid cookie on a cached page",
-        "GET",
-        "/politics/",
-        {"BYPASS"},
-        headers={"Cookie": FAKE_SESSION},
-    )
-    record("admin login page", "GET", "/admin/login/", {"BYPASS"})
+def _change(name: str, check: tuple, stored: dict, seen: dict, traces: dict, not_yet: dict) -> dict:
+    """What the polls saw of one change, and how it compares with the copy's max-age."""
+    page, moment, _ = check
+    nginx, app = seen["nginx"].get(name), seen["gunicorn"].get(name)
+    max_age, age = stored[page]["max_age"], moment - stored[page]["at"]
+    late = None if nginx is None else nginx - moment
+    return {
+        "page": page,
+        "seconds": None if late is None else round(late, 1),
+        "seconds_from_gunicorn": None if app is None else round(app - moment, 1),
+        "max_age": max_age,
+        "entry_age_at_change": round(age, 1),
+        "expected_by_ttl": round(max(0.0, max_age - age), 1),
+        "not_yet_at": not_yet.get(name),
+        "copy_lifetime": None if late is None else round(nginx - stored[page]["at"], 1),
+        "within_max_age": late is not None and late <= max_age,
+        "within_max_age_plus_clock": late is not None and late <= max_age + CLOCK,
+        "trace": traces[name],
+    }
+
+
+def _not_cached(port: int) -> list[dict]:
+    """Requests nginx must pass to the app and not store, each made twice. The first asks for a
+    page never requested before: with the cookie it is not stored, so the next anonymous
+    request is a MISS and the one after a HIT (`allowed` None: only those are reported)."""
+    cookie, session = {"Cookie": f"csrftoken=x; {FAKE_SESSION}"}, {"Cookie": FAKE_SESSION}
     form = urlencode({"email": "nginx-bench@example.com", "next": "/"}).encode()
-    record(
-        "newsletter sign-up POST",
-        "POST",
-        "/newsletters/sign-up/",
-        {"absent", "BYPASS"},
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        body=form,
-    )
-    record("newsletter sign-up page", "GET", "/newsletters/sign-up/", {"BYPASS"})
-    print(
-        "  not cached: "
-        + "; ".join(f"{c['request']} → {', '.join(c['seen'])}" for c in checks)
-        + (" (all as expected)" if all(c["passed"] for c in checks) else " — NOT as expected")
-    )
+    posted = {"Content-Type": "application/x-www-form-urlencoded"}, form
+    checks = []
+    for what, method, path, allowed, (headers, body) in [
+        ("sessionid cookie, then anonymous", "GET", "/politics/", {"BYPASS"}, (cookie, None)),
+        ("anonymous after the sessionid requests", "GET", "/politics/", None, (None, None)),
+        ("sessionid cookie on a cached page", "GET", "/politics/", {"BYPASS"}, (session, None)),
+        ("admin login page", "GET", "/admin/login/", {"BYPASS"}, (None, None)),
+        ("newsletter sign-up POST", "POST", "/newsletters/sign-up/", {"absent", "BYPASS"}, posted),
+        ("newsletter sign-up page", "GET", "/newsletters/sign-up/", {"BYPASS"}, (None, None)),
+    ]:
+        answers = [fetch(port, path, method=method, headers=headers, body=body) for _ in range(2)]
+        seen = [(status, found.get("x-cache-status", "absent")) for status, found, _ in answers]
+        check = {"what": what, "request": f"{method} {path}"}
+        if allowed is None:
+            pair = [cache for _, cache in seen]
+            check |= {"seen": pair, "allowed": ["MISS then HIT"], "passed": pair == ["MISS", "HIT"]}
+        else:
+            passed = all(status == 200 and cache in allowed for status, cache in seen)
+            seen = [f"{status} {cache}" for status, cache in seen]
+            check |= {"seen": seen, "allowed": sorted(allowed), "passed": passed}
+        checks.append(check)
+    print("  not cached: " + "; ".join(f"{c['request']} → {', '.join(c['seen'])}" for c in checks))
     return checks
 
 
-# --- results ----------------------------------------------------------------------------------
+def _goals(cached: dict, freshness: dict, not_cached: list[dict]) -> list[dict]:
+    ratio, unit = cached["ratio_to_static"], "% of the static file's req/s"
+    text = f"cached article through nginx ≥ {GOAL_RATIO:.0%} of a static file's req/s"
+    goals = [report.goal(text, GOAL_RATIO, round(100 * ratio, 1), unit, ratio >= GOAL_RATIO)]
+    for name, e in freshness["changes"].items():
+        text = f"{CHANGES[name]} through nginx within the page's max-age (+{CLOCK} s: nginx "
+        text += "counts a copy's life in whole seconds)"
+        actual = e["seconds"] if e["seconds"] is not None else f"> {freshness['timeout_seconds']}"
+        unit, passed = f"s (max-age {e['max_age']} s)", e["within_max_age_plus_clock"]
+        goals.append(report.goal(text, e["max_age"] + CLOCK, actual, unit, passed))
+    text = "nginx never caches requests with a sessionid cookie, /admin/ or POSTs"
+    passed = sum(check["passed"] for check in not_cached)
+    actual = f"{passed} of {len(not_cached)} checks"
+    return [*goals, report.goal(text, "no HIT", actual, "as expected", passed == len(not_cached))]
 
 
-def _summaries(slices: list[dict]) -> list[dict]:
-    static = {e["round"]: e for e in slices if e["run"] == "static file"}
-    for entry in slices:
-        around = [static[r] for r in (entry["round"], entry["round"] + 1) if r in static]
-        if entry["run"] == "static file":
-            around = [entry]
-        rps = statistics.fmean(e["requests_per_second"] for e in around)
-        entry["ratio_to_static"] = round(entry["requests_per_second"] / rps, 4)
-        cpu = [e["nginx_cpu_us_per_request"] for e in around]
-        mine = entry["nginx_cpu_us_per_request"]
-        entry["cpu_ratio_to_static"] = (
-            round(statistics.fmean(cpu) / mine, 4) if mine and None not in cpu else None
-        )
-    runs = []
-    for label in ("static file", "cached article"):
-        mine = [e for e in slices if e["run"] == label]
-
-        def median(get, mine=mine):
-            values = [v for v in (get(e) for e in mine) if v is not None]
-            return statistics.median(values) if values else None
-
-        runs.append(
-            {
-                "run": label,
-                "path": mine[0]["path"],
-                "rounds": len(mine),
-                "requests": sum(e["requests"] for e in mine),
-                "requests_per_second": median(lambda e: e["requests_per_second"]),
-                "requests_per_second_each_round": [e["requests_per_second"] for e in mine],
-                "latency_ms": {
-                    key: median(lambda e, key=key: e["latency_ms"][key])
-                    for key in ("p50", "p90", "p99")
-                },
-                "ratio_to_static": median(lambda e: e["ratio_to_static"]),
-                "ratio_to_static_each_round": [e["ratio_to_static"] for e in mine],
-                "nginx_cpu_us_per_request": median(lambda e: e["nginx_cpu_us_per_request"]),
-                "cpu_ratio_to_static": median(lambda e: e["cpu_ratio_to_static"]),
-                "gunicorn_cpu_seconds": [e["gunicorn_cpu_seconds"] for e in mine],
-                "bytes_per_response": round(median(lambda e: e["bytes_per_response"])),
-                "samples": dict(
-                    sum(
-                        (Counter(e["samples_before"]) + Counter(e["samples_after"]) for e in mine),
-                        Counter(),
-                    )
-                ),
-                "load_average_before": median(lambda e: e["load_average_before"]),
-            }
-        )
-    return runs
-
-
-FRESHNESS_LABELS = {
-    "new_on_home": "new story's headline on the home page",
-    "gone_off_home": "withdrawn story gone from the home page",
-    "gone_410": "withdrawn story's address answers 410",
-}
-
-
-def _goals(runs: list[dict], freshness: dict, not_cached: list[dict]) -> list[dict]:
-    cached = next(e for e in runs if e["run"] == "cached article")
-    ratio = cached["ratio_to_static"]
-    goals = [
-        {
-            "goal": f"cached article through nginx ≥ {GOAL_RATIO:.0%} of a static file's req/s",
-            "target": GOAL_RATIO,
-            "actual": round(100 * ratio, 1),
-            "unit": "% of the static file's req/s",
-            "passed": ratio >= GOAL_RATIO,
-        }
-    ]
-    for name, entry in freshness["changes"].items():
-        goals.append(
-            {
-                "goal": f"{FRESHNESS_LABELS[name]} through nginx within the page's max-age "
-                f"(+{NGINX_CLOCK_SECONDS} s: nginx counts a copy's life in whole seconds)",
-                "target": entry["max_age"] + NGINX_CLOCK_SECONDS,
-                "actual": (
-                    entry["seconds"]
-                    if entry["seconds"] is not None
-                    else f"> {freshness['timeout_seconds']}"
-                ),
-                "unit": f"s (max-age {entry['max_age']} s)",
-                "passed": entry["within_max_age_plus_clock"],
-            }
-        )
-    goals.append(
-        {
-            "goal": "nginx never caches requests with a sessionid cookie, /admin/ or POSTs",
-            "target": "no HIT",
-            "actual": f"{sum(c['passed'] for c in not_cached)} of {len(not_cached)} checks",
-            "unit": "as expected",
-            "passed": all(c["passed"] for c in not_cached),
-        }
-    )
-    return goals
-
-
-def _table(runs: list[dict], freshness: dict, not_cached: list[dict]) -> dict:
-    columns = ["measure", "how", "result", "detail"]
+def _rows(runs: list[dict], freshness: dict, not_cached: list[dict]) -> list[list[str]]:
     rows = []
-    for entry in runs:
-        rows.append(
-            [
-                f"{entry['run']} through nginx",
-                f"`{entry['path']}`, {entry['bytes_per_response'] / 1000:.1f} KB/response",
-                f"{entry['requests_per_second']:,.0f} req/s",
-                "each run "
-                + ", ".join(f"{r:,.0f}" for r in entry["requests_per_second_each_round"])
-                + f"; p50 {entry['latency_ms']['p50']:.2f} ms"
-                f", p99 {entry['latency_ms']['p99']:.2f} ms"
-                f"; nginx CPU {entry['nginx_cpu_us_per_request']:.1f} µs/req"
-                f"; gunicorn CPU during runs {entry['gunicorn_cpu_seconds']} s"
-                f"; X-Cache-Status samples {entry['samples']}",
-            ]
-        )
-    cached = next(e for e in runs if e["run"] == "cached article")
-    rows.append(
-        [
-            "ratio cached / static",
-            "each cached run over the static runs before and after it",
-            f"{cached['ratio_to_static']:.1%}",
-            "each round "
-            + " ".join(f"{r:.0%}" for r in cached["ratio_to_static_each_round"])
-            + (
-                f"; nginx CPU per request static/cached {cached['cpu_ratio_to_static']:.1%}"
-                if cached["cpu_ratio_to_static"]
-                else ""
-            ),
-        ]
-    )
-    for name, entry in freshness["changes"].items():
-        seconds = entry["seconds"]
-        rows.append(
-            [
-                FRESHNESS_LABELS[name],
-                f"poll `{entry['page']}` every {freshness['poll_seconds']} s",
-                (
-                    f"{seconds} s"
-                    if seconds is not None
-                    else f"not in {freshness['timeout_seconds']} s"
-                ),
-                f"max-age {entry['max_age']} s; nginx's copy was {entry['entry_age_at_change']} s "
-                f"old at the change (due after {entry['expected_by_ttl']}–"
-                f"{entry['expected_by_ttl'] + NGINX_CLOCK_SECONDS} s) and lived "
-                f"{entry['copy_lifetime']} s; not yet at {entry['not_yet_at']} s; straight from "
-                f"gunicorn {entry['seconds_from_gunicorn']} s; through nginx: "
-                + ", ".join(f"{what} at {at} s" for what, at in entry["trace"]),
-            ]
-        )
-    rows.append(
-        [
-            "not cached by nginx",
-            "; ".join(c["request"] for c in not_cached),
-            "all as expected" if all(c["passed"] for c in not_cached) else "**NOT as expected**",
-            "; ".join(f"{c['what']}: {', '.join(c['seen'])}" for c in not_cached),
-        ]
-    )
-    return {"columns": columns, "rows": rows}
+    for e in runs:
+        each = ", ".join(f"{r:,.0f}" for r in e["requests_per_second_each_round"])
+        latency = f"p50 {e['latency_ms']['p50']:.2f} ms, p99 {e['latency_ms']['p99']:.2f} ms"
+        cpu = f"nginx CPU {e['nginx_cpu_us_per_request']:.1f} µs/req; gunicorn CPU during runs"
+        detail = f"each run {each}; {latency}; {cpu} {e['gunicorn_cpu_seconds']} s"
+        size = f"`{e['path']}`, {e['bytes_per_response'] / 1000:.1f} KB/response"
+        rps = f"{e['requests_per_second']:,.0f} req/s"
+        detail += f"; X-Cache-Status samples {e['samples']}"
+        rows.append([f"{e['run']} through nginx", size, rps, detail])
+    ratios, cpu = runs[1]["ratio_to_static_each_round"], runs[1]["cpu_ratio_to_static"]
+    detail = "each round " + " ".join(f"{r:.0%}" for r in ratios)
+    detail += f"; nginx CPU per request static/cached {cpu:.1%}" if cpu else ""
+    how = "each cached run over the static runs before and after it"
+    rows.append(["ratio cached / static", how, f"{runs[1]['ratio_to_static']:.1%}", detail])
+    for name, e in freshness["changes"].items():
+        seconds = f"not in {freshness['timeout_seconds']}" if e["seconds"] is None else e["seconds"]
+        trace = ", ".join(f"{what} at {at} s" for what, at in e["trace"])
+        due = f"{e['expected_by_ttl']}–{e['expected_by_ttl'] + CLOCK}"
+        detail = f"max-age {e['max_age']} s; nginx's copy was {e['entry_age_at_change']} s old at "
+        detail += f"the change (due after {due} s) and lived {e['copy_lifetime']} s; not yet at "
+        detail += f"{e['not_yet_at']} s; straight from gunicorn {e['seconds_from_gunicorn']} s; "
+        how = f"poll `{e['page']}` every {POLL_SECONDS} s"
+        rows.append([CHANGES[name], how, f"{seconds} s", detail + f"through nginx: {trace}"])
+    verdict = "all as expected" if all(c["passed"] for c in not_cached) else "**NOT as expected**"
+    requests = "; ".join(c["request"] for c in not_cached)
+    detail = "; ".join(f"{c['what']}: {', '.join(c['seen'])}" for c in not_cached)
+    return [*rows, ["not cached by nginx", requests, verdict, detail]]
 
 
-def _notes(args, measured: dict) -> list[str]:
-    notes = [
-        f"Throughput: {args.nginx_rounds} cached-article run(s), each between two static-file "
-        f"runs, {args.nginx_duration} s each after a {WARMUP_SECONDS} s warm-up; req/s and ratio "
-        "are medians over the runs. Loopback only; wrk, nginx (worker_processes auto), "
-        "gunicorn and everyone else's jobs share this machine's CPUs, so absolute req/s are "
-        "low and vary; the ratio, and nginx's own CPU time per request (from /proc, "
-        "load-independent), are the comparable figures.",
-        "The static file is the article page's body byte for byte; the cached response also "
-        "carries the app's headers (CSP, ETag, …), hence the larger KB/response.",
-        "Freshness is the short-TTL approach: nothing purges nginx; it keeps a page as long as "
-        "the app's Cache-Control max-age (≤ 60 s) allows. Each page was put in nginx's cache "
-        "just before the change (worst case); the change is publish_article and "
-        "withdraw_article run as a user in the Editor group in `manage.py shell` (the admin's "
-        "status change calls the same transition_article service), timed from each commit. "
-        "Straight from gunicorn the change shows at once: the page-cache version in Redis is "
-        "bumped on commit.",
-        "nginx keeps a copy's expiry in whole seconds (valid while that second lasts), so a copy "
-        "lives between max-age and max-age + 1 s; the freshness goals allow that second, and "
-        "the table gives the exact figures.",
-        "Not cached: X-Cache-Status BYPASS means nginx went to the app and did not store the "
-        "answer; a POST is never looked up, so it carries no X-Cache-Status at all.",
-    ]
-    if measured.get("nginx_error_log"):
-        notes.append("nginx error log: " + " | ".join(measured["nginx_error_log"]))
-    return notes
+NOTES = [
+    "Throughput: each cached-article run is between two static-file runs, after a 2 s warm-up; "
+    "req/s and ratio are medians. wrk, nginx, gunicorn and others' jobs share the CPUs, so "
+    "absolute req/s vary; the ratio and nginx's CPU time per request (/proc) are comparable.",
+    "The static file is the article page's body byte for byte; the cached response also "
+    "carries the app's headers (CSP, ETag, …), hence the larger KB/response.",
+    "Freshness: nothing purges nginx; it keeps a page as long as the app's max-age allows. Each "
+    "page went into nginx's cache just before the change (worst case): publish_article and "
+    "withdraw_article as an Editor in `manage.py shell`, timed from each commit. From gunicorn "
+    "a change shows at once (the page-cache version is bumped on commit).",
+    "nginx keeps a copy's expiry in whole seconds, so a copy lives between max-age and max-age "
+    "+ 1 s; the freshness goals allow that second.",
+    "Not cached: BYPASS means nginx went to the app and did not store the answer; a POST is "
+    "never looked up, so it carries no X-Cache-Status at all.",
+]

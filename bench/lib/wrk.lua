@@ -1,13 +1,11 @@
--- wrk script for bench/web_pages.py. Always: `done` prints one line, "WRKJSON {...}", with the
--- figures the benchmark reads (no parsing of wrk's text report).
---
--- With WRK_PATHS set (a file of paths, one a line) it also requests a different path each
--- time: thread k of n takes paths k, k+n, k+2n, … so every path is requested once per cycle
--- and no two threads ask for the same one; WRK_BUST, when set, appends a query parameter no
--- earlier request had (…?_bench=TAG-thread-n), so every request is a page-cache miss. It then
--- also counts the responses that are not 200 and those the page cache served
--- (X-Page-Cache: hit). Without WRK_PATHS no `request` or `response` function is defined, so
--- wrk sends its one fixed request with no Lua work per request.
+-- wrk script of the web benchmarks (bench/lib/client.py). `done` prints one line,
+-- "WRKJSON {...}", with the figures the benchmarks read (no parsing of wrk's text report).
+-- With WRK_PATHS (a file of paths, one a line), thread k of n requests paths k, k+n, k+2n, ...:
+-- each path once per cycle, no two threads asking for the same one; WRK_BUST appends a query
+-- parameter no earlier request had (?_bench=TAG-thread-n), so every request is a page-cache
+-- miss; and the responses that are not 200 and those the page cache served (X-Page-Cache: hit)
+-- are counted. Without WRK_PATHS no `request` or `response` function is defined, so wrk sends
+-- its one fixed request with no Lua work per request.
 
 local threads = {}
 

@@ -8,129 +8,47 @@ newsletter call-to-action, on some a `Source:` line, and `Previous post` / `Next
 naming the neighbouring files' headlines. This module measures nothing by itself.
 """
 
-from __future__ import annotations
-
 import random
 import re
 from pathlib import Path
 
+# Invented names only: these headlines are generated nonsense.
 PEOPLE = [
-    # Invented names only: these headlines are generated nonsense.
-    "Gary Pumphrey",
-    "Dame Prudence Ashcombe",
-    "Lord Fitzwilliam Crumb",
-    "Shazza Kettleby",
-    "Chef Rocco Pellini",
-    "Tiffany Marsh",
-    "Big Dave Rudge",
-    "Councillor Edna Pike",
-    "Barry Hobcroft",
-    "Kayleigh Sprout",
-    "Sir Monty Ravel",
-    "Love Island star",
-    "Coronation Street legend",
-    "EastEnders actress",
-    "Premier League ace",
-    "Strictly judge",
-    "TV chef",
-    "Pub landlord",
-    "Grandmother, 92,",
-    "Dad-of-three",
-    "Teenage TikToker",
-    "Council boss",
-    "Tory MP",
-    "Labour frontbencher",
-    "Royal butler",
-    "Former spy",
-    "Lottery winner",
-    "Bin man",
-    "Vicar",
-    "Headteacher",
-]
+    "Gary Pumphrey", "Dame Prudence Ashcombe", "Lord Fitzwilliam Crumb", "Shazza Kettleby",
+    "Chef Rocco Pellini", "Tiffany Marsh", "Big Dave Rudge", "Councillor Edna Pike",
+    "Barry Hobcroft", "Kayleigh Sprout", "Sir Monty Ravel", "Love Island star",
+    "Coronation Street legend", "EastEnders actress", "Premier League ace", "Strictly judge",
+    "TV chef", "Pub landlord", "Grandmother, 92,", "Dad-of-three", "Teenage TikToker",
+    "Council boss", "Tory MP", "Labour frontbencher", "Royal butler", "Former spy",
+    "Lottery winner", "Bin man", "Vicar", "Headteacher",
+]  # fmt: skip
 ACTIONS = [
-    "slams",
-    "breaks silence on",
-    "left fuming over",
-    "in tears over",
-    "hits back at",
-    "reveals truth about",
-    "admits shock",
-    "savaged over",
-    "spotted with",
-    "lifts lid on",
-    "cashes in on",
-    "sparks fury with",
-    "issues grim warning over",
-    "branded ‘disgrace’ over",
-    "in secret talks over",
-    "rushed to hospital after",
-    "banned from",
-    "snubs",
-    "confronts",
+    "slams", "breaks silence on", "left fuming over", "in tears over", "hits back at",
+    "reveals truth about", "admits shock", "savaged over", "spotted with", "lifts lid on",
+    "cashes in on", "sparks fury with", "issues grim warning over", "branded ‘disgrace’ over",
+    "in secret talks over", "rushed to hospital after", "banned from", "snubs", "confronts",
     "mocked for",
-]
+]  # fmt: skip
 THINGS = [
-    "‘cursed’ holiday home",
-    "£4m mansion",
-    "secret wedding",
-    "garden gnome row",
-    "parking ticket",
-    "celebrity feud",
-    "bizarre diet",
-    "haunted pub",
-    "wheelie bin rules",
-    "mystery illness",
-    "lottery jackpot",
-    "alien sighting",
-    "killer heatwave",
-    "pothole ‘the size of a car’",
-    "energy bills",
-    "Christmas lights",
-    "pet python",
-    "stolen sausage rolls",
-    "noisy neighbours",
-    "caravan holiday",
-    "fake tan disaster",
-    "reality TV comeback",
-    "dating app match",
-    "Brexit deal",
-    "Ukraine invasion",
-    "royal tour",
-    "cost of living",
-    "tattoo regret",
-    "Eurovision entry",
-    "meal deal price",
-]
+    "‘cursed’ holiday home", "£4m mansion", "secret wedding", "garden gnome row", "parking ticket",
+    "celebrity feud", "bizarre diet", "haunted pub", "wheelie bin rules", "mystery illness",
+    "lottery jackpot", "alien sighting", "killer heatwave", "pothole ‘the size of a car’",
+    "energy bills", "Christmas lights", "pet python", "stolen sausage rolls", "noisy neighbours",
+    "caravan holiday", "fake tan disaster", "reality TV comeback", "dating app match",
+    "Brexit deal", "Ukraine invasion", "royal tour", "cost of living", "tattoo regret",
+    "Eurovision entry", "meal deal price",
+]  # fmt: skip
 ENDINGS = [
-    "",
-    "",
-    "",
-    " after 20 years",
-    " in furious rant",
-    " as fans go wild",
-    " in leaked texts",
-    " live on air",
-    " ‘for the last time’",
-    " as police called",
-    " amid family rift",
-    " as bills soar",
-    " in Spain",
-    " in Blackpool",
-    " in Manchester",
-    " in Cardiff",
-]
+    "", "", "", " after 20 years", " in furious rant", " as fans go wild", " in leaked texts",
+    " live on air", " ‘for the last time’", " as police called", " amid family rift",
+    " as bills soar", " in Spain", " in Blackpool", " in Manchester", " in Cardiff",
+]  # fmt: skip
 SPEAKERS = [
-    "One Western official said:",
-    "A source close to the star said:",
-    "A neighbour told the Daily Star:",
-    "A spokeswoman said:",
-    "Another official said:",
-    "She added:",
-    "He told reporters:",
-    "A police spokesman said:",
-    "Her friend said:",
+    "One Western official said:", "A source close to the star said:",
+    "A neighbour told the Daily Star:", "A spokeswoman said:", "Another official said:",
+    "She added:", "He told reporters:", "A police spokesman said:", "Her friend said:",
     "The insider claimed:",
-]
+]  # fmt: skip
 WORDS = (
     "the a an and but as it was had been were would could they their them his her its "
     "government police officials fans family neighbours residents council minister stars "
@@ -149,11 +67,9 @@ CTA_NAMED = (
     "newsletters here"
 )
 SOURCES = [
-    "Source: Read Full Article",
-    "Source: Read Full Article",
-    "Source: Daily Star",
+    "Source: Read Full Article", "Source: Read Full Article", "Source: Daily Star",
     "Source: Mirror (https://www.mirror.co.uk/news/)",
-]
+]  # fmt: skip
 
 
 def headline_identity(headline: str) -> str:

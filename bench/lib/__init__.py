@@ -1,0 +1,23 @@
+"""What the benchmarks share: paths, `BenchError` and `sizes` here; the databases (`database`),
+running commands (`commands`), the servers (`servers`, `site`), requests and wrk (`client`),
+statistics (`stats`), the result files (`report`) and the stories (`seedgen`, `stories`)."""
+
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+ROOT, RESULTS_DIR = BENCH_DIR.parent, BENCH_DIR / "results"
+MANAGE, PYTHON = str(ROOT / "manage.py"), sys.executable  # make bench runs .venv/bin/python
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it claims to (a check failed, a command failed)."""
+
+
+def sizes(text: str) -> tuple[int, ...]:
+    """An option's "1000,10_000": positive sizes, ascending, each once."""
+    found = tuple(sorted({int(part.replace("_", "")) for part in text.split(",") if part}))
+    if not found or min(found) < 1:
+        raise ValueError("sizes must be positive integers")
+    return found
