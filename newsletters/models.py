@@ -91,12 +91,13 @@ def published_articles():
 
 
 class EditionQuerySet(models.QuerySet):
-    def due(self, *, now=None):
-        """Scheduled editions whose time has come."""
-        return self.filter(status=Edition.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
-
-    def sending(self):
-        return self.filter(status=Edition.Status.SENDING)
+    def to_resume(self, *, now=None):
+        """Editions a starting worker carries on with: those sending (perhaps left half sent by
+        a stopped worker) and those scheduled for a time already passed, oldest first."""
+        return self.filter(
+            Q(status=Edition.Status.SENDING)
+            | Q(status=Edition.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
+        ).order_by("pk")
 
 
 class Edition(models.Model):

@@ -18,5 +18,7 @@ def send_confirmation_task(email: str, newsletter_ids: list[int]) -> None:
 
 @task()
 def send_edition_task(edition_id: int) -> dict:
-    """Send what is due of an edition; safe to run any number of times, in any worker."""
+    """One sender of an edition: claims and sends batches until none is due. An edition gets
+    NEWSROOM_NEWSLETTER_SENDERS of these at once; safe to run any number of times, in any
+    worker."""
     return send_edition(edition_id).as_dict()

@@ -4,18 +4,19 @@ errors from permanent ones, and the report a send task returns. See `sending` fo
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import get_connection
-from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection as db_connection
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
+from psycopg2 import sql as pg_sql
 
+from ..mail import get_connection
 from ..models import Delivery, Edition, Subscription
 from .emails import PreparedEdition
 
@@ -50,6 +51,9 @@ class SendReport:
 
 
 def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) -> None:
+    """Send one claimed batch over one SMTP connection, a message at a time through the mail
+    backend's `send_messages`, each marked `sending` before it is handed over. Raises
+    ConnectionDown (the rest of the batch released) when the server cannot be reached."""
     skipped = [pk for pk, _, _, status in rows if status != Subscription.Status.CONFIRMED]
     if skipped:
         Delivery.objects.filter(pk__in=skipped, claim_token=token).update(
@@ -79,7 +83,7 @@ def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) 
                 email_address=address, subscription_id=subscription_id, delivery_id=pk
             )
             try:
-                _deliver(mail, message)
+                mail.send_messages([message])
             except Exception as exc:
                 transient = _is_transient(exc)
                 _record_failure(pk, token, exc, transient=transient, report=report)
@@ -100,50 +104,87 @@ def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) 
             mail.close()
         except Exception:  # closing a broken connection must not hide what broke it
             log.debug("closing the SMTP connection failed", exc_info=True)
-        Edition.objects.filter(pk=prepared.edition.pk).update(
-            sent_count=F("sent_count") + (report.sent - sent_before),
-            failed_count=F("failed_count") + (report.failed - failed_before),
-        )
-
-
-def _deliver(mail, message) -> None:
-    """Hand one message to the mail server. Through Django's SMTP backend a prebuilt copy goes
-    straight to the open smtplib connection: the backend's own `_send` would re-parse both
-    addresses and the message for every reader. Any other backend (tests' locmem, console)
-    gets the message as usual."""
-    if (
-        isinstance(mail, SMTPBackend)
-        and mail.connection is not None
-        and getattr(message, "envelope", None) is not None
-    ):
-        sender, recipients = message.envelope
-        mail.connection.sendmail(sender, recipients, message.prebuilt)
-    else:
-        mail.send_messages([message])
+        sent, failed = report.sent - sent_before, report.failed - failed_before
+        if sent or failed:
+            # Live progress for the admin's list; the run that finishes the edition writes the
+            # exact counts, and this no longer applies once it has.
+            Edition.objects.filter(pk=prepared.edition.pk, status=Edition.Status.SENDING).update(
+                sent_count=F("sent_count") + sent, failed_count=F("failed_count") + failed
+            )
 
 
 def _advance(token: str, *, sent: int | None, start: int | None) -> bool:
     """In one statement, mark delivery `sent` as sent and delivery `start` as being handed to
-    the mail server. `start` only moves while it is still claimed with our token; returns
-    whether it did. (Plain SQL: it runs once per message, and building the same UPDATE with the
-    ORM costs more than running it.)"""
+    the mail server (one round trip per message instead of two). `start` only moves while it
+    is still claimed with our token; returns whether it did."""
     if sent is None and start is None:
         return True
-    now = db_connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
+    if sent is not None and start is not None and db_connection.vendor == "postgresql":
+        return _advance_postgresql(token, sent=sent, start=start, now=now)
+    return _advance_orm(token, sent=sent, start=start, now=now)
+
+
+def _advance_orm(token: str, *, sent: int | None, start: int | None, now: datetime) -> bool:
+    """`_advance` for any database: a conditional `Case`/`When` UPDATE when both are given."""
+    ours = Delivery.objects.filter(claim_token=token)
+    if start is None:
+        ours.filter(pk=sent).update(status=Status.SENT, sent_at=now)
+        return True
+    starting = {"status": Status.SENDING, "claimed_at": now, "attempts": F("attempts") + 1}
+    if sent is None:
+        return ours.filter(pk=start, status=Status.CLAIMED).update(**starting) == 1
+    is_sent = Q(pk=sent)
+    updated = ours.filter(is_sent | Q(pk=start, status=Status.CLAIMED)).update(
+        status=Case(When(is_sent, then=Value(Status.SENT)), default=Value(Status.SENDING)),
+        sent_at=Case(When(is_sent, then=Value(now)), default=F("sent_at")),
+        claimed_at=Case(When(is_sent, then=F("claimed_at")), default=Value(now)),
+        attempts=Case(When(is_sent, then=F("attempts")), default=F("attempts") + 1),
+    )
+    return updated == 2
+
+
+def _advance_postgresql(token: str, *, sent: int, start: int, now: datetime) -> bool:
+    """`_advance_orm`'s two-row UPDATE as a statement composed once with psycopg2's `sql`
+    module. It runs once per message, and building it with the ORM each time costs about
+    1.3 ms of CPU against 0.07 ms: most of what a worker spends per message."""
+    params = {
+        "sent": sent,
+        "start": start,
+        "token": token,
+        "now": db_connection.ops.adapt_datetimefield_value(now),
+    }
     with db_connection.cursor() as cursor:
-        cursor.execute(ADVANCE_SQL, [sent, now, start, now, start, token, sent, start])
-        updated = cursor.rowcount
-    return start is None or updated == (2 if sent is not None else 1)
+        cursor.execute(_advance_statement(), params)
+        return cursor.rowcount == 2
 
 
-ADVANCE_SQL = f"""
-    UPDATE {Delivery._meta.db_table} SET
-        status = CASE WHEN id = %s THEN '{Status.SENT}' ELSE '{Status.SENDING}' END,
-        sent_at = CASE WHEN status = '{Status.CLAIMED}' THEN sent_at ELSE %s END,
-        claimed_at = CASE WHEN id = %s THEN %s ELSE claimed_at END,
-        attempts = CASE WHEN id = %s THEN attempts + 1 ELSE attempts END
-    WHERE claim_token = %s AND (id = %s OR (id = %s AND status = '{Status.CLAIMED}'))
-"""
+@functools.cache
+def _advance_statement() -> str:
+    """The statement's text, rendered on first use (quoting identifiers needs a connection)."""
+    column = {
+        name: pg_sql.Identifier(Delivery._meta.get_field(name).column)
+        for name in ("id", "status", "sent_at", "claimed_at", "attempts", "claim_token")
+    }
+    statement = pg_sql.SQL(
+        """
+        UPDATE {table} SET
+            {status} = CASE WHEN {id} = %(sent)s THEN {sent_status} ELSE {sending_status} END,
+            {sent_at} = CASE WHEN {id} = %(sent)s THEN %(now)s ELSE {sent_at} END,
+            {claimed_at} = CASE WHEN {id} = %(start)s THEN %(now)s ELSE {claimed_at} END,
+            {attempts} = CASE WHEN {id} = %(start)s THEN {attempts} + 1 ELSE {attempts} END
+        WHERE {claim_token} = %(token)s
+            AND ({id} = %(sent)s OR ({id} = %(start)s AND {status} = {claimed_status}))
+        """
+    ).format(
+        table=pg_sql.Identifier(Delivery._meta.db_table),
+        sent_status=pg_sql.Literal(str(Status.SENT)),
+        sending_status=pg_sql.Literal(str(Status.SENDING)),
+        claimed_status=pg_sql.Literal(str(Status.CLAIMED)),
+        **column,
+    )
+    db_connection.ensure_connection()
+    return statement.as_string(db_connection.connection)
 
 
 def _release(token: str, pks: list[int]) -> None:

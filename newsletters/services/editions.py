@@ -5,7 +5,6 @@ given through `newsletters.*`) and the edition's status before changing anything
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import get_connection
@@ -15,7 +14,7 @@ from django.utils import timezone
 
 from ..models import Delivery, Edition, Subscription
 from .emails import PreparedEdition, absolute_url, edition_stories, render_edition
-from .sending import delivery_counts, enqueue_send
+from .sending import can_defer, delivery_counts, start_sending
 
 SEND_PERMISSION = "newsletters.send_edition"
 
@@ -45,32 +44,32 @@ def send_test_edition(edition: Edition, *, to: str, by) -> None:
 @transaction.atomic
 def send_edition_now(edition: Edition, *, by) -> Edition:
     """Start sending a draft or scheduled edition to its newsletter's confirmed subscribers:
-    the work runs as a background task, enqueued after commit."""
+    the work runs as background send tasks (NEWSROOM_NEWSLETTER_SENDERS of them, sharing it),
+    enqueued after commit."""
     edition = Edition.objects.select_for_update().get(pk=edition.pk)
     _check(edition, by)
     edition.status = Edition.Status.SENDING
     edition.started_at = timezone.now()
     edition.save(update_fields=["status", "started_at", "updated_at"])
-    enqueue_send(edition.pk)
+    start_sending(edition.pk)
     return edition
 
 
 @transaction.atomic
 def schedule_edition(edition: Edition, *, at: datetime, by) -> Edition:
-    """Send the edition at `at` (in the future). A task is enqueued to run then; rescheduling
-    leaves the earlier task to find the edition not due and do nothing."""
+    """Send the edition at `at` (in the future): its send tasks are enqueued to run then.
+    Tasks left from an earlier schedule do nothing while the edition is not due, and are one
+    more sender if they run after it started."""
     edition = Edition.objects.select_for_update().get(pk=edition.pk)
     _check(edition, by)
     if at <= timezone.now():
         raise ValidationError("Choose a time in the future, or send it now.")
-    from ..tasks import send_edition_task
-
-    if not send_edition_task.get_backend().supports_defer:
+    if not can_defer():
         raise ValidationError("The task backend cannot run tasks later; send it now instead.")
     edition.status = Edition.Status.SCHEDULED
     edition.scheduled_at = at
     edition.save(update_fields=["status", "scheduled_at", "updated_at"])
-    transaction.on_commit(partial(send_edition_task.using(run_after=at).enqueue, edition.pk))
+    start_sending(edition.pk, at=at)
     return edition
 
 

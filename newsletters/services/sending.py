@@ -1,43 +1,50 @@
-"""Sending an edition to its confirmed subscribers, safely repeatable.
+"""Sending an edition to its confirmed subscribers: several send tasks share it, and each is
+safely repeatable.
 
-`send_edition(edition_id)` is what the task runs, and running it again (a retry, a second
-worker, a worker restarted after being killed) is always safe:
+Starting an edition enqueues NEWSROOM_NEWSLETTER_SENDERS runs of the send task (`start_sending`),
+so that many workers send it at once. `send_edition(edition_id)` is what each runs, and running
+it again (a retry, another worker, a worker restarted after being killed) is always safe:
 
 1. A due scheduled edition becomes `sending` (a conditional update, so only once).
-2. One pending `Delivery` per confirmed subscriber is written, subscribers walked by primary
-   key a chunk at a time (never all in memory); the unique constraint makes this idempotent.
-3. Batches are claimed (pending → claimed, stamped with a token no other run has). For each
-   reader, one UPDATE marks the previous message sent and this one `sending` *before* it is
-   handed to the mail server; the mark only succeeds while the claim is still ours.
+2. One pending `Delivery` per confirmed subscriber is written, once: the first run to get there
+   locks the edition's row and writes them in one transaction, walking the subscribers by
+   primary key a chunk at a time (never all in memory); runs that started with it wait for the
+   lock and find the rows written. The unique constraint keeps it idempotent all the same.
+3. Each run claims batches (pending → claimed, stamped with a token no other run has) until none
+   is left; the claims are what keep the runs on different readers. For each reader, one UPDATE
+   marks the previous message sent and this one `sending` *before* it is handed to the mail
+   server; the mark only succeeds while the claim is still ours.
 4. A run that finds claims older than NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT takes them back:
    `claimed` rows were never handed over and go back to pending; a `sending` row may have
    reached the server before its worker died, so it becomes `interrupted` and is not resent.
-   At most one message per SMTP connection of a killed worker is in that state: never twice
-   beats always once.
+   At most one message per run a killed worker was making is in that state: never twice beats
+   always once.
 5. Transient SMTP errors (4xx, dropped connections) put the delivery back to pending with an
    exponential backoff, up to NEWSROOM_NEWSLETTER_MAX_ATTEMPTS; permanent ones (5xx, a refused
-   address) mark it failed with the server's answer. When work is left for later, the task
-   enqueues itself for then.
+   address) mark it failed with the server's answer.
+6. A run with nothing left to claim finishes the edition if it can: one conditional UPDATE marks
+   it sent, with its counts read from the deliveries in the same statement, only when none is
+   unfinished. So the edition is finished, with the right counts, by whichever run ends last, in
+   whatever order they end. While work is left (another run's claims, a retry not due yet) the
+   run enqueues one more for when that falls due; a run that finds the edition sent does nothing.
 
-One SMTP connection is used per batch; on PostgreSQL, NEWSROOM_NEWSLETTER_CONNECTIONS batches
-are sent at once, each by its own thread. On PostgreSQL the per-message status marks are committed
-without waiting for the WAL flush (`synchronous_commit = off`): a killed *worker* loses nothing
-it committed; only a crash of the database server itself could lose the last fraction of a
-second of marks.
+On PostgreSQL the per-message status marks are committed without waiting for the WAL flush
+(`synchronous_commit = off`): a killed *worker* loses nothing it committed; only a crash of the
+database server itself could lose the last fraction of a second of marks.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+import os
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection as db_connection
-from django.db import connections, transaction
-from django.db.models import Count, Min, Q
+from django.db import transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import Delivery, Edition, Subscription
@@ -53,14 +60,28 @@ INTERRUPTED_MESSAGE = (
     "so it was not sent again."
 )
 AUDIENCE_CHUNK = 5000
+DEFAULT_SENDERS = 2
 
 
-# --- the whole edition -------------------------------------------------------------------------
+def sender_count() -> int:
+    """How many send tasks share an edition: NEWSROOM_NEWSLETTER_SENDERS, at least one.
+
+    Each is one worker's worth of sending (one SMTP connection, one database connection), so
+    more than the number of worker processes only queues runs that find nothing left to do.
+    Read from the environment when the settings module does not define it."""
+    value = getattr(settings, "NEWSROOM_NEWSLETTER_SENDERS", None)
+    if value is None:
+        value = os.environ.get("NEWSROOM_NEWSLETTER_SENDERS", DEFAULT_SENDERS)
+    return max(1, int(value))
+
+
+# --- one run -----------------------------------------------------------------------------------
 
 
 def send_edition(edition_id: int) -> SendReport:
-    """Send what is due of edition `edition_id` and return what happened. Does nothing to a
-    draft, a sent edition or a scheduled one whose time has not come; idempotent."""
+    """Send what is due of edition `edition_id`, batch by batch until none is left, and return
+    what this run did. Does nothing to a draft, a sent edition or a scheduled one whose time has
+    not come; idempotent, and safe beside any number of other runs for the same edition."""
     report = SendReport(edition_id)
     now = timezone.now()
     edition = Edition.objects.select_related("newsletter").filter(pk=edition_id).first()
@@ -84,21 +105,9 @@ def send_edition(edition_id: int) -> SendReport:
         create_deliveries(edition)
     report.released, report.interrupted = release_stale_claims(edition, now=now)
     prepared = PreparedEdition(edition)
-    senders = settings.NEWSROOM_NEWSLETTER_CONNECTIONS
-    if senders <= 1 or db_connection.vendor != "postgresql" or db_connection.in_atomic_block:
-        _send_pending(prepared, report)
-    else:
-        _send_in_parallel(prepared, report, senders)
-    return finish_edition(edition, report)
-
-
-def _send_pending(prepared: PreparedEdition, report: SendReport) -> None:
-    """Claim and send batches until none is due (or the mail server cannot be reached)."""
     with fast_commits():
         while True:
-            token, rows = claim_batch(
-                prepared.edition, size=settings.NEWSROOM_NEWSLETTER_BATCH_SIZE
-            )
+            token, rows = claim_batch(edition, size=settings.NEWSROOM_NEWSLETTER_BATCH_SIZE)
             if not rows:
                 break
             try:
@@ -109,64 +118,42 @@ def _send_pending(prepared: PreparedEdition, report: SendReport) -> None:
                     seconds=settings.NEWSROOM_NEWSLETTER_RETRY_DELAY
                 )
                 break
-
-
-def _send_in_parallel(prepared: PreparedEdition, report: SendReport, senders: int) -> None:
-    """Run `senders` claim-and-send loops at once, each in a thread with its own database and
-    SMTP connections. A sender spends most of its time waiting for the mail server and the
-    database, so a few of them overlap those waits; the claims keep them on different readers.
-    (PostgreSQL only: SQLite allows one writer at a time.)"""
-    reports = [SendReport(report.edition_id) for _ in range(senders)]
-    errors: list[BaseException] = []
-
-    def sender(part: SendReport) -> None:
-        try:
-            _send_pending(prepared, part)
-        except BaseException as exc:  # re-raised below, in the task's own thread
-            errors.append(exc)
-        finally:
-            connections.close_all()  # this thread's connections only
-
-    threads = [
-        threading.Thread(target=sender, args=(part,), name=f"newsletter-sender-{n}")
-        for n, part in enumerate(reports)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for part in reports:
-        for name in ("sent", "failed", "retrying", "skipped", "lost_claims"):
-            setattr(report, name, getattr(report, name) + getattr(part, name))
-        report.notes.extend(part.notes)
-        if part.next_run_at and (
-            report.next_run_at is None or part.next_run_at < report.next_run_at
-        ):
-            report.next_run_at = part.next_run_at
-    if errors:
-        raise errors[0]
+    return finish_edition(edition, report)
 
 
 def create_deliveries(edition: Edition, *, chunk_size: int = AUDIENCE_CHUNK) -> int:
-    """Write one pending delivery per confirmed subscriber of the edition's newsletter and
-    record how many there are. Subscribers are read a chunk at a time in primary-key order
-    (keyset pagination); rows that already exist are left alone, so running it again after a
-    crash finishes the job without duplicates."""
+    """Write one pending delivery per confirmed subscriber of the edition's newsletter, record
+    how many there are, and return that. Done once per edition: under a lock on the edition's
+    row, in one transaction, so a run that arrives meanwhile waits and then finds the count set
+    (and a run killed half way leaves nothing, for the next run to write again). Subscribers are
+    read a chunk at a time in primary-key order (keyset pagination), never all in memory."""
     audience = Subscription.objects.confirmed().filter(newsletter_id=edition.newsletter_id)
-    last = 0
-    while True:
-        ids = list(
-            audience.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:chunk_size]
+    with transaction.atomic():
+        written = (
+            Edition.objects.select_for_update()
+            .filter(pk=edition.pk)
+            .values_list("recipients_count", flat=True)
+            .first()
         )
-        if not ids:
-            break
-        Delivery.objects.bulk_create(
-            [Delivery(edition_id=edition.pk, subscription_id=pk) for pk in ids],
-            ignore_conflicts=True,
-        )
-        last = ids[-1]
-    count = Delivery.objects.filter(edition=edition).count()
-    Edition.objects.filter(pk=edition.pk).update(recipients_count=count)
+        if written is not None:
+            edition.recipients_count = written
+            return written
+        last = 0
+        while True:
+            ids = list(
+                audience.filter(pk__gt=last)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:chunk_size]
+            )
+            if not ids:
+                break
+            Delivery.objects.bulk_create(
+                [Delivery(edition_id=edition.pk, subscription_id=pk) for pk in ids],
+                ignore_conflicts=True,
+            )
+            last = ids[-1]
+        count = Delivery.objects.filter(edition=edition).count()
+        Edition.objects.filter(pk=edition.pk).update(recipients_count=count)
     edition.recipients_count = count
     return count
 
@@ -221,21 +208,43 @@ def claim_batch(edition: Edition, *, size: int) -> tuple[str, list[tuple[int, in
     return token, rows
 
 
-def finish_edition(edition: Edition, report: SendReport) -> SendReport:
-    """Record the counts; mark the edition sent when nothing is left, or enqueue the next run
-    for when the earliest retry (or another worker's claim) falls due."""
-    counts = delivery_counts(edition)
-    Edition.objects.filter(pk=edition.pk).update(
-        sent_count=counts[Status.SENT], failed_count=counts[Status.FAILED]
+def _deliveries_in(status: str):
+    """How many of the outer edition's deliveries are in `status`, as a subquery."""
+    rows = (
+        Delivery.objects.filter(edition=OuterRef("pk"), status=status)
+        .order_by()
+        .values("edition")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
-    if not any(counts[status] for status in UNFINISHED):
-        Edition.objects.filter(pk=edition.pk, status=Edition.Status.SENDING).update(
-            status=Edition.Status.SENT, sent_at=timezone.now()
+    return Coalesce(Subquery(rows), Value(0))
+
+
+def finish_edition(edition: Edition, report: SendReport) -> SendReport:
+    """Mark the edition sent if none of its deliveries is unfinished, with its sent and failed
+    counts, in one statement: deciding and counting from the same snapshot is what makes the
+    counts right whichever run gets here last. Otherwise enqueue a run for when the earliest
+    retry, or the claims another run still holds, fall due."""
+    unfinished = Delivery.objects.filter(edition=OuterRef("pk"), status__in=UNFINISHED)
+    finished = (
+        Edition.objects.filter(
+            pk=edition.pk, status=Edition.Status.SENDING, recipients_count__isnull=False
         )
+        .filter(~Exists(unfinished))
+        .update(
+            status=Edition.Status.SENT,
+            sent_at=timezone.now(),
+            sent_count=_deliveries_in(Status.SENT),
+            failed_count=_deliveries_in(Status.FAILED),
+        )
+    )
+    if finished:
         report.status = Edition.Status.SENT
         return report
+    report.status = Edition.objects.filter(pk=edition.pk).values_list("status", flat=True).get()
+    if report.status != Edition.Status.SENDING:
+        return report  # another run finished it meanwhile
 
-    report.status = Edition.Status.SENDING
     if report.next_run_at is None:
         timeout = timedelta(seconds=settings.NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT)
         waiting = Delivery.objects.filter(edition=edition).aggregate(
@@ -248,34 +257,45 @@ def finish_edition(edition: Edition, report: SendReport) -> SendReport:
     return report
 
 
-def enqueue_send(edition_id: int, *, at: datetime | None = None) -> None:
-    """Enqueue a run of the send task, after commit, at `at` when the backend can defer
-    (the database backend can; the immediate backend used in tests cannot, so nothing is
-    enqueued and the next worker start resumes the edition)."""
+# --- enqueueing --------------------------------------------------------------------------------
+
+
+def can_defer() -> bool:
+    """Whether the task backend can run a task later (the database backend can; the immediate
+    backend used in tests cannot)."""
+    from ..tasks import send_edition_task
+
+    return send_edition_task.get_backend().supports_defer
+
+
+def enqueue_send(edition_id: int, *, at: datetime | None = None, runs: int = 1) -> None:
+    """Enqueue `runs` runs of the send task, after commit, at `at` when that is in the future.
+    When the backend cannot defer, nothing is enqueued for later: the next worker start resumes
+    the edition (`resume_sending`)."""
     from ..tasks import send_edition_task
 
     task = send_edition_task
     if at is not None and at > timezone.now():
-        if not task.get_backend().supports_defer:
+        if not can_defer():
             log.info("Edition %s: run at %s left to the next worker start", edition_id, at)
             return
         task = task.using(run_after=at)
-    transaction.on_commit(partial(task.enqueue, edition_id))
+    for _ in range(runs):
+        transaction.on_commit(partial(task.enqueue, edition_id))
+
+
+def start_sending(edition_id: int, *, at: datetime | None = None) -> None:
+    """Enqueue the edition's send tasks, one per sender (`sender_count`), now or at `at`."""
+    enqueue_send(edition_id, at=at, runs=sender_count())
 
 
 def resume_sending() -> list[int]:
-    """Enqueue a run for every edition that is sending or due: what a worker does when it
-    starts, so an edition a killed worker left half sent carries on. Returns their ids."""
-    ids = list(
-        Edition.objects.filter(
-            Q(status=Edition.Status.SENDING)
-            | Q(status=Edition.Status.SCHEDULED, scheduled_at__lte=timezone.now())
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    """Enqueue the send tasks of every edition a starting worker carries on with (see
+    `EditionQuerySet.to_resume`), so an edition a killed worker left half sent goes on. Returns
+    their ids."""
+    ids = list(Edition.objects.to_resume().values_list("pk", flat=True))
     for edition_id in ids:
-        enqueue_send(edition_id)
+        start_sending(edition_id)
     return ids
 
 

@@ -4,17 +4,14 @@ ends up with exactly one copy. Runs on the database task backend and its worker.
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from newsletters.models import Delivery, Edition
@@ -25,8 +22,8 @@ from tests.conftest import database_vendor
 from .conftest import DATABASE
 from .factories import EditionFactory, NewsletterFactory, SubscriptionFactory
 from .smtp import Recorder, SMTPServer
+from .workers import COMMAND, ROOT, worker_env
 
-ROOT = Path(__file__).resolve().parents[2]
 READERS = 23
 
 
@@ -91,73 +88,57 @@ def test_a_worker_stopped_mid_send_resumes_without_sending_anyone_a_second_copy(
     database_vendor() != "postgresql",
     reason="a worker subprocess cannot open the in-memory SQLite test database",
 )
-@pytest.mark.parametrize("connections", [1, 4])
-def test_a_killed_worker_process_is_restarted_and_nobody_gets_a_second_copy(
-    transactional_db, settings, free_port, tmp_path, connections
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_worker_processes_are_restarted_and_nobody_gets_a_second_copy(
+    transactional_db, settings, free_port, tmp_path, workers
 ):
-    """With one SMTP connection, every reader ends up with exactly one copy. With several,
-    each connection may have had a message half handed over when the process died: those
-    readers' deliveries are `interrupted` and not resent, so they have one copy or none (the
-    price of never sending twice), and every other reader has exactly one."""
+    """The edition's two send tasks run in `workers` processes, all killed at the 9th message.
+    With one process, every reader ends up with exactly one copy. With two, each may have had a
+    message half handed over when it died: those readers' deliveries are `interrupted` and not
+    resent, so they have one copy or none (the price of never sending twice), and every other
+    reader has exactly one."""
     settings.TASKS = DATABASE
+    settings.NEWSROOM_NEWSLETTER_SENDERS = 2
     newsletter = NewsletterFactory(slug="killed")
     readers = SubscriptionFactory.create_batch(READERS, newsletter=newsletter, confirmed=True)
     edition = EditionFactory(newsletter=newsletter)
     send_edition_now(edition, by=UserFactory(is_superuser=True))
 
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:"
-            f"{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_EMAIL_HOST": "127.0.0.1",
-        "DJANGO_EMAIL_PORT": str(free_port),
-        "NEWSROOM_SITE_URL": settings.SITE_URL,
-        "NEWSROOM_NEWSLETTER_BATCH_SIZE": "5",
-        "NEWSROOM_NEWSLETTER_CONNECTIONS": str(connections),
-        "NEWSROOM_LOG_FORMAT": "text",
-    }
-    env.pop("REDIS_URL", None)
-    command = [
-        sys.executable,
-        str(ROOT / "manage.py"),
-        "run_worker",
-        "--",
-        "--batch",
-        "--no-startup-delay",
-        "--no-reload",
-    ]
-    worker = {}
+    env = worker_env(
+        smtp_port=free_port,
+        NEWSROOM_NEWSLETTER_BATCH_SIZE="5",
+        NEWSROOM_NEWSLETTER_SENDERS="2",
+    )
+    processes = []
     killed = threading.Event()
 
     def kill_at_the_ninth(item):
-        # The 9th message has arrived; the worker dies before it hears "250".
+        # The 9th message has arrived; the workers die before they hear "250".
         if len(handler.received) == 9 and not killed.is_set():
-            os.kill(worker["process"].pid, signal.SIGKILL)
+            for process in processes:
+                os.kill(process.pid, signal.SIGKILL)
             killed.set()
 
     handler = Recorder(after_data=kill_at_the_ninth)
     log = tmp_path / "worker.log"
     with SMTPServer(free_port, handler), log.open("w") as output:
-        worker["process"] = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=output
+        processes.extend(
+            subprocess.Popen(COMMAND, cwd=ROOT, env=env, stdout=output, stderr=output)
+            for _ in range(workers)
         )
-        worker["process"].wait(timeout=120)
+        for process in processes:
+            process.wait(timeout=120)
         assert killed.is_set(), log.read_text()
-        assert worker["process"].returncode == -signal.SIGKILL
+        assert [p.returncode for p in processes] == [-signal.SIGKILL] * workers
         counts = Counter(Delivery.objects.values_list("status", flat=True))
-        assert 1 <= counts["sending"] <= connections, counts
-        if connections == 1:
+        assert 1 <= counts["sending"] <= workers, counts
+        if workers == 1:
             assert counts["sent"] == 8 and counts["sending"] == 1, counts
 
-        # Restarted with no grace period for claims (the first worker is known to be dead).
+        # Restarted with no grace period for claims (the first workers are known to be dead).
         restart = {**env, "NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT": "0"}
         again = subprocess.run(
-            command, cwd=ROOT, env=restart, stdout=output, stderr=output, timeout=120
+            COMMAND, cwd=ROOT, env=restart, stdout=output, stderr=output, timeout=120
         )
         assert again.returncode == 0, log.read_text()
 
@@ -171,7 +152,8 @@ def test_a_killed_worker_process_is_restarted_and_nobody_gets_a_second_copy(
         if statuses[reader.email] == "sent":
             assert arrived[reader.email] == 1, reader.email
     interrupted = [email for email, status in statuses.items() if status == "interrupted"]
-    assert 1 <= len(interrupted) <= connections
-    if connections == 1:
+    assert 1 <= len(interrupted) <= workers
+    assert (edition.sent_count, edition.failed_count) == (READERS - len(interrupted), 0)
+    if workers == 1:
         assert arrived == Counter({r.email: 1 for r in readers})
         assert len(interrupted) == 1

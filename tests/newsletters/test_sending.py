@@ -116,22 +116,6 @@ def test_each_reader_gets_their_own_links_and_message_id(
     assert len({m.alternatives[0][0] for m in mail.outbox}) == 3
 
 
-def test_the_prebuilt_message_matches_what_django_would_build():
-    edition = EditionFactory()
-    prepared = PreparedEdition(edition)
-    assert prepared.template is not None
-    fast = prepared.message_for(email_address="r@example.com", subscription_id=7, delivery_id=3)
-    slow_bytes = super(type(fast), fast).message().as_bytes()
-    ours, django = (
-        email.message_from_bytes(b, policy=email.policy.default)
-        for b in (fast.message().as_bytes(), slow_bytes)
-    )
-    for header in ("Subject", "From", "To", "Reply-To", "List-Unsubscribe", "Message-ID"):
-        assert " ".join(str(ours[header]).split()) == " ".join(str(django[header]).split())
-    for kind in ("plain", "html"):
-        assert ours.get_body((kind,)).get_content() == django.get_body((kind,)).get_content()
-
-
 def test_a_story_withdrawn_after_it_was_picked_is_left_out(edition):
     from articles.models import Article
 
@@ -309,3 +293,157 @@ def test_an_edition_without_published_stories_cannot_be_sent(editor):
     edition = EditionFactory(stories=[ArticleFactory(draft=True)])
     with pytest.raises(ValidationError, match="published story"):
         send_edition_now(edition, by=editor)
+
+
+# --- several send tasks --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dummy_tasks(settings):
+    from django_tasks import default_task_backend
+
+    from .conftest import DUMMY
+
+    settings.TASKS = DUMMY
+    settings.NEWSROOM_NEWSLETTER_SENDERS = 3
+    return default_task_backend
+
+
+def test_sending_now_enqueues_one_send_task_per_sender(
+    edition, editor, dummy_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        send_edition_now(edition, by=editor)
+    assert [(r.task.name, r.args) for r in dummy_tasks.results] == [
+        ("send_edition_task", [edition.pk])
+    ] * 3
+
+
+def test_scheduling_enqueues_every_sender_for_the_time_chosen(
+    edition, editor, dummy_tasks, django_capture_on_commit_callbacks
+):
+    from newsletters.services import schedule_edition
+
+    when = timezone.now() + timedelta(hours=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        schedule_edition(edition, at=when, by=editor)
+    assert [(r.task.run_after, r.args) for r in dummy_tasks.results] == [(when, [edition.pk])] * 3
+
+
+def test_a_starting_worker_gives_each_unfinished_edition_all_its_senders(
+    dummy_tasks, django_capture_on_commit_callbacks
+):
+    from newsletters.services import resume_sending
+
+    now = timezone.now()
+    sending, due, later, draft = EditionFactory.create_batch(4)
+    Edition.objects.filter(pk=sending.pk).update(status=Edition.Status.SENDING)
+    Edition.objects.filter(pk=due.pk).update(
+        status=Edition.Status.SCHEDULED, scheduled_at=now - timedelta(minutes=1)
+    )
+    Edition.objects.filter(pk=later.pk).update(
+        status=Edition.Status.SCHEDULED, scheduled_at=now + timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert resume_sending() == [sending.pk, due.pk]
+    assert [r.args for r in dummy_tasks.results] == [[sending.pk]] * 3 + [[due.pk]] * 3
+
+
+def test_the_number_of_senders_comes_from_the_setting_or_else_the_environment(
+    settings, monkeypatch
+):
+    from newsletters.services.sending import sender_count
+
+    settings.NEWSROOM_NEWSLETTER_SENDERS = 4
+    assert sender_count() == 4
+    settings.NEWSROOM_NEWSLETTER_SENDERS = 0
+    assert sender_count() == 1  # at least one, whatever the setting says
+    del settings.NEWSROOM_NEWSLETTER_SENDERS
+    monkeypatch.setenv("NEWSROOM_NEWSLETTER_SENDERS", "3")
+    assert sender_count() == 3
+    monkeypatch.delenv("NEWSROOM_NEWSLETTER_SENDERS")
+    assert sender_count() == 2
+
+
+@pytest.mark.parametrize("ends_last", ["the run holding a batch", "the other run"])
+def test_whichever_run_ends_last_finishes_the_edition_with_exact_counts(edition, ends_last):
+    from newsletters.services import create_deliveries
+    from newsletters.services.batches import SendReport, send_batch
+    from newsletters.services.sending import claim_batch, finish_edition
+
+    readers = SubscriptionFactory.create_batch(10, newsletter=edition.newsletter, confirmed=True)
+    Edition.objects.filter(pk=edition.pk).update(status=Edition.Status.SENDING)
+    edition.refresh_from_db()
+    create_deliveries(edition)
+    # One run has claimed a batch of four; another run sends the other six.
+    prepared = PreparedEdition(edition)
+    token, rows = claim_batch(edition, size=4)
+    holder = SendReport(edition.pk)
+
+    def holder_finishes():
+        send_batch(prepared, token, rows, holder)
+        return finish_edition(edition, holder)
+
+    if ends_last == "the other run":
+        assert holder_finishes().status == Edition.Status.SENDING  # six still pending
+        assert send_edition(edition.pk).status == Edition.Status.SENT
+    else:
+        other = send_edition(edition.pk)
+        assert (other.sent, other.status) == (6, Edition.Status.SENDING)  # the batch is claimed
+        assert Edition.objects.get().sent_count == 6  # progress so far
+        assert holder_finishes().status == Edition.Status.SENT
+
+    edition.refresh_from_db()
+    assert (edition.status, edition.recipients_count) == (Edition.Status.SENT, 10)
+    assert (edition.sent_count, edition.failed_count) == (10, 0)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in readers)
+    send_edition(edition.pk)  # a run arriving after the end changes nothing
+    edition.refresh_from_db()
+    assert (edition.status, edition.sent_count, len(mail.outbox)) == (Edition.Status.SENT, 10, 10)
+
+
+def test_two_runs_claiming_at_once_never_hold_the_same_reader(edition):
+    from newsletters.services import create_deliveries
+    from newsletters.services.sending import claim_batch
+
+    SubscriptionFactory.create_batch(7, newsletter=edition.newsletter, confirmed=True)
+    create_deliveries(edition)
+    first_token, first = claim_batch(edition, size=4)
+    second_token, second = claim_batch(edition, size=4)
+    third_token, third = claim_batch(edition, size=4)
+    assert first_token != second_token
+    assert (len(first), len(second), third) == (4, 3, [])
+    assert not {row[0] for row in first} & {row[0] for row in second}
+
+
+@pytest.mark.parametrize("implementation", ["_advance_orm", "_advance_postgresql"])
+def test_one_statement_marks_the_last_message_sent_and_the_next_sending(edition, implementation):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from newsletters.services import batches, create_deliveries
+    from newsletters.services.sending import claim_batch
+
+    if implementation == "_advance_postgresql" and connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's statement")
+    advance = getattr(batches, implementation)
+    SubscriptionFactory.create_batch(3, newsletter=edition.newsletter, confirmed=True)
+    create_deliveries(edition)
+    token, rows = claim_batch(edition, size=3)
+    a, b, c = (row[0] for row in rows)
+    assert batches._advance(token, sent=None, start=a)
+    now = timezone.now() + timedelta(seconds=5)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert advance(token, sent=a, start=b, now=now) is True
+    assert len(queries) == 1
+    marks = {d.pk: d for d in Delivery.objects.all()}
+    assert (marks[a].status, marks[a].sent_at, marks[a].attempts) == ("sent", now, 1)
+    assert (marks[b].status, marks[b].claimed_at, marks[b].attempts) == ("sending", now, 1)
+    assert marks[b].sent_at is None
+
+    # c's claim was taken back meanwhile: b is still marked sent, c is left alone.
+    Delivery.objects.filter(pk=c).update(status="pending", claim_token="", claimed_at=None)
+    assert advance(token, sent=b, start=c, now=now) is False
+    marks = {d.pk: d for d in Delivery.objects.all()}
+    assert (marks[b].status, marks[c].status, marks[c].attempts) == ("sent", "pending", 0)

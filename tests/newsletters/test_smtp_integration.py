@@ -1,7 +1,9 @@
 """An edition sent through a real SMTP server on 127.0.0.1 (aiosmtpd), read back with the
-standard library's email parser."""
+standard library's email parser, by one worker and by two worker processes at once."""
 
 import re
+import subprocess
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -13,23 +15,14 @@ from newsletters.models import Delivery, Edition, Subscription
 from newsletters.services import send_edition, send_edition_now
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
+from tests.conftest import database_vendor
 
+from .conftest import DATABASE
 from .factories import EditionFactory, NewsletterFactory, SubscriptionFactory
-from .smtp import SMTPServer
+from .smtp import Recorder, SMTPServer
+from .workers import COMMAND, ROOT, free_port, worker_env
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def smtp(settings, free_port):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = free_port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 10
-    with SMTPServer(free_port) as server:
-        yield server.handler
 
 
 def test_an_edition_goes_through_a_real_smtp_server_with_working_unsubscribe_headers(
@@ -110,18 +103,51 @@ def test_a_test_send_reaches_the_editor_through_smtp(smtp):
     assert Delivery.objects.count() == 0
 
 
-def test_parallel_senders_give_every_reader_exactly_one_copy(
-    transactional_db, smtp, settings, django_capture_on_commit_callbacks
+@pytest.mark.skipif(
+    database_vendor() != "postgresql",
+    reason="a worker subprocess cannot open the in-memory SQLite test database",
+)
+def test_two_worker_processes_share_an_edition_and_every_reader_gets_exactly_one_copy(
+    transactional_db, settings, tmp_path
 ):
-    """Four senders share one edition (on PostgreSQL; SQLite always sends with one)."""
-    settings.NEWSROOM_NEWSLETTER_CONNECTIONS = 4
-    settings.NEWSROOM_NEWSLETTER_BATCH_SIZE = 3
+    """Each worker sends to an SMTP server of its own, so what each received shows who sent
+    what. The first worker's first message is held until the second has sent one, so both take
+    part however their start-up times fall."""
+    settings.TASKS = DATABASE
+    settings.NEWSROOM_NEWSLETTER_SENDERS = 2
     newsletter = NewsletterFactory(slug="parallel")
     readers = SubscriptionFactory.create_batch(40, newsletter=newsletter, confirmed=True)
     edition = EditionFactory(newsletter=newsletter)
     send_edition_now(edition, by=UserFactory(is_superuser=True))
+
+    second_sent = threading.Event()
+    first = Recorder(after_data=lambda item: second_sent.wait(timeout=60))
+    second = Recorder(after_data=lambda item: second_sent.set())
+    servers = [SMTPServer(free_port(), first), SMTPServer(free_port(), second)]
+    log = tmp_path / "workers.log"
+    with servers[0], servers[1], log.open("w") as output:
+        workers = [
+            subprocess.Popen(
+                COMMAND,
+                cwd=ROOT,
+                env=worker_env(
+                    smtp_port=server.port,
+                    NEWSROOM_NEWSLETTER_BATCH_SIZE="3",
+                    NEWSROOM_NEWSLETTER_SENDERS="2",
+                ),
+                stdout=output,
+                stderr=output,
+            )
+            for server in servers
+        ]
+        assert [worker.wait(timeout=120) for worker in workers] == [0, 0], log.read_text()
+
     edition.refresh_from_db()
-    assert edition.status == Edition.Status.SENT
-    arrived = Counter(rcpt for item in smtp.received for rcpt in item.rcpt_tos)
-    assert arrived == Counter({r.email: 1 for r in readers})
-    assert edition.sent_count == 40
+    assert edition.status == Edition.Status.SENT, log.read_text()
+    assert (edition.sent_count, edition.failed_count) == (40, 0)
+    by_server = [
+        Counter(r for item in rec.received for r in item.rcpt_tos) for rec in (first, second)
+    ]
+    assert all(by_server), by_server  # both workers sent
+    assert by_server[0] + by_server[1] == Counter({r.email: 1 for r in readers})
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}

@@ -3,13 +3,14 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from newsletters.models import Edition
 from newsletters.services import resume_sending
 
 
 class Command(BaseCommand):
     help = (
         "Run the task worker (django-tasks-db's db_worker). Before it starts, every edition that "
-        "is sending or due gets a send task, so a worker killed mid-send carries on where it "
+        "is sending or due gets its send tasks, so a worker killed mid-send carries on where it "
         "stopped. Options after -- go to db_worker, e.g. `run_worker -- --batch`."
     )
 
@@ -23,18 +24,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run=False, worker_args=(), verbosity=1, **options):
         if dry_run:
-            from django.db.models import Q
-            from django.utils import timezone
-
-            from newsletters.models import Edition
-
-            editions = Edition.objects.filter(
-                Q(status=Edition.Status.SENDING)
-                | Q(status=Edition.Status.SCHEDULED, scheduled_at__lte=timezone.now())
-            )
+            editions = list(Edition.objects.to_resume().select_related("newsletter"))
             for edition in editions:
                 self.stdout.write(f"would resume edition {edition.pk}: {edition}")
-            self.stdout.write(f"{editions.count()} edition(s) to resume (dry run).")
+            self.stdout.write(f"{len(editions)} edition(s) to resume (dry run).")
             return
         resumed = resume_sending()
         if verbosity:
