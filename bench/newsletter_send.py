@@ -111,21 +111,10 @@ def run(args) -> dict:
 
 
 def _send(url: str, size: int, edition: int, workers: int) -> dict:
-    """Run the workers at once into a sink; the edition must be sent, every message received."""
+    """Run the workers into a sink; the edition must be sent, every message received."""
     with SmtpSink() as sink:
-        env = command_env(
-            url, DJANGO_EMAIL_HOST="127.0.0.1", DJANGO_EMAIL_PORT=str(sink.port),
-            NEWSROOM_SITE_URL="https://bench.example", NEWSROOM_LOG_FORMAT="text",
-            NEWSROOM_NEWSLETTER_FROM="The Daily Racket <newsletters@bench.example>",
-            DJANGO_LOG_LEVEL="WARNING",
-        )  # fmt: skip
         load_before, started = os.getloadavg()[0], time.monotonic()
-        with ThreadPoolExecutor(workers) as pool:  # a thread waits for each worker process
-            jobs = [
-                pool.submit(run_measured, [PYTHON, MANAGE, *WORKER], env=env)
-                for _ in range(workers)
-            ]
-            measured = [job.result() for job in jobs]
+        measured = _run_workers(url, sink.port, workers)
         wall = time.monotonic() - started
         time.sleep(0.2)  # the sink's last replies
     failed = [worker for worker in measured if worker.returncode]
@@ -166,6 +155,21 @@ def _send(url: str, size: int, edition: int, workers: int) -> dict:
         f"{entry['worker_peak_rss_mib']} MiB (load before {entry['load_average_before']})"
     )
     return entry
+
+
+def _run_workers(url: str, smtp_port: int, workers: int) -> list:
+    """Start `workers` workers at once, a thread waiting for each; their measurements."""
+    env = command_env(
+        url, DJANGO_EMAIL_HOST="127.0.0.1", DJANGO_EMAIL_PORT=str(smtp_port),
+        NEWSROOM_SITE_URL="https://bench.example", NEWSROOM_LOG_FORMAT="text",
+        NEWSROOM_NEWSLETTER_FROM="The Daily Racket <newsletters@bench.example>",
+        DJANGO_LOG_LEVEL="WARNING",
+    )  # fmt: skip
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = [
+            pool.submit(run_measured, [PYTHON, MANAGE, *WORKER], env=env) for _ in range(workers)
+        ]
+        return [job.result() for job in jobs]
 
 
 def _goal(entry: dict) -> dict:

@@ -1,16 +1,12 @@
-"""Benchmark: nginx's micro-cache (`deploy/nginx/newsroom.conf`) in front of the site.
+"""Benchmark: nginx's micro-cache (`deploy/nginx/newsroom.conf`) in front of the site
+(`bench/lib/servers.py`: 300 stories, gunicorn with 2 sync workers and the Redis page cache).
 
-The site (`bench/lib/servers.py`): 300 stories in `newsroom_bench_nginx`, gunicorn with 2 sync
-workers and the Redis page cache, and before it Debian's nginx with the configuration
-`deploy/nginx/render.py` renders for this run (`bench/lib/servers.py`).
-
-1. Throughput: an article from nginx's cache (every request a HIT, checked around each run;
-   gunicorn's CPU time shows whether any reached it) against nginx serving a static file of the
-   same bytes; wrk `-t2 -c32 -d10s` after a 2 s warm-up, static and cached runs alternating.
-   wrk's status errors must be 0, its bytes per response the page's size.
+1. Throughput: an article from nginx's cache (HITs, checked around each run; gunicorn's CPU time
+   shows whether any request reached it) against nginx serving a static file of the same bytes:
+   wrk `-t2 -c32 -d10s` after a 2 s warm-up, static and cached runs alternating.
 2. Freshness, the short-TTL approach (nothing purges nginx): the home page and a story on it go
-   into nginx's cache just before an editor publishes a story and withdraws that one (workflow
-   services, `manage.py shell`); nginx and gunicorn are polled every 0.5 s until each shows.
+   into nginx's cache just before an editor publishes a story and withdraws that one; nginx and
+   gunicorn are polled every 0.5 s until each change shows.
 3. Never cached: a `sessionid` cookie, `/admin/login/`, a POST to the sign-up form.
 
 Goals (from the issue): the cached article at ≥ 50 % of the static file's requests/s, and every
@@ -35,7 +31,8 @@ NAME = "nginx_cache"
 TITLE = "nginx micro-cache: a cached article page against a static file, and freshness"
 DATABASE_NAME = "newsroom_bench_nginx"
 STATIC, CACHED = "static file", "cached article"
-STATIC_COPY = "bench/article-copy.html"  # under STATIC_ROOT, requested as /static/…
+STATIC_COPY = "bench/article-copy.html"  # under STATIC_ROOT, requested as STATIC_PATH
+STATIC_PATH = f"/static/{STATIC_COPY}"
 GOAL_RATIO, WARMUP_SECONDS, SAMPLES, POLL_SECONDS = 0.50, 2, 5, 0.5
 # The X-Cache-Status of a request arriving as the copy runs out: allowed once in the samples.
 REFRESH_STATUSES = {"EXPIRED", "STALE", "UPDATING", "REVALIDATED"}
@@ -44,6 +41,9 @@ REFRESH_STATUSES = {"EXPIRED", "STALE", "UPDATING", "REVALIDATED"}
 SIZE_TOLERANCE = 0.02
 CLOCK = 1  # nginx keeps a copy's expiry in whole seconds: it lives max-age to max-age + 1 s
 FAKE_SESSION = "sessionid=nginx-bench-not-a-real-session"
+COLUMNS = ["measure", "how", "result", "detail"]
+RENAMED = {"duration": "duration_seconds", "freshness_timeout": "freshness_timeout_seconds"}
+FIXED = {"wrk_threads": 2, "gunicorn_workers": 2, "nginx_worker_processes": "auto"}
 CHANGES = {
     "new_on_home": "new story's headline on the home page",
     "gone_off_home": "withdrawn story gone from the home page",
@@ -88,18 +88,9 @@ def run(args) -> dict:
         "database": DATABASE_NAME,
         "redis": web.redis_url,
         "machine": {**web.facts, "nginx_version": Nginx.version()},
-        "settings": {
-            "stories": args.nginx_stories,
-            "seed": args.nginx_seed,
-            "rounds": args.nginx_rounds,
-            "duration_seconds": args.nginx_duration,
-            "connections": args.nginx_connections,
-            "wrk_threads": 2,
-            "gunicorn_workers": 2,
-            "nginx_worker_processes": "auto",
-            "poll_seconds": POLL_SECONDS,
-            "freshness_timeout_seconds": args.nginx_freshness_timeout,
-        },
+        "settings": report.options(args, "nginx", **RENAMED)
+        | FIXED
+        | {"poll_seconds": POLL_SECONDS},
         "stories": web.stories,
         "pages": pages,
         "runs": runs,
@@ -107,10 +98,7 @@ def run(args) -> dict:
         "freshness": freshness,
         "not_cached": not_cached,
         "goals": _goals(runs[1], freshness, not_cached),
-        "table": {
-            "columns": ["measure", "how", "result", "detail"],
-            "rows": _rows(runs, freshness, not_cached),
-        },
+        "table": {"columns": COLUMNS, "rows": _rows(runs, freshness, not_cached)},
         "notes": NOTES + (["nginx error log: " + " | ".join(error_log)] if error_log else []),
     }
 
@@ -136,11 +124,7 @@ def _prepare_pages(proxy: Nginx, url: str, static_root) -> tuple[dict, dict]:
     if not measured or not newest:
         raise BenchError("no visible story in the benchmark database")
     (_, section, slug) = (other if measured == newest else measured)[0]
-    port, path, static_path = (
-        proxy.port,
-        f"/{quote(section)}/{quote(slug)}/",
-        f"/static/{STATIC_COPY}",
-    )
+    port, path, static_path = proxy.port, f"/{quote(section)}/{quote(slug)}/", STATIC_PATH
     headers, body = _first_fetches(port, path)
     (static_root / STATIC_COPY).parent.mkdir(parents=True, exist_ok=True)
     (static_root / STATIC_COPY).write_bytes(body)
@@ -265,7 +249,10 @@ def _freshness(port: int, web, withdrawn: dict, args) -> dict:
     code = CHANGE_CODE.replace("HEADLINE", repr(headline))
     shell_started = time.time()
     out = manage(web.env, "shell", "-c", code.replace("WITHDRAW_PK", str(withdrawn["pk"])))
-    changed = json.loads(re.search(r"^CHANGED (.*)$", out, re.MULTILINE).group(1))
+    changed = re.search(r"^CHANGED (.*)$", out, re.MULTILINE)
+    if not changed:
+        raise BenchError(f"the change did not report back:\n{out[-2000:]}")
+    changed = json.loads(changed.group(1))
     published, removed = changed["published_at"], changed["withdrawn_at"]
     checks = {  # name: (page, the change's moment, whether an answer shows it)
         "new_on_home": (home, published, lambda status, text: status == 200 and shown in text),
@@ -274,7 +261,11 @@ def _freshness(port: int, web, withdrawn: dict, args) -> dict:
     }
     seen, traces, not_yet = _poll({"gunicorn": web.server.port, "nginx": port}, checks, args)
     changes = {name: _change(name, checks[name], stored, seen, traces, not_yet) for name in checks}
-    print("  freshness: " + ", ".join(_said(name, entry) for name, entry in changes.items()))
+    said = [
+        f"{n} {e['seconds']} s (gunicorn {e['seconds_from_gunicorn']} s)"
+        for n, e in changes.items()
+    ]
+    print("  freshness: " + ", ".join(said))
     return {
         "headline": headline,
         "new_story": changed["story_path"],
@@ -284,11 +275,6 @@ def _freshness(port: int, web, withdrawn: dict, args) -> dict:
         "timeout_seconds": args.nginx_freshness_timeout,
         "changes": changes,
     }
-
-
-def _said(name: str, entry: dict) -> str:
-    gunicorn, max_age = entry["seconds_from_gunicorn"], entry["max_age"]
-    return f"{name} {entry['seconds']} s (gunicorn {gunicorn} s, max-age {max_age})"
 
 
 def _poll(ports: dict, checks: dict, args) -> tuple[dict, dict, dict]:
@@ -388,14 +374,14 @@ def _goals(cached: dict, freshness: dict, not_cached: list[dict]) -> list[dict]:
 def _rows(runs: list[dict], freshness: dict, not_cached: list[dict]) -> list[list[str]]:
     rows = []
     for e in runs:
-        each = ", ".join(f"{r:,.0f}" for r in e["requests_per_second_each_round"])
-        latency = f"p50 {e['latency_ms']['p50']:.2f} ms, p99 {e['latency_ms']['p99']:.2f} ms"
-        cpu = f"nginx CPU {e['nginx_cpu_us_per_request']:.1f} µs/req; gunicorn CPU during runs"
-        detail = f"each run {each}; {latency}; {cpu} {e['gunicorn_cpu_seconds']} s"
+        detail = "each run " + ", ".join(f"{r:,.0f}" for r in e["requests_per_second_each_round"])
+        detail += f"; p50 {e['latency_ms']['p50']:.2f} ms, p99 {e['latency_ms']['p99']:.2f} ms; "
+        detail += f"nginx CPU {e['nginx_cpu_us_per_request']:.1f} µs/req; gunicorn CPU during runs "
+        detail += f"{e['gunicorn_cpu_seconds']} s; X-Cache-Status samples {e['samples']}"
         size = f"`{e['path']}`, {e['bytes_per_response'] / 1000:.1f} KB/response"
-        rps = f"{e['requests_per_second']:,.0f} req/s"
-        detail += f"; X-Cache-Status samples {e['samples']}"
-        rows.append([f"{e['run']} through nginx", size, rps, detail])
+        rows.append(
+            [f"{e['run']} through nginx", size, f"{e['requests_per_second']:,.0f} req/s", detail]
+        )
     ratios, cpu = runs[1]["ratio_to_static_each_round"], runs[1]["cpu_ratio_to_static"]
     detail = "each round " + " ".join(f"{r:.0%}" for r in ratios)
     detail += f"; nginx CPU per request static/cached {cpu:.1%}" if cpu else ""
@@ -403,13 +389,13 @@ def _rows(runs: list[dict], freshness: dict, not_cached: list[dict]) -> list[lis
     rows.append(["ratio cached / static", how, f"{runs[1]['ratio_to_static']:.1%}", detail])
     for name, e in freshness["changes"].items():
         seconds = f"not in {freshness['timeout_seconds']}" if e["seconds"] is None else e["seconds"]
-        trace = ", ".join(f"{what} at {at} s" for what, at in e["trace"])
-        due = f"{e['expected_by_ttl']}–{e['expected_by_ttl'] + CLOCK}"
         detail = f"max-age {e['max_age']} s; nginx's copy was {e['entry_age_at_change']} s old at "
-        detail += f"the change (due after {due} s) and lived {e['copy_lifetime']} s; not yet at "
-        detail += f"{e['not_yet_at']} s; straight from gunicorn {e['seconds_from_gunicorn']} s; "
-        how = f"poll `{e['page']}` every {POLL_SECONDS} s"
-        rows.append([CHANGES[name], how, f"{seconds} s", detail + f"through nginx: {trace}"])
+        detail += f"the change and lived {e['copy_lifetime']} s; not yet at {e['not_yet_at']} s; "
+        detail += f"from gunicorn {e['seconds_from_gunicorn']} s; through nginx: "
+        detail += ", ".join(f"{what} at {at} s" for what, at in e["trace"])
+        rows.append(
+            [CHANGES[name], f"poll `{e['page']}` every {POLL_SECONDS} s", f"{seconds} s", detail]
+        )
     verdict = "all as expected" if all(c["passed"] for c in not_cached) else "**NOT as expected**"
     requests = "; ".join(c["request"] for c in not_cached)
     detail = "; ".join(f"{c['what']}: {', '.join(c['seen'])}" for c in not_cached)
@@ -417,17 +403,12 @@ def _rows(runs: list[dict], freshness: dict, not_cached: list[dict]) -> list[lis
 
 
 NOTES = [
-    "Throughput: each cached-article run is between two static-file runs, after a 2 s warm-up; "
-    "req/s and ratio are medians. wrk, nginx, gunicorn and others' jobs share the CPUs, so "
-    "absolute req/s vary; the ratio and nginx's CPU time per request (/proc) are comparable.",
-    "The static file is the article page's body byte for byte; the cached response also "
-    "carries the app's headers (CSP, ETag, …), hence the larger KB/response.",
-    "Freshness: nothing purges nginx; it keeps a page as long as the app's max-age allows. Each "
-    "page went into nginx's cache just before the change (worst case): publish_article and "
-    "withdraw_article as an Editor in `manage.py shell`, timed from each commit. From gunicorn "
-    "a change shows at once (the page-cache version is bumped on commit).",
-    "nginx keeps a copy's expiry in whole seconds, so a copy lives between max-age and max-age "
-    "+ 1 s; the freshness goals allow that second.",
-    "Not cached: BYPASS means nginx went to the app and did not store the answer; a POST is "
-    "never looked up, so it carries no X-Cache-Status at all.",
+    "Throughput: req/s and ratio are medians; wrk, nginx and gunicorn share the CPUs with others' "
+    "jobs, so the ratio and nginx's CPU time per request (/proc) are the comparable figures. The "
+    "cached response also carries the app's headers (CSP, ETag, …), hence its larger size.",
+    "Freshness: each page went into nginx's cache just before the change (the worst case), made "
+    "by publish_article and withdraw_article as an Editor in `manage.py shell` and timed from "
+    "its commit. nginx keeps a copy's expiry in whole seconds: it lives max-age to max-age + 1 s.",
+    "Not cached: BYPASS means nginx asked the app and did not store the answer; a POST is never "
+    "looked up, so it carries no X-Cache-Status at all.",
 ]

@@ -32,6 +32,8 @@ SEARCHES = ["police", "council bills", '"social media"', "Kremlin", "money -Russ
 GOALS = {"article, cached": 0.90, "article, uncached": 0.08}
 MAX_HITS_UNCACHED = 0.02  # a rotation that wraps around may hit; more means a wrong figure
 SAMPLES = 5  # plain requests before and after a cached run, all of which must be hits
+RENAMED = {"duration": "duration_seconds", "workers": "gunicorn_workers"}
+RENAMED["max_requests"] = "gunicorn_max_requests"
 
 
 def add_arguments(group) -> None:
@@ -82,17 +84,8 @@ def run(args) -> dict:
         "database": DATABASE_NAME,
         "redis": web.redis_url,
         "machine": web.facts,
-        "settings": {
-            "stories": args.web_stories,
-            "seed": args.web_seed,
-            "rounds": args.web_rounds,
-            "duration_seconds": args.web_duration,
-            "connections": args.web_connections,
-            "wrk_threads": 2,
-            "gunicorn_workers": args.web_workers,
-            "gunicorn_max_requests": args.web_max_requests,
-            "settings_module": web.env["DJANGO_SETTINGS_MODULE"],
-        },
+        "settings": report.options(args, "web", **RENAMED)
+        | {"wrk_threads": 2, "settings_module": web.env["DJANGO_SETTINGS_MODULE"]},
         "stories": web.stories,
         "runs": runs,
         "slices": slices,

@@ -54,6 +54,12 @@ def _git(*args: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
+def options(args, prefix: str, **renames: str) -> dict:
+    """A benchmark's own options (`--PREFIX-NAME`) for its result's settings, some renamed."""
+    mine = {k[len(prefix) + 1 :]: v for k, v in vars(args).items() if k.startswith(f"{prefix}_")}
+    return {renames.get(name, name): value for name, value in mine.items()}
+
+
 def goal(text: str, target, actual, unit: str, passed: bool) -> dict:
     return {"goal": text, "target": target, "actual": actual, "unit": unit, "passed": passed}
 

@@ -1,12 +1,7 @@
-"""Synthetic articles in the seed-file format (see `fixtures/seeds/`), for the import benchmark.
-
-`write_seed_files(directory, count, seed=...)` writes `count` files with unique headlines, the
-same bytes for the same arguments on any machine (a seeded `random.Random`, no clock, no hash
-randomisation). Each file has 3–30 body paragraphs, some of them quoted speech (“…”, a few
-running over two or three paragraphs), 0–3 `  • teaser` lines naming other stories, usually the
-newsletter call-to-action, on some a `Source:` line, and `Previous post` / `Next post` lines
-naming the neighbouring files' headlines. This module measures nothing by itself.
-"""
+"""Synthetic articles in the seed-file format (`fixtures/seeds/`), the same bytes for the same
+arguments on any machine: unique headlines, 3–30 paragraphs with quoted speech (some running
+over several paragraphs), teaser lines, the newsletter call-to-action, `Source:` lines and
+`Previous post` / `Next post` lines naming the neighbouring files' headlines."""
 
 import random
 import re

@@ -1,15 +1,11 @@
-"""Fill a web benchmark's database (migrated, empty; `DATABASE_URL`) with stories, quickly:
+"""Fill a migrated, empty web benchmark database (`DATABASE_URL`) with stories, quickly:
+`python -m bench.lib.stories COUNT SEED` (from the project root) prints what it made as JSON.
 
-    python -m bench.lib.stories COUNT SEED      # from the project root; prints one JSON line
-
-The stories are what `seedgen` writes for the import benchmark, parsed with the real parser and
-turned into sanitised bodies the way the importer does, then stored with `bulk_create` (the
-search-vector trigger fills `search_vector` as on any insert). Unlike one import they are spread
-the way a live site's are: over the seven sections, about five weeks of publication times, 40
-bylines (a fifth of the stories with two), 0–3 of 60 tags each, some related-story links and
-corrections, a featured lead, two breaking stories, and a few drafts, scheduled and withdrawn
-stories that readers must not see. Deterministic for a given COUNT and SEED (apart from the
-clock: times are relative to now).
+The stories are `seedgen`'s, parsed and sanitised as the importer does, stored with
+`bulk_create`, and spread as a live site's are: seven sections, five weeks of publication
+times, 40 bylines, 0–3 of 60 tags, related stories, corrections, a featured lead, two breaking
+stories, and drafts, scheduled and withdrawn stories readers must not see. Deterministic for a
+COUNT and SEED, apart from times, which are relative to now.
 """
 
 import itertools

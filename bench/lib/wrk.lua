@@ -1,11 +1,8 @@
--- wrk script of the web benchmarks (bench/lib/client.py). `done` prints one line,
--- "WRKJSON {...}", with the figures the benchmarks read (no parsing of wrk's text report).
--- With WRK_PATHS (a file of paths, one a line), thread k of n requests paths k, k+n, k+2n, ...:
--- each path once per cycle, no two threads asking for the same one; WRK_BUST appends a query
--- parameter no earlier request had (?_bench=TAG-thread-n), so every request is a page-cache
--- miss; and the responses that are not 200 and those the page cache served (X-Page-Cache: hit)
--- are counted. Without WRK_PATHS no `request` or `response` function is defined, so wrk sends
--- its one fixed request with no Lua work per request.
+-- wrk script of the web benchmarks (bench/lib/client.py): `done` prints "WRKJSON {...}", all
+-- that is read of wrk's report. With WRK_PATHS (a file of paths), thread k of n requests paths
+-- k, k+n, k+2n, ... (each once per cycle), WRK_BUST appends a query parameter no request had
+-- before (a page-cache miss), and responses that are not 200 or came from the page cache are
+-- counted; without it wrk sends its one fixed request with no Lua work per request.
 
 local threads = {}
 
