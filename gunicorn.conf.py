@@ -4,16 +4,22 @@ overridden with the environment variable named beside it."""
 import multiprocessing
 import os
 
+
+def _int(name: str, default) -> int:
+    """The variable's value, or `default` when it is unset or empty (as `.env.example` has it)."""
+    return int(os.environ.get(name) or default)
+
+
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # Sync workers: the app is CPU-bound Django with short database queries.
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
+threads = _int("GUNICORN_THREADS", "1")
+timeout = _int("GUNICORN_TIMEOUT", "30")
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", "30")
+keepalive = _int("GUNICORN_KEEPALIVE", "5")
 # Recycle workers now and then so a slow leak never becomes an outage.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "200"))
+max_requests = _int("GUNICORN_MAX_REQUESTS", "2000")
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", "200")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: no access log
 errorlog = "-"
 access_log_format = (

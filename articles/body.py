@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 import nh3
+from django.core.exceptions import ValidationError
 
 from .parsing import Kind, Part
 
@@ -44,6 +45,11 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 TEASER_CLASS = "teaser"
 SIGNUP_CLASS = "newsletter-signup"
 ALLOWED_CLASSES = {"p": {TEASER_CLASS, SIGNUP_CLASS}}
+
+# PostgreSQL's search vector of a story must stay under 1 MB: 540,000 characters of distinct
+# words made 970 KB. A limit well below that, the same for the admin and the importer, and far
+# above any story (5,000 words are about 30,000 characters).
+MAX_TEXT_CHARACTERS = 300_000
 
 SIGNUP_TEXT = "Newsletter sign-up box"
 SIGNUP_HTML = f'<p class="{SIGNUP_CLASS}">{SIGNUP_TEXT}</p>'
@@ -109,6 +115,16 @@ def blocks_to_html(blocks: tuple[Part, ...]) -> str:
         elif block.kind == Kind.SIGNUP:
             out.append(SIGNUP_HTML)
     return "\n".join(out)
+
+
+def validate_length(body: str) -> None:
+    """Refuse a body whose text is longer than `MAX_TEXT_CHARACTERS`."""
+    length = len(plain_text(body))
+    if length > MAX_TEXT_CHARACTERS:
+        raise ValidationError(
+            f"The story's text is {length:,} characters long; the limit is "
+            f"{MAX_TEXT_CHARACTERS:,} (about 50,000 words). Split it into parts."
+        )
 
 
 def plain_text(body: str) -> str:

@@ -1,13 +1,20 @@
-"""RSS 2.0 and Atom feeds: the whole site and each section, tag and author."""
+"""RSS 2.0 and Atom feeds: the whole site and each section, tag and author.
+
+Summaries are sent as HTML, as feed readers read them (RSS `description`, Atom `summary`
+type="html"): the plain text is escaped, so "<3" stays two characters. Whatever a story holds,
+the feed writers cannot put a control character into the XML, which XML 1.0 refuses.
+"""
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape
 from taggit.models import Tag
 
 from accounts.models import Author
+from newsroom.text import one_line
 
 from .body import plain_text
 from .models import Article, Correction, Section
@@ -16,8 +23,40 @@ ITEMS = 30
 SUMMARY_WORDS = 60
 
 
+def _xml_safe(value):
+    if isinstance(value, str):
+        return one_line(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_xml_safe(item) for item in value)
+    return value
+
+
+class XMLSafe:
+    """A feed generator whose texts lose any control character on the way in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(
+            *[_xml_safe(a) for a in args], **{k: _xml_safe(v) for k, v in kwargs.items()}
+        )
+
+    def add_item(self, *args, **kwargs):
+        super().add_item(
+            *[_xml_safe(a) for a in args], **{k: _xml_safe(v) for k, v in kwargs.items()}
+        )
+
+
+class RSSFeed(XMLSafe, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(XMLSafe, Atom1Feed):
+    pass
+
+
 class LatestFeed(Feed):
     """The newest published stories."""
+
+    feed_type = RSSFeed
 
     def title(self, obj=None):
         return f"{settings.SITE_NAME}: latest stories"
@@ -39,9 +78,10 @@ class LatestFeed(Feed):
 
     def item_description(self, item):
         if item.standfirst:
-            return item.standfirst
+            return escape(item.standfirst)
         words = plain_text(item.body).split()
-        return " ".join(words[:SUMMARY_WORDS]) + (" …" if len(words) > SUMMARY_WORDS else "")
+        summary = " ".join(words[:SUMMARY_WORDS]) + (" …" if len(words) > SUMMARY_WORDS else "")
+        return escape(summary)
 
     def item_pubdate(self, item):
         return item.published_at
@@ -117,12 +157,14 @@ def atom(feed_class):
     return type(
         f"Atom{feed_class.__name__}",
         (feed_class,),
-        {"feed_type": Atom1Feed, "subtitle": feed_class.description},
+        {"feed_type": AtomFeed, "subtitle": feed_class.description},
     )
 
 
 class CorrectionsFeed(Feed):
     """Corrections, clarifications and updates, newest first."""
+
+    feed_type = RSSFeed
 
     def title(self):
         return f"{settings.SITE_NAME}: corrections"
@@ -140,7 +182,7 @@ class CorrectionsFeed(Feed):
         return f"{item.get_kind_display()}: {item.article.headline}"
 
     def item_description(self, item):
-        return item.text
+        return escape(item.text)
 
     def item_link(self, item):
         return f"{item.article.get_absolute_url()}#corrections-title"

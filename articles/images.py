@@ -50,6 +50,10 @@ def validate_hero_image(upload) -> None:
                 if "exif" in image.info and image.getexif().get(ORIENTATION) in QUARTER_TURNS:
                     width, height = height, width  # stored sideways: shown as `upright` turns it
                 image.verify()
+            # verify() reads the structure, not the pixels: a file cut short in transfer passes
+            # it and then breaks every rendition. Decoding it once finds that here.
+            with Image.open(_file(upload)) as image:
+                image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError(
             "This file would expand to an enormous picture (a decompression bomb) and is refused."

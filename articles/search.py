@@ -26,6 +26,7 @@ CONFIG = "english"
 # snippet is escaped first and the markers become <mark> afterwards.
 START, STOP = "\x02", "\x03"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MARKED = re.compile(f"{START}([^{START}{STOP}]*){STOP}")
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,11 @@ def _postgresql(terms: SearchTerms):
 
 
 def highlight(raw_snippet: str) -> str:
-    """Escaped snippet text with the database's markers turned into <mark> elements."""
+    """Escaped snippet text with the database's markers turned into <mark> elements: only
+    whole pairs of them, so a stray marker character in the text cannot leave a <mark> open."""
     escaped = html.escape(html.unescape(raw_snippet or ""), quote=False)
-    return escaped.replace(START, "<mark>").replace(STOP, "</mark>")
+    marked = MARKED.sub(r"<mark>\1</mark>", escaped)
+    return marked.replace(START, "").replace(STOP, "")
 
 
 def _simple(terms: SearchTerms):

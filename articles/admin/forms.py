@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from django_prose_editor.widgets import AdminProseEditorWidget
+from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
 from ..body import EDITOR_CONFIG
 from ..images import upright, validate_hero_image
@@ -82,13 +83,19 @@ class ArticleAdminForm(forms.ModelForm):
                 f"Newsroom time ({zone}). A future time schedules the story: it appears by itself."
             )
 
+    @property
+    def is_revert(self) -> bool:
+        """Whether the form edits an old version rebuilt from the history (simple-history marks
+        such an instance with the record it came from)."""
+        return hasattr(self.instance, SIMPLE_HISTORY_REVERSE_ATTR_NAME)
+
     def _stored_row(self) -> Article | None:
         """The story as it is now, before the form's values are put on it: the row the admin
         loaded for this request, or, when the form edits an old version from the history (a
         revert), the row in the database."""
         if self.instance.pk is None:
             return None
-        if self.instance._state.db is None:  # rebuilt from a history record, not loaded
+        if self.is_revert:
             return Article.objects.select_related("updated_by").get(pk=self.instance.pk)
         return copy.copy(self.instance)
 
@@ -121,7 +128,7 @@ class ArticleAdminForm(forms.ModelForm):
     def _post_clean(self):
         super()._post_clean()  # the edited story, built from the form's values
         article, stored = self.instance, self.stored
-        if stored is not None and article._state.db is None:
+        if self.is_revert:
             # A revert brings back what this form edits, nothing else: fields the user may not
             # change (flags, times for a Reporter) and the row's own keep their current values.
             for field in Article._meta.concrete_fields:

@@ -15,6 +15,7 @@ from imagekit.processors import ResizeToFit
 from taggit.managers import TaggableManager
 
 from newsroom.slugs import base_slug, unique_slug
+from newsroom.text import clean_text_fields
 
 from .. import body as article_body
 from ..parsing import MAX_HEADLINE_LENGTH, headline_key
@@ -85,7 +86,7 @@ class Article(models.Model):
     standfirst = models.TextField(
         blank=True, help_text="The one or two sentences under the headline."
     )
-    body = models.TextField(blank=True)
+    body = models.TextField(blank=True, validators=[article_body.validate_length])
     hero_image = models.ImageField(
         upload_to="heroes/%Y/%m/", blank=True, width_field="hero_width", height_field="hero_height"
     )
@@ -220,6 +221,7 @@ class Article(models.Model):
 
     def save(self, *args, **kwargs):
         # Derived fields stay current whoever saves: admin, importer or shell.
+        clean_text_fields(self)
         self.refresh_derived_fields()
         if not self.slug:
             self.slug = unique_slug(

@@ -131,6 +131,12 @@ def parse(text: str) -> ParsedArticle:
             f"the first line is {len(headline)} characters long, too long for a headline "
             f"(at most {MAX_HEADLINE_LENGTH}); is the headline missing?"
         )
+    if not headline_key(headline):
+        # A story's identity is its headline's words: with none, every such file would be
+        # taken for one story.
+        raise ParseError(
+            f"the first line (“{headline[:40]}”) has no letters or digits; is the headline missing?"
+        )
     rest = numbered[start + 1 :]
     # Files with no blank lines at all put one paragraph on each line; otherwise consecutive
     # lines are one hard-wrapped paragraph.

@@ -37,7 +37,7 @@ from .. import signals
 from ..models import ARTICLE_HISTORY, Article, Section, article_slug
 from ..parsing import ParseError
 from . import pipeline
-from .reading import PreparedStory, read_stories
+from .reading import PreparedStory, ReadPolicy, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
 # Validated in Python on every imported row: lengths and URLs. Relations are left to the
@@ -123,19 +123,21 @@ def import_paths(
     options: ImportOptions,
     batch_size: int = 250,
     parse_workers: int = 0,
+    link_roots: tuple[str, ...] = (),
 ) -> Iterator[ImportResult]:
     """Import every file, yielding one result per file, in order. Bad files fail alone. With
-    `parse_workers` and more than one batch of files, the stages run as a pipeline."""
-    max_bytes = settings.NEWSROOM_IMPORT_MAX_BYTES
+    `parse_workers` and more than one batch of files, the stages run as a pipeline. Symbolic
+    links are refused, unless they point to a file inside `link_roots` (see `reading`)."""
+    policy = ReadPolicy(settings.NEWSROOM_IMPORT_MAX_BYTES, link_roots)
     files = iter(paths)
     batches = iter(lambda: list(islice(files, batch_size)), [])
     head = list(islice(batches, 2))
     if parse_workers < 1 or len(head) < 2:  # a small import is not worth starting processes
         for batch in chain(head, batches):
-            yield from import_batch(read_stories(batch, max_bytes=max_bytes), options=options)
+            yield from import_batch(read_stories(batch, policy=policy), options=options)
         return
     item_batches = pipeline.read_ahead(
-        chain(head, batches), read=partial(read_stories, max_bytes=max_bytes), workers=parse_workers
+        chain(head, batches), read=partial(read_stories, policy=policy), workers=parse_workers
     )
     if not pipeline.can_write_behind():
         for items in item_batches:

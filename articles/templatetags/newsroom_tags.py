@@ -8,6 +8,8 @@ from django.templatetags.static import static
 from django.utils.html import _json_script_escapes
 from django.utils.safestring import mark_safe
 
+from newsroom.text import one_line
+
 from .. import structured_data
 
 register = template.Library()
@@ -22,6 +24,12 @@ def jsonld(data) -> str:
     return mark_safe(f'<script type="application/ld+json">{text}</script>')
 
 
+@register.filter
+def xml_text(value) -> str:
+    """`value` as XML 1.0 may carry it: no control characters, whatever the row holds."""
+    return one_line(str(value))
+
+
 @register.simple_tag(takes_context=True)
 def absolute(context, url: str) -> str:
     request = context.get("request")
@@ -31,7 +39,7 @@ def absolute(context, url: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def article_structured_data(context, article, hero=None) -> dict:
+def article_structured_data(context, article) -> dict:
     """schema.org `NewsArticle` for an article page (see `articles.structured_data`)."""
     return structured_data.news_article(article, absolute=context["request"].build_absolute_uri)
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article, Section, Transition
+from articles.services import workflow
 from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.admin_forms import article_post_data, form_data
 from tests.articles.factories import ArticleFactory
@@ -451,3 +452,60 @@ def test_publishing_now_keeps_the_time_to_the_second(client, alice):
         Status.REVIEW,  # made by the factory
         Status.PUBLISHED,  # no "draft with a publish time" in between
     ]
+
+
+# Hostile input through the form -----------------------------------------------------------------
+
+
+def test_a_body_over_the_text_limit_is_refused_beside_the_field_not_a_server_error(client, alice):
+    article = ArticleFactory(headline="Long read")
+    client.force_login(alice)
+    data = open_form(client, article)
+    data["body"] = "<p>" + " ".join(f"w{n:07x}" for n in range(40_000)) + "</p>"
+
+    response = client.post(change_url(article), data)
+
+    assert response.status_code == 200
+    [message] = errors_of(response)["body"]
+    assert "the limit is 300,000" in message
+    assert Article.objects.get(pk=article.pk).body == article.body
+
+
+def test_control_characters_typed_or_pasted_into_the_form_are_not_stored(client, alice):
+    article = ArticleFactory(headline="Pier")
+    client.force_login(alice)
+    data = open_form(client, article)
+    data.update(
+        headline="Pier\x0bfire\x02",
+        standfirst="Smoke\x0bseen\x07 for miles.",
+        body="<p>Crews\x1b arrived.</p>",
+    )
+
+    assert client.post(change_url(article), data).status_code == 302
+
+    stored = Article.objects.get(pk=article.pk)
+    assert (stored.headline, stored.standfirst) == ("Pier fire", "Smoke\nseen for miles.")
+    assert stored.body == "<p>Crews arrived.</p>"
+
+
+def test_a_reporters_revert_brings_back_their_words_not_an_editors_settings(client, writer, alice):
+    article = ArticleFactory(draft=True, created_by=writer, headline="First draft")
+    # An editor pencils in a publication time while it is a draft, then takes it out again.
+    later = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    pencilled = Article.objects.get(pk=article.pk)
+    pencilled.published_at = later
+    workflow.save_article(pencilled, by=alice)
+    older = Article.objects.get(pk=article.pk).history.latest("history_date")
+    cleared = Article.objects.get(pk=article.pk)
+    cleared.headline, cleared.published_at = "Second draft", None
+    workflow.save_article(cleared, by=alice)
+
+    client.force_login(writer)
+    revert_url = reverse("admin:articles_article_simple_history", args=[article.pk, older.pk])
+    page = client.get(revert_url)
+    response = client.post(revert_url, form_data(page, form_id="historicalarticle_form"))
+
+    assert response.status_code == 302, errors_of(response)
+    stored = Article.objects.get(pk=article.pk)
+    assert stored.headline == "First draft"  # theirs to revert
+    assert stored.published_at is None  # not theirs to set

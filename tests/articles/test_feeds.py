@@ -1,8 +1,11 @@
 """RSS and Atom feeds, read back with a real feed parser, and the pages that advertise them."""
 
 import calendar
+import html
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import feedparser
 import lxml.html
@@ -271,3 +274,31 @@ def test_public_pages_advertise_rss_and_atom_feeds_in_the_head(client, newsroom,
         feed = parse_feed(client, href)
         assert feed.version == ("atom10" if mime == FEED_TYPES["atom"] else "rss20")
         assert feed.entries
+
+
+def test_control_characters_in_a_story_cannot_break_the_feeds_or_the_news_sitemap(client):
+    # A headline pasted from a word processor (a vertical tab) and a body with a stray control
+    # character; and a row written around the models (a bulk update, a script), which only
+    # the feed and sitemap writers themselves can stop.
+    saved = ArticleFactory(headline="Line\x0bbreak headline", body="<p>Body \x02 text</p>")
+    raw = ArticleFactory(headline="Raw row")
+    Article.objects.filter(pk=raw.pk).update(headline="Raw\x0b row\x1f", standfirst="Bad\x02")
+
+    assert Article.objects.get(pk=saved.pk).headline == "Line break headline"
+    for name in ("articles:feed-rss", "articles:feed-atom", "articles:sitemap-news"):
+        response = client.get(reverse(name))
+        assert response.status_code == 200, name
+        root = ElementTree.fromstring(response.content)  # well-formed XML, or this raises
+        text = "".join(root.itertext())
+        assert "Line break headline" in text and "Raw row" in text
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f]", response.content.decode())
+    section = saved.section.slug
+    assert client.get(reverse("articles:section-feed-rss", args=[section])).status_code == 200
+
+
+def test_a_summary_is_sent_as_html_so_readers_show_its_text_as_written(client):
+    ArticleFactory(standfirst="Tom & Jerry <3 <b>not bold</b>")
+    for name in ("articles:feed-rss", "articles:feed-atom"):
+        [entry] = feedparser.parse(client.get(reverse(name)).content).entries
+        # The reader takes the summary for HTML; unescaped, it is the plain text again.
+        assert html.unescape(entry.summary) == "Tom & Jerry <3 <b>not bold</b>"

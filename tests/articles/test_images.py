@@ -234,3 +234,17 @@ def test_renditions_for_the_srcset_are_made_when_the_picture_is_stored(editor_cl
                 assert rendition.size[0] == int(width.removesuffix("w"))
     assert (sources["width"], sources["height"]) == (1200, 675)
     assert media_path(sources["src"]).exists()
+
+
+def test_a_picture_cut_short_in_transfer_is_refused_and_nothing_is_stored(editor_client):
+    whole = picture(size=(1600, 1000))
+    cut = whole[: len(whole) * 2 // 3]
+    with Image.open(io.BytesIO(cut)) as image:
+        image.verify()  # its structure looks fine: only decoding finds the missing third
+
+    response = upload(editor_client, "cut.jpg", cut)
+
+    [message] = hero_errors(response)
+    assert message.startswith("This picture is damaged and cannot be used (image file is truncated")
+    assert not Article.objects.exists()
+    assert stored_files() == []

@@ -1,5 +1,6 @@
 """The `import_articles` command and the import service behind it."""
 
+import os
 import shutil
 from io import StringIO
 from pathlib import Path
@@ -341,3 +342,120 @@ def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
     assert len(slugs) == 2 and slugs[1] == f"{slugs[0]}-2"
     assert Article.objects.count() == 5
     assert Article.authors.through.objects.count() == 0
+
+
+# Hostile folders ------------------------------------------------------------------------------
+
+
+def story_file(directory: Path, n: int) -> Path:
+    return write(directory, f"story{n}.txt", STORY.format(n=n).encode())
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A folder beside the one imported, holding what a server keeps: a secret and a story."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    write(folder, ".env", b"DJANGO_SECRET_KEY=real-secret\n\nDATABASE_URL=postgres://x\n")
+    write(folder, "passwd.txt", b"root:x:0:0:root:/root:/bin/bash\n\ndaemon:x:1:1::/usr/sbin\n")
+    return folder
+
+
+def test_links_in_a_folder_are_refused_by_name_and_the_other_files_import(tmp_path, outside):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    story_file(inbox, 1)
+    (inbox / "env.txt").symlink_to(outside / ".env")
+    (inbox / "passwd.txt").symlink_to(outside / "passwd.txt")
+    (inbox / "zero.txt").symlink_to("/dev/zero")
+    (inbox / "loop.txt").symlink_to(inbox / "loop.txt")
+    (inbox / "etc").symlink_to(outside, target_is_directory=True)
+
+    out, err, error = run(inbox)
+
+    assert error == "5 of 6 files could not be imported."
+    assert Article.objects.get().headline == "Headline of a 1"
+    for name in ("env.txt", "passwd.txt", "zero.txt", "loop.txt"):
+        assert f"{inbox / name}: failed: is a symbolic link" in err
+    assert f"{inbox / 'etc'}: failed: is a symbolic link" in err
+    assert "real-secret" not in out + err and "root:x" not in out + err
+
+
+def test_a_recursive_glob_does_not_walk_through_a_linked_folder(tmp_path, outside):
+    archive = tmp_path / "archive" / "2026"
+    archive.mkdir(parents=True)
+    story_file(archive, 1)
+    (tmp_path / "archive" / "etc").symlink_to(outside, target_is_directory=True)
+
+    out, err, error = run(f"{tmp_path}/archive/**/*.txt")
+
+    assert error == "1 of 2 files could not be imported."
+    assert Article.objects.get().headline == "Headline of a 1"
+    assert f"{tmp_path / 'archive' / 'etc'}: failed: is a symbolic link" in err
+    assert "passwd" not in out + err
+
+
+def test_special_files_are_refused_without_hanging(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    story_file(inbox, 1)
+    os.mkfifo(inbox / "pipe.txt")  # opened for reading, it would wait for a writer forever
+
+    out, err, error = run(inbox, inbox / "pipe.txt", "/dev/zero")
+
+    assert error == "3 of 4 files could not be imported."
+    assert Article.objects.count() == 1
+    assert f"{inbox / 'pipe.txt'}: failed: is not a regular file" in err
+    assert "/dev/zero: failed: is not a regular file" in err
+
+
+def test_follow_links_reads_links_to_files_inside_the_folders_given_only(tmp_path, outside):
+    inbox = tmp_path / "inbox"
+    (inbox / "2026").mkdir(parents=True)
+    real = story_file(inbox / "2026", 1)
+    (inbox / "latest.txt").symlink_to(real)  # inside: read (the same story as its target)
+    (inbox / "passwd.txt").symlink_to(outside / "passwd.txt")  # outside: refused
+
+    out, err, error = run(inbox, follow_links=True)
+
+    assert error == "1 of 3 files could not be imported."
+    assert f"{inbox / 'latest.txt'}: created" in out
+    assert f"{real}: unchanged" in out and Article.objects.count() == 1
+    assert f"{inbox / 'passwd.txt'}: failed: is a symbolic link to a file outside" in err
+
+
+def test_a_folder_named_by_a_link_is_the_operators_and_is_imported(tmp_path):
+    release = tmp_path / "releases" / "2026-12"
+    release.mkdir(parents=True)
+    story_file(release, 1)
+    (tmp_path / "current").symlink_to(release, target_is_directory=True)
+
+    out, err, error = run(tmp_path / "current")
+
+    assert error is None and Article.objects.get().headline == "Headline of a 1"
+
+
+def test_the_size_limit_holds_whatever_the_file_is(tmp_path, settings):
+    settings.NEWSROOM_IMPORT_MAX_BYTES = 1_000
+    big = write(tmp_path, "big.txt", b"Big headline\n\n" + b"word " * 400)
+    out, err, error = run(big)
+    assert error == "1 of 1 files could not be imported."
+    assert "too large (over the limit of 1,000 bytes)" in err
+
+
+def test_headlines_without_letters_are_refused_not_merged_into_one_story(tmp_path):
+    write(tmp_path, "a.txt", b"!!!\n\nThe first story's body.\n")
+    write(tmp_path, "b.txt", "…?\n\nThe second story's body.\n".encode())
+    out, err, error = run(tmp_path)
+    assert error == "2 of 2 files could not be imported."
+    assert err.count("has no letters or digits") == 2
+    assert not Article.objects.exists()
+
+
+def test_a_story_over_the_text_limit_is_refused_with_the_limit_named(tmp_path):
+    words = " ".join(f"w{n:07x}" for n in range(40_000))  # 360,000 characters of distinct words
+    write(tmp_path, "huge.txt", f"Huge headline\n\n{words}\n".encode())
+    out, err, error = run(tmp_path)
+    assert error == "1 of 1 files could not be imported."
+    assert "the limit is 300,000" in err
+    assert not Article.objects.exists()

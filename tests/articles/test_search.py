@@ -294,3 +294,10 @@ def test_the_simple_fallback_treats_or_as_either():
     found = set(_simple(SearchTerms("zebra or giraffe")))
     assert found == {zebra, giraffe}
     assert set(_simple(SearchTerms("zebra or giraffe stripes"))) == {zebra}
+
+
+def test_a_stray_highlight_marker_in_the_text_cannot_leave_a_mark_open():
+    snippet = "a \x02match\x03 then a stray \x02 and \x02another\x03 and \x03"
+    assert search.highlight(snippet) == (
+        "a <mark>match</mark> then a stray  and <mark>another</mark> and "
+    )

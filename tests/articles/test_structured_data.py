@@ -18,6 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from articles.models import Correction
+from newsroom.text import one_line, strip_controls
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
 
@@ -309,11 +310,14 @@ def test_hostile_headline_and_standfirst_cannot_break_out_of_the_json_ld_script(
     # The page's only script is the JSON-LD one, and its text is valid JSON as it stands.
     assert [script.get("type") for script in scripts] == ["application/ld+json"]
     data = json.loads(scripts[0].text)
-    assert data["headline"] == HOSTILE[:110]
-    assert data["description"] == HOSTILE
+    # Stored text keeps no line separators: a headline gets a space, a standfirst a newline.
+    headline, standfirst = one_line(HOSTILE), strip_controls(HOSTILE)
+    assert "\u2028" not in headline + standfirst
+    assert data["headline"] == headline[:110]
+    assert data["description"] == standfirst
     assert "<script>alert(1)" not in html
-    assert document.findtext(".//title").startswith(HOSTILE)
-    assert document.findtext(".//h1") == HOSTILE
+    assert document.findtext(".//title").startswith(headline)
+    assert document.findtext(".//h1") == headline
 
 
 # Open Graph, Twitter and canonical ---------------------------------------------------------

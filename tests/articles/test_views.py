@@ -36,7 +36,7 @@ def test_article_page_shows_the_story_with_byline_and_dates(client):
     assert '<h1 class="story__headline">Seagulls steal chips</h1>' in html
     assert "Brazen birds strike again." in html
     assert f'By <a href="{author.get_absolute_url()}" rel="author">Maggie Thornbury</a>' in html
-    assert f'datetime="{article.published_at.isoformat()}"' in html
+    assert f'datetime="{timezone.localtime(article.published_at):%Y-%m-%dT%H:%M:%S%z}"' in html
     assert '<a href="/tags/seaside/" rel="tag">seaside</a>' in html
     assert h1_count(html) == 1
 
@@ -205,3 +205,21 @@ def test_page_query_count_does_not_grow_with_stories_tags_or_authors(client, pag
     count_many = queries_for(client, url(many))
     assert count_one == count_many
     assert count_many <= 10
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/archive/9999/12/", "/archive/9999/12/31/", "/archive/99999999999999999999/1/"],
+)
+def test_archive_dates_past_the_calendar_are_not_found_not_an_error(client, path):
+    assert client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["!!!", "🔥", "…"])
+def test_a_tag_of_symbols_alone_gets_a_page_and_its_stories_show(client, name):
+    article = ArticleFactory(headline="Fire at the pier", tags=[name])
+    tag = article.tags.get()
+    assert tag.slug.startswith("tag-")
+    assert client.get(article.get_absolute_url()).status_code == 200
+    page = client.get(reverse("articles:tag", args=[tag.slug]))
+    assert page.status_code == 200 and "Fire at the pier" in page.content.decode()

@@ -6,7 +6,7 @@ from datetime import timedelta
 from xml.etree import ElementTree
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -219,7 +219,7 @@ def test_a_substantive_update_shows_readers_an_updated_time(client, editor, time
     article.refresh_from_db()
     assert article.revised_at == later
     html = client.get(article.get_absolute_url()).content.decode()
-    assert f'Updated <time datetime="{timezone.localtime(later).isoformat()}">' in html
+    assert f'Updated <time datetime="{timezone.localtime(later):%Y-%m-%dT%H:%M:%S%z}">' in html
 
 
 def test_a_typo_fix_leaves_no_updated_time(client, editor):
@@ -319,3 +319,36 @@ def test_flagging_writes_only_the_flags_so_an_edit_saved_meanwhile_is_kept(edito
     stored = Article.objects.get(pk=article.pk)
     assert (stored.headline, stored.is_breaking) == ("Pier fire", True)
     assert stored.version == article.version + 2
+
+
+def test_a_bulk_publish_working_from_an_old_list_cannot_undo_a_withdrawal(editor, settled):
+    # "Publish selected" loaded its stories; meanwhile another editor withdrew one of them and
+    # fixed the headline of another.
+    withdrawn, fixed = ArticleFactory(in_review=True), ArticleFactory(in_review=True)
+    listed = list(Article.objects.filter(pk__in=[withdrawn.pk, fixed.pk]).order_by("pk"))
+    workflow.publish_article(Article.objects.get(pk=withdrawn.pk), by=editor)
+    workflow.withdraw_article(Article.objects.get(pk=withdrawn.pk), by=editor, legal=True)
+    meanwhile = Article.objects.get(pk=fixed.pk)
+    meanwhile.headline = "Headline fixed meanwhile"
+    workflow.save_article(meanwhile, by=editor)
+
+    with pytest.raises(PermissionDenied, match="from withdrawn to published"):
+        workflow.publish_article(listed[0], by=editor)
+    workflow.publish_article(listed[1], by=editor)
+
+    stored = Article.objects.get(pk=withdrawn.pk)
+    assert (stored.status, stored.withdrawn_reason) == (Status.WITHDRAWN, "legal")
+    assert [m[:2] for m in moves(withdrawn)] == [
+        (Status.REVIEW, Status.PUBLISHED),
+        (Status.PUBLISHED, Status.WITHDRAWN),
+    ]
+    published = Article.objects.get(pk=fixed.pk)
+    assert (published.status, published.headline) == (Status.PUBLISHED, "Headline fixed meanwhile")
+
+
+def test_publishing_a_story_already_out_leaves_it_as_it_is(editor):
+    article = ArticleFactory()
+    with pytest.raises(ValidationError, match="already published"):
+        workflow.publish_article(article, by=editor)
+    assert Article.objects.get(pk=article.pk).published_at == article.published_at
+    assert not Transition.objects.filter(article=article).exists()

@@ -13,7 +13,7 @@ from accounts.services import resolve_authors
 from articles.models import Article, Section
 from articles.parsing import Kind
 from articles.services.importing import ImportOptions, Outcome, import_paths
-from articles.services.reading import expand_paths
+from articles.services.reading import expand_paths, link_roots
 
 PROGRESS_EVERY = 500
 
@@ -73,6 +73,12 @@ class Command(BaseCommand):
             help="Files per database transaction (each file still all-or-nothing).",
         )
         parser.add_argument(
+            "--follow-links",
+            action="store_true",
+            help="Read symbolic links found in the folders given when they point to a file "
+            "inside those folders (default: every link found is refused and reported).",
+        )
+        parser.add_argument(
             "--parse-workers",
             type=int,
             default=None,
@@ -93,6 +99,7 @@ class Command(BaseCommand):
         published_at,
         batch_size,
         parse_workers,
+        follow_links,
         verbosity,
         **options,
     ):
@@ -128,6 +135,7 @@ class Command(BaseCommand):
                 when=when,
                 batch_size=batch_size,
                 parse_workers=parse_workers,
+                roots=link_roots(paths) if follow_links else (),
                 dry_run=dry_run,
                 verbosity=verbosity,
             )
@@ -157,6 +165,7 @@ class Command(BaseCommand):
         when,
         batch_size,
         parse_workers,
+        roots,
         dry_run,
         verbosity,
     ):
@@ -176,6 +185,7 @@ class Command(BaseCommand):
                 options=options,
                 batch_size=batch_size,
                 parse_workers=parse_workers,
+                link_roots=roots,
             ),
             start=1,
         ):
