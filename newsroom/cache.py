@@ -199,7 +199,9 @@ class PublicPageCacheMiddleware:
         path = request.get_full_path()
         if path.startswith(("/admin/", "/static/", "/media/")):
             return None
-        digest = hashlib.sha1(f"{request.get_host()}{path}".encode()).hexdigest()
+        # The scheme too: a page made for https carries https links, which a reader on plain
+        # http must not be given (and the reverse).
+        digest = hashlib.sha1(f"{request.scheme}://{request.get_host()}{path}".encode()).hexdigest()
         return f"page:{digest}"
 
     @staticmethod

@@ -1,25 +1,84 @@
-"""Django's Redis cache, made to fail soft: when Redis is unreachable, reads miss and writes are
-dropped (with a warning in the log) instead of turning every page into a 500. The site is
-slower without its cache, but it stays up."""
+"""Django's Redis cache, made to fail soft and fast.
+
+When Redis is unreachable, or accepts connections but never answers, reads miss and writes are
+dropped instead of turning every page into a 500: the site is slower without its cache, but it
+stays up. A circuit breaker keeps "slower" small: the first call that fails (after at most the
+socket timeout, with no retries) opens it, and for the next `NEWSROOM_CACHE_RETRY_SECONDS` every
+call in this process returns at once without touching Redis; then one call tries again, and a
+success closes it. Without the breaker a hung Redis cost every cache call its full timeout, and
+a page several of them.
+"""
+
+from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+DEFAULT_RETRY_SECONDS = 30.0
+
+
+class Breaker:
+    """Whether to try Redis at all: open (skip it) for a while after a failure. One per server
+    and process, shared by its threads."""
+
+    def __init__(self, retry_after: float):
+        self.retry_after = retry_after
+        self.open_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def closed(self) -> bool:
+        return time.monotonic() >= self.open_until
+
+    def trip(self, error: Exception) -> None:
+        with self._lock:
+            was_closed = self.closed
+            self.open_until = time.monotonic() + self.retry_after
+        if was_closed:
+            logger.warning(
+                "cache unavailable (%s): carrying on without it, trying again in %.0f s",
+                error,
+                self.retry_after,
+            )
+
+    def reset(self) -> None:
+        if self.open_until:
+            with self._lock:
+                self.open_until = 0.0
+            logger.warning("cache available again")
+
+
+_breakers: dict[str, Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def breaker_for(location: str, retry_after: float) -> Breaker:
+    with _breakers_lock:
+        return _breakers.setdefault(location, Breaker(retry_after))
 
 
 def _soft(default_factory):
     def wrap(method):
         def inner(self, *args, **kwargs):
-            try:
-                return method(self, *args, **kwargs)
-            except UNAVAILABLE as exc:
-                logger.warning("cache unavailable, carrying on without it: %s", exc)
+            breaker = self.breaker
+            if not breaker.closed:
                 return default_factory(*args, **kwargs)
+            try:
+                result = method(self, *args, **kwargs)
+            except UNAVAILABLE as exc:
+                breaker.trip(exc)
+                return default_factory(*args, **kwargs)
+            breaker.reset()
+            return result
 
         inner.__name__ = method.__name__
         return inner
@@ -35,7 +94,25 @@ def _false(*args, **kwargs):
     return False
 
 
+def _unavailable(*args, **kwargs):
+    # Callers of incr treat a missing key as "start afresh"; with no cache that is harmless.
+    raise ValueError("cache unavailable")
+
+
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        options = params.setdefault("OPTIONS", {})
+        retry_after = float(options.pop("retry_after", DEFAULT_RETRY_SECONDS))
+        # A failed call is not retried: the breaker decides when to try again.
+        options.setdefault("retry", Retry(NoBackoff(), 0))
+        super().__init__(server, params)
+        self.breaker = breaker_for(str(server), retry_after)
+
+    @property
+    def available(self) -> bool:
+        """False while the breaker is open (Redis failed recently and is being skipped)."""
+        return self.breaker.closed
+
     get = _soft(lambda key, default=None, version=None: default)(RedisCache.get)
     get_many = _soft(lambda keys, version=None: {})(RedisCache.get_many)
     set = _soft(_none)(RedisCache.set)
@@ -46,11 +123,4 @@ class ResilientRedisCache(RedisCache):
     delete_many = _soft(_none)(RedisCache.delete_many)
     has_key = _soft(_false)(RedisCache.has_key)
     clear = _soft(_false)(RedisCache.clear)
-
-    def incr(self, key, delta=1, version=None):
-        try:
-            return super().incr(key, delta, version)
-        except UNAVAILABLE as exc:
-            logger.warning("cache unavailable, carrying on without it: %s", exc)
-            # Callers treat a missing key as "start afresh"; with no cache that is harmless.
-            raise ValueError("cache unavailable") from exc
+    incr = _soft(_unavailable)(RedisCache.incr)

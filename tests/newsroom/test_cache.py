@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.db import transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_max_age
@@ -470,3 +470,23 @@ def test_on_redis_a_second_request_is_served_without_queries(
     client.get(story.get_absolute_url())
     with django_assert_num_queries(0):
         assert is_hit(client.get(story.get_absolute_url()))
+
+
+def test_pages_made_for_https_and_for_http_are_kept_apart(story, settings):
+    # Behind a TLS-terminating proxy that says so, pages carry https links; a reader on plain
+    # http (or a load balancer's probe) must not be given those, nor the reverse. The proxy
+    # passes the same Host either way.
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = Client(HTTP_HOST="testserver")
+    url = story.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"  # the plain http page is cached
+
+    secure = client.get(url, HTTP_X_FORWARDED_PROTO="https")
+
+    assert not secure.has_header("X-Page-Cache")  # made afresh for https, not the http copy
+    # The structured data names the story's address as the request came in.
+    assert f'"url":"https://testserver{url}"' in secure.content.decode()
+    assert client.get(url, HTTP_X_FORWARDED_PROTO="https")["X-Page-Cache"] == "hit"
+    plain = client.get(url)
+    assert plain["X-Page-Cache"] == "hit" and "https://testserver" not in plain.content.decode()
