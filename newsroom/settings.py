@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the user is known and before anything reads the body: bodies bounded by sender.
+    "newsroom.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -125,6 +127,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
     }
 }
+# Whole request bodies: staff upload pictures in the admin; readers send small forms. A larger
+# body is refused with 413 before it is read (see newsroom.middleware).
+NEWSROOM_STAFF_BODY_MAX_BYTES = int(os.environ.get("NEWSROOM_STAFF_BODY_MAX_BYTES", 20_000_000))
+NEWSROOM_PUBLIC_BODY_MAX_BYTES = int(os.environ.get("NEWSROOM_PUBLIC_BODY_MAX_BYTES", 65_536))
 # Bodies larger than this (not counting uploaded files) are refused with 400.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
