@@ -1,4 +1,5 @@
-"""Content-Security-Policy help: inline import maps allowed by their hash.
+"""Content-Security-Policy help for the admin: inline import maps allowed by their hash, and
+inline styles allowed there only.
 
 The policy allows no inline script. The admin's rich-text editor (django-prose-editor) loads its
 modules through an inline `<script type="importmap">`, which browsers treat as script. Rather
@@ -21,9 +22,14 @@ class ImportMapHashMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        # Only the admin carries import maps; public pages are not even looked at.
+        # Only the admin carries import maps and inline styles (its widgets, the status
+        # badges, the email previews); public pages are not even looked at, and their policy
+        # allows no inline style.
         if not request.path.startswith("/admin/") or response.streaming:
             return response
+        update = dict(getattr(response, "_csp_update", None) or {})
+        update["style-src"] = [*update.get("style-src", []), "'unsafe-inline'"]
+        response._csp_update = update
         if "html" not in response.get("Content-Type", ""):
             return response
         if hasattr(response, "render") and not response.is_rendered:
@@ -33,7 +39,5 @@ class ImportMapHashMiddleware:
             for body in IMPORT_MAP.findall(response.content)
         ]
         if hashes:
-            update = dict(getattr(response, "_csp_update", None) or {})
             update["script-src"] = [*update.get("script-src", []), *hashes]
-            response._csp_update = update
         return response

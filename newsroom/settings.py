@@ -111,13 +111,14 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# No inline script anywhere; the admin's inline styles (status badges) need 'unsafe-inline'
-# for styles only. JSON-LD is data, not script, so CSP does not apply to it.
+# No inline script anywhere, and no inline style on public pages; the admin adds
+# 'unsafe-inline' for styles on its own pages (newsroom.csp). JSON-LD is data, not script, so
+# CSP does not apply to it.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'", "'unsafe-inline'"],
+        "style-src": ["'self'"],
         "img-src": ["'self'", "data:", *env_list("NEWSROOM_MEDIA_ORIGINS")],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],

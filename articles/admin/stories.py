@@ -203,7 +203,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def preview_view(self, request, pk):
         """The article exactly as readers will see it, whatever its status."""
         article = get_object_or_404(Article.objects.for_detail(), pk=pk)
-        if not self.has_view_or_change_permission(request, article):
+        if not workflow.can_preview(request.user, article):
             raise PermissionDenied
         if article.published_at is None:
             # Not yet given a time: shown as if published now, since the page's dates and its

@@ -98,6 +98,16 @@ def can_delete(user, article: Article) -> bool:
     return article.created_by_id == user.pk and article.status in OPEN
 
 
+def can_preview(user, article: Article) -> bool:
+    """Who may see a story before readers do: its own writer and Editors. An unpublished story can be legally sensitive (an embargo, a story being checked
+    by lawyers), so seeing one is not granted by the mere right to view the story list."""
+    if not user.has_perm("articles.view_article"):
+        return False
+    if article.is_visible or article.created_by_id == user.pk:
+        return True
+    return user.has_perm("articles.edit_any_article")
+
+
 def can_move(user, article: Article, to: str) -> bool:
     """Whether `user` may move `article` (as stored; a new story counts as a draft) to `to`."""
     start = article.status if article.pk else Status.DRAFT

@@ -509,3 +509,20 @@ def test_a_reporters_revert_brings_back_their_words_not_an_editors_settings(clie
     stored = Article.objects.get(pk=article.pk)
     assert stored.headline == "First draft"  # theirs to revert
     assert stored.published_at is None  # not theirs to set
+
+
+def test_an_unpublished_story_is_previewed_by_its_reporter_and_editors_only(client, writer, alice):
+    own = ArticleFactory(draft=True, created_by=writer, headline="Mine")
+    colleagues = ArticleFactory(in_review=True, created_by=UserFactory(reporter=True))
+    newsletters = UserFactory(newsletter_editor=True)
+
+    def status(user, article):
+        client.force_login(user)
+        return client.get(preview_url(article)).status_code
+
+    assert status(writer, own) == 200
+    assert status(writer, colleagues) == 403  # a colleague's story under legal review, say
+    assert status(alice, colleagues) == 200
+    assert status(newsletters, own) == 403
+    published = ArticleFactory(created_by=UserFactory(reporter=True))
+    assert status(writer, published) == 200  # out already: nothing to keep from staff

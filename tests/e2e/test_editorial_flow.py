@@ -203,6 +203,23 @@ def test_text_being_typed_survives_a_closed_tab(new_page, site):
     )
 
 
+def test_logging_out_removes_the_drafts_this_browser_kept(new_page, site):
+    """On a shared computer the next person must not find the last one's unsaved story."""
+    page = new_page()
+    UserFactory(username="rita", reporter=True)
+    log_in(page, site, "rita")
+    page.goto(site.url(reverse("admin:articles_article_add")))
+    page.locator("#id_headline").fill("Source's name, not for anyone else")
+    page.wait_for_timeout(1_500)  # the page stores a draft 0.8 s after the last keystroke
+    stored = "() => Object.keys(localStorage).filter(k => k.startsWith('newsroom-article-'))"
+    assert page.evaluate(stored) == ["newsroom-article-new"]
+
+    page.locator("#logout-form button").click()
+    page.get_by_text("You are logged out").wait_for()
+
+    assert page.evaluate(stored) == []
+
+
 def test_the_tags_field_suggests_existing_tags(new_page, site):
     page = new_page()
     UserFactory(username="rita", reporter=True)

@@ -66,6 +66,9 @@ def test_security_headers_on_public_and_admin_pages(client, url):
         part.strip().split(" ", 1) for part in response["Content-Security-Policy"].split(";")
     )
     assert csp["script-src"] == "'self'"  # no 'unsafe-inline', no hosts
+    # Inline styles are the admin's alone (its widgets and badges); public pages have none.
+    expected_styles = "'self' 'unsafe-inline'" if url == "admin_login" else "'self'"
+    assert csp["style-src"] == expected_styles
     assert csp["frame-ancestors"] == "'none'" and csp["object-src"] == "'none'"
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
@@ -74,12 +77,13 @@ def test_security_headers_on_public_and_admin_pages(client, url):
 
 
 @pytest.mark.django_db
-def test_public_pages_carry_no_inline_script(client):
+def test_public_pages_carry_no_inline_script_nor_inline_style(client):
     article = ArticleFactory()
-    for url in ("/", article.get_absolute_url(), "/search/?q=council"):
+    for url in ("/", article.get_absolute_url(), "/search/?q=council", "/newsletters/"):
         html = client.get(url).content.decode()
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert 'type="application/ld+json"' in tag or "src=" in tag, tag
+        assert not re.search(r"<style\b|\sstyle=", html), url
 
 
 @pytest.mark.django_db
