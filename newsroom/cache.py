@@ -10,6 +10,10 @@ the next request for any page is rendered afresh. A page is also never kept past
 moment the published set changes by itself (a scheduled story's time, a breaking banner's
 expiry), so a scheduled story appears on cached pages when its time comes, with no job running.
 
+Invalidation is never dropped: a process that cannot reach the cache when a change commits
+leaves the bump to `retry_invalidation_task`, kept in the task database and retried until the
+cache takes it, so a withdrawn story is not served again once Redis is back.
+
 A page's Last-Modified is never earlier than the last such change (`content_changed_at`): a
 cache that revalidates with If-Modified-Since alone must not be told "not modified" about a
 page that has since gained a correction or lost a withdrawn story.
@@ -19,7 +23,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import time
+from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -29,6 +36,9 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date, parse_http_date_safe
 from django.utils.module_loading import import_string
+from django_tasks import task
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "content-version"
 NEXT_CHANGE_KEY = "next-change:{version}"
@@ -74,13 +84,44 @@ def _record_change(moment: float) -> None:
         cache.set(CHANGED_AT_KEY, moment, timeout=None)
 
 
-def bump_content_version() -> None:
-    """Make every cached page stale. Runs after the change commits, never before."""
+def bump_content_version() -> bool:
+    """Make every cached page stale. Runs after the change commits, never before. Returns
+    False when the cache could not be reached (nothing was made stale)."""
     _record_change(time.time())
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no version yet (or evicted): start a fresh, never-used one
         cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    return getattr(cache, "available", True)
+
+
+def invalidate_or_retry() -> None:
+    """Make cached pages stale now, or, when the cache cannot be reached from this process,
+    leave the job to a background task that retries until it can (a withdrawal must not be
+    lost because one process could not see Redis at that moment: its pages would be served
+    again once Redis is back)."""
+    if not bump_content_version():
+        logger.warning("cache unreachable: pages will be made stale by a retrying task")
+        retry_invalidation_task.enqueue(attempt=1)
+
+
+RETRY_DELAYS = (5, 15, 60, 300)  # seconds before each further attempt; then every 5 minutes
+
+
+@task()
+def retry_invalidation_task(attempt: int = 1) -> bool:
+    """Make cached pages stale, as a change that could not reach the cache asked; when the cache
+    still cannot be reached, try again later, for as long as it takes. Idempotent."""
+    if bump_content_version():
+        logger.info("cached pages made stale (attempt %s)", attempt)
+        return True
+    delay = RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
+    if not retry_invalidation_task.get_backend().supports_defer:
+        logger.error("cache unreachable and this task backend cannot retry later: not retried")
+        return False
+    later = retry_invalidation_task.using(run_after=timezone.now() + timedelta(seconds=delay))
+    transaction.on_commit(partial(later.enqueue, attempt=attempt + 1))
+    return False
 
 
 def content_changed() -> None:
@@ -94,7 +135,7 @@ def content_changed() -> None:
     def bump():
         if getattr(connection, "content_bumps", 0) == bumps:
             connection.content_bumps = bumps + 1
-            bump_content_version()
+            invalidate_or_retry()
 
     transaction.on_commit(bump)
 

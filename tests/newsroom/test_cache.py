@@ -2,6 +2,7 @@
 change to what readers may see empties it, on the local memory cache and on Redis."""
 
 import os
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -15,8 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_max_age
 from django.utils.http import http_date, parse_http_date
+from django_tasks_db.models import DBTaskResult
 
 from articles.models import Article, Correction
+from articles.services import workflow
 from newsroom import cache as page_cache
 from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.factories import ArticleFactory
@@ -490,3 +493,52 @@ def test_pages_made_for_https_and_for_http_are_kept_apart(story, settings):
     assert client.get(url, HTTP_X_FORWARDED_PROTO="https")["X-Page-Cache"] == "hit"
     plain = client.get(url)
     assert plain["X-Page-Cache"] == "hit" and "https://testserver" not in plain.content.decode()
+
+
+def dead_redis_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"  # nothing listens there now
+
+
+def test_a_withdrawal_made_where_redis_cannot_be_reached_is_retried_until_it_lands(
+    redis_cache, client, story, settings, django_capture_on_commit_callbacks
+):
+    # The page is cached in Redis; then the process that withdraws the story cannot see Redis
+    # (a network blip): without a retry, the withdrawn story would be served again from Redis
+    # once it is reachable, for as long as its copy lives.
+    url = story.get_absolute_url()
+    client.get(url)
+    assert is_hit(client.get(url))
+    shared = settings.CACHES["default"]
+    editor = UserFactory(editor=True)
+    blind = {**shared, "LOCATION": dead_redis_url(), "OPTIONS": {"retry_after": 60}}
+    with override_settings(CACHES={"default": blind}):
+        with django_capture_on_commit_callbacks(execute=True):
+            workflow.withdraw_article(story, by=editor)
+    queued = DBTaskResult.objects.filter(task_path__endswith="retry_invalidation_task")
+    assert queued.count() == 1  # kept in the database, not in the process that failed
+
+    assert is_hit(client.get(url))  # Redis is back: its stale copy is still there...
+    job = queued.get()  # ...until a worker runs the retry
+    assert job.task.call(*job.args_kwargs["args"], **job.args_kwargs["kwargs"]) is True
+    assert client.get(url).status_code == 410
+
+
+def test_the_retry_waits_and_tries_again_while_redis_stays_unreachable(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "newsroom.cache_backends.ResilientRedisCache",
+            "LOCATION": dead_redis_url(),
+            "OPTIONS": {"retry_after": 60},
+        }
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert page_cache.retry_invalidation_task.call(attempt=3) is False
+    [again] = DBTaskResult.objects.filter(task_path__endswith="retry_invalidation_task")
+    assert again.args_kwargs["kwargs"] == {"attempt": 4}
+    wait = (again.run_after - timezone.now()).total_seconds()
+    assert 50 <= wait <= 60  # the third retry waits a minute
