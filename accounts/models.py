@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 from newsroom.slugs import base_slug, unique_slug
 
@@ -10,6 +11,28 @@ from newsroom.slugs import base_slug, unique_slug
 class User(AbstractUser):
     """A member of staff who logs into the newsroom. Custom from the first migration so that
     fields can be added later without a painful swap."""
+
+    security_stamp = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Changes when the second factor is set up, replaced or removed, which ends "
+        "every other session of this person.",
+    )
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django keeps a session only while this hash is unchanged: a new password ends the
+        # others, and so does a new security stamp (`services.rotate_security_stamp`). Until the
+        # first stamp the hash is Django's own, so sessions from before it stay valid. (Django
+        # calls this private method for SECRET_KEY_FALLBACKS too, hence overriding it.)
+        if not self.security_stamp:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}\n{self.security_stamp}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def display_name(self) -> str:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import time
 
-from django.conf import settings
 from django.core.cache import cache
+
+from newsroom.clientip import client_ip  # noqa: F401  (the one client-address rule)
 
 WINDOW_SECONDS = 3600
 
@@ -26,18 +27,3 @@ def allow(scope: str, value: str, *, limit: int, window: int = WINDOW_SECONDS) -
         cache.set(key, 1, timeout=window)
         count = 1
     return count <= limit
-
-
-def client_ip(request) -> str:
-    """The reader's address: the peer, or with NEWSROOM_PROXY_COUNT trusted proxies in front,
-    the entry of X-Forwarded-For those proxies vouch for (never one the client wrote itself)."""
-    proxies = settings.NEWSROOM_PROXY_COUNT
-    if proxies:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")

@@ -38,7 +38,8 @@ SITE_DESCRIPTION = os.environ.get(
 SITE_URL = (os.environ.get("NEWSROOM_SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on the newsroom's own site: staff pass a second factor (accounts.admin_site).
+    "accounts.apps.NewsroomAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +52,9 @@ INSTALLED_APPS = [
     "simple_history",
     "django_prose_editor",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # authenticator apps (TOTP)
+    "django_otp.plugins.otp_static",  # one-time recovery codes
     "django_tasks",
     "django_tasks_db",  # the database task backend and its worker (`manage.py run_worker`)
     "accounts",
@@ -76,6 +80,8 @@ MIDDLEWARE = [
     # Once the user is known and before anything reads the body: bodies bounded by sender.
     "newsroom.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: a session idle too long is ended, with a note on the login page.
+    "accounts.middleware.StaffSessionIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes requires: it turns a lockout into its response.
@@ -87,14 +93,42 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Brute force on the admin login: five failures for one username from one address lock that
-# pair out for an hour (a reporter mistyping does not lock out the whole newsroom).
+# Brute force on the admin login: five failures (wrong passwords or wrong second-factor codes)
+# for one username from one client address lock that pair out for an hour. Never by username
+# alone: anyone could then lock a named editor out from everywhere (docs/DEPLOY.md, "Logins").
 AXES_FAILURE_LIMIT = int(os.environ.get("NEWSROOM_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("NEWSROOM_LOGIN_COOLOFF_HOURS", "1"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
+# The client's address behind the proxies, by the same rule as the sign-up rate limits.
+AXES_CLIENT_IP_CALLABLE = "newsroom.clientip.client_ip"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+
+# Reverse proxies in front of the site that append to X-Forwarded-For (0: use the peer address),
+# and the addresses the nearest of them connects from: X-Forwarded-For from any other peer is
+# ignored. The default covers loopback and private networks (a proxy beside the app, compose).
+NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
+NEWSROOM_TRUSTED_PROXIES = tuple(
+    env_list(
+        "NEWSROOM_TRUSTED_PROXIES",
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+    )
+)
+
+# Two-factor authentication (authenticator app codes, or one-time recovery codes) for staff in
+# these roles (accounts.roles group names), and for every superuser: their logins open the
+# whole newsroom. A comma-separated list; empty leaves it to each person (docs/DEPLOY.md).
+NEWSROOM_2FA_REQUIRED_ROLES = tuple(env_list("NEWSROOM_2FA_REQUIRED_ROLES", "Editor"))
+# The issuer authenticator apps show beside the account name.
+OTP_TOTP_ISSUER = os.environ.get("NEWSROOM_2FA_ISSUER") or f"{SITE_NAME} newsroom"
+# The admin's device pages never show a key: nobody, administrators included, can copy
+# someone's authenticator app; removing a device (a reset) is what they are for.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# A staff session ends after this many minutes without a request (at most a minute sooner:
+# the last activity is written down once a minute, not on every request).
+NEWSROOM_STAFF_SESSION_IDLE_MINUTES = int(
+    os.environ.get("NEWSROOM_STAFF_SESSION_IDLE_MINUTES", "30")
+)
 
 # HTTPS: on in production (DJANGO_HTTPS=true behind a TLS-terminating load balancer that sets
 # X-Forwarded-Proto); off for a first run on http://127.0.0.1.
@@ -271,8 +305,6 @@ NEWSROOM_NEWSLETTER_SIGNUPS_PER_IP = int(os.environ.get("NEWSROOM_NEWSLETTER_SIG
 NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS = int(
     os.environ.get("NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS", 3)
 )
-# Reverse proxies in front of the site that append to X-Forwarded-For (0: use the peer address).
-NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
 NEWSROOM_NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSROOM_NEWSLETTER_BATCH_SIZE", 200))
 # SMTP connections one send task keeps busy at once (PostgreSQL only; SQLite sends with one).
 NEWSROOM_NEWSLETTER_CONNECTIONS = int(os.environ.get("NEWSROOM_NEWSLETTER_CONNECTIONS", 4))

@@ -36,6 +36,45 @@ def _no_login_lockout(request, settings):
 
 
 @pytest.fixture(autouse=True)
+def _second_factor_on_force_login(request, monkeypatch):
+    """`client.force_login(user)` stands for a whole login: for someone who has or needs a
+    second factor the session is also marked as having passed it (with an authenticator app
+    made for them if they have none), as `accounts.views` does after a right code. Only the
+    test client changes; tests of the second factor itself (@pytest.mark.two_factor) get
+    Django's force_login as it is, which the admin refuses for such users."""
+    if request.node.get_closest_marker("two_factor") is not None:
+        return
+    from django.test import Client
+
+    plain_force_login = Client.force_login
+
+    def force_login(self, user, backend=None):
+        device = _authenticator_for_tests(user)
+        plain_force_login(self, user, backend)
+        if device is not None:
+            from django_otp import DEVICE_ID_SESSION_KEY
+
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def _authenticator_for_tests(user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts import services
+
+    device = services.authenticator_of(user)
+    if device is None and services.second_factor_required(user):
+        device = TOTPDevice.objects.create(user=user, name="Test device", confirmed=True)
+        # A new device ends the user's sessions (a new security stamp): log in with it.
+        user.refresh_from_db(fields=["security_stamp"])
+    return device
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 

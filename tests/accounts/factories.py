@@ -47,3 +47,22 @@ class AuthorFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Reporter Number {n}")
     job_title = "Reporter"
+
+
+def with_authenticator(user: User):
+    """Set up an authenticator app for `user` as the set-up page does; returns the device and
+    the recovery codes. `totp_code(device)` is what the app shows."""
+    from accounts import services
+
+    device, codes = services.set_up_authenticator(user, key=services.new_authenticator_key())
+    return device, codes
+
+
+def totp_code(device, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app holding `device`'s key shows now (or that many 30-second
+    steps later), computed from the key as the app does."""
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits)
+    totp.time = totp.time + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"

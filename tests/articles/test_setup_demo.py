@@ -1,11 +1,13 @@
 """`manage.py setup_demo`, which `make run` uses on a first run."""
 
 import re
+from base64 import b32decode
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django_otp.oath import TOTP
 
 from articles.models import Article
 
@@ -18,22 +20,51 @@ def run_setup() -> str:
     return out.getvalue()
 
 
-def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(client):
-    out = run_setup()
-    assert Article.objects.published().count() == 13
+def printed_login(out: str) -> tuple[str, str, str, list[str]]:
+    """Username, password, authenticator key and recovery codes, as `make run` shows them."""
     username, password = re.search(r"username “(\w+)”, password “([^”]+)”", out).groups()
+    key = re.search(r"the key “([A-Z2-7 ]+)”", out).group(1)
+    codes = re.search(r"recovery codes: (.+)$", out, re.MULTILINE).group(1).split(", ")
+    return username, password, key, codes
+
+
+def log_in(client, username, password, code):
     response = client.post(
         reverse("admin:login"), {"username": username, "password": password, "next": "/admin/"}
     )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:two_factor_verify")
+    return client.post(reverse("admin:two_factor_verify"), {"code": code})
+
+
+def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(client):
+    out = run_setup()
+    assert Article.objects.published().count() == 13
+    username, password, key, _codes = printed_login(out)
+    # What an authenticator app given the printed key shows.
+    code = f"{TOTP(b32decode(key.replace(' ', ''))).token():06d}"
+    response = log_in(client, username, password, code)
     assert response.status_code == 302 and response["Location"] == "/admin/"
     index = client.get("/admin/").content.decode()
     assert "Articles" in index and "Newsletters" in index
     assert "Users" not in index  # an editor, not an administrator
 
 
-def test_running_it_again_keeps_the_stories_and_gives_a_new_password(client):
-    first = re.search(r"password “([^”]+)”", run_setup()).group(1)
+def test_a_printed_recovery_code_logs_the_demo_editor_in_once(client):
+    username, password, _key, codes = printed_login(run_setup())
+    assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{4}-[a-z2-7]{4}", c) for c in codes)
+    assert log_in(client, username, password, codes[0])["Location"] == "/admin/"
+    client.logout()
+    again = log_in(client, username, password, codes[0])
+    assert again.status_code == 200 and "not right" in again.content.decode()
+
+
+def test_running_it_again_keeps_the_stories_and_gives_a_new_password_and_key(client):
+    _, first_password, first_key, first_codes = printed_login(run_setup())
     out = run_setup()
-    second = re.search(r"password “([^”]+)”", out).group(1)
+    _, password, key, codes = printed_login(out)
     assert "demo content not loaded again" in out
-    assert Article.objects.count() == 13 and first != second
+    assert Article.objects.count() == 13 and first_password != password
+    assert first_key != key and not set(first_codes) & set(codes)
+    old_key_code = f"{TOTP(b32decode(first_key.replace(' ', ''))).token():06d}"
+    assert log_in(client, "editor", password, old_key_code).status_code == 200  # refused

@@ -1,4 +1,8 @@
-"""`manage.py setup_demo`: demo content and a demo editor login for a first run."""
+"""`manage.py setup_demo`: demo content and a demo editor login for a first run.
+
+The demo editor logs in as every Editor does, with a second factor: an authenticator app set
+up on a key printed here, or one of the one-time recovery codes printed beside it. No setting
+turns two-factor off for the demo, so nothing a demo needs can be left on in production."""
 
 import secrets
 
@@ -7,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from accounts import roles
+from accounts import roles, services
 from articles.demo import FIXTURE_PATH
 from articles.models import Article
 
@@ -17,7 +21,8 @@ DEMO_USERNAME = "editor"
 class Command(BaseCommand):
     help = (
         "Load fixtures/demo.json into an empty database and (re)create the demo editor account "
-        "with a fresh random password, printed at the end. Never use it in production."
+        "with a fresh random password, authenticator key and recovery codes, printed at the "
+        "end. Never use it in production."
     )
 
     def handle(self, *args, **options):
@@ -35,8 +40,20 @@ class Command(BaseCommand):
         user.save()
         # An editor, not an administrator: what a newsroom's editor would see.
         user.groups.set(Group.objects.filter(name__in=[roles.EDITOR, roles.NEWSLETTER_EDITOR]))
+        # Editors need a second factor; a new key each run (which ends older demo sessions).
+        key = services.new_authenticator_key()
+        _device, codes = services.set_up_authenticator(user, key=key)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo editor login for /admin/: username “{DEMO_USERNAME}”, password “{password}”"
             )
         )
+        recovery = ", ".join(services.recovery_code_text(code) for code in codes)
+        self.stdout.write(
+            f"Then a code: add the key “{services.authenticator_key_text(key)}” to an "
+            f"authenticator app (TOTP, 6 digits, 30 s), or type one of these one-time recovery "
+            f"codes: {recovery}"
+        )
+        if options["verbosity"] >= 2:
+            uri = services.authenticator_setup_uri(user, key)
+            self.stdout.write(f"The same key as an authenticator set-up link: {uri}")
