@@ -37,7 +37,8 @@ def run_child(args: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         output = done.stdout[-3000:] + done.stderr[-3000:]
-        raise BenchError(f"{' '.join(args[1:4])} failed ({done.returncode}):\n{output}")
+        command = " ".join([Path(args[1]).name, *args[2:4]])
+        raise BenchError(f"{command} failed ({done.returncode}):\n{output}")
     return done.stdout
 
 
