@@ -1,6 +1,7 @@
 """Newsroom settings: every value that differs between a laptop and production comes from the
 environment, with a safe default. `.env.example` lists every variable."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -109,11 +110,14 @@ AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # ignored. The default covers loopback and private networks (a proxy beside the app, compose).
 NEWSROOM_PROXY_COUNT = int(os.environ.get("NEWSROOM_PROXY_COUNT", "0"))
 NEWSROOM_TRUSTED_PROXIES = tuple(
-    env_list(
-        "NEWSROOM_TRUSTED_PROXIES",
-        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
-    )
+    env_list("NEWSROOM_TRUSTED_PROXIES")
+    or ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"]
 )
+for _network in NEWSROOM_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as error:
+        raise ImproperlyConfigured(f"NEWSROOM_TRUSTED_PROXIES: {error}") from None
 
 # Two-factor authentication (authenticator app codes, or one-time recovery codes) for staff in
 # these roles (accounts.roles group names), and for every superuser: their logins open the

@@ -11,10 +11,10 @@ from PIL import Image, ImageDraw
 
 from articles.models import Article, Transition
 from tests.accounts.factories import UserFactory
+from tests.e2e.login import log_in  # with the second factor, for Editors
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery staple"  # UserFactory's
 HEADLINE = "Seagull steals mayor's chain of office during pier reopening"
 STANDFIRST = "The bird was last seen heading for the bandstand."
 PARAGRAPHS = [
@@ -35,15 +35,6 @@ def photo() -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=85)
     return out.getvalue()
-
-
-def log_in(page, site, username):
-    page.goto(site.url(reverse("admin:login")))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("#login-form input[type=submit]").click()
-    assert page.url == site.url(reverse("admin:index")), page.url
 
 
 def write_body(page, paragraphs):
