@@ -9,6 +9,7 @@ build each copy's MIME form would add half a millisecond more.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from email.utils import formatdate, make_msgid, parseaddr
@@ -29,6 +30,10 @@ MESSAGE_ID_PLACEHOLDER = "<message-id@placeholder.newsroom.invalid>"
 # Body lines stay well under SMTP's 998-byte limit even after tokens replace placeholders, so
 # Django keeps the parts 8-bit, as the copy template needs (see newsletters.mail).
 MAX_LINE = 600
+# Joined HTML lines stay shorter still, so that a line with two or three links in it keeps
+# well under the limit with their tokens swapped in.
+HTML_LINE = 300
+PRESERVED_WHITESPACE = re.compile(r"<(pre|textarea)\b", re.IGNORECASE)
 
 
 def absolute_url(path: str) -> str:
@@ -52,16 +57,36 @@ def _sender_domain() -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-def _wrap_long_lines(text: str) -> str:
+def _wrap_long_lines(text: str, *, width: int = MAX_LINE) -> str:
     lines = []
     for line in text.splitlines():
-        if len(line) <= MAX_LINE:
+        if len(line) <= width:
             lines.append(line)
         else:
-            lines.extend(
-                textwrap.wrap(line, MAX_LINE, break_long_words=False, break_on_hyphens=False)
-            )
+            lines.extend(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False))
     return "\n".join(lines) + "\n"
+
+
+def _compact_html(html: str) -> str:
+    """The HTML with each line's indentation gone and the lines joined, a space between them,
+    into lines of up to HTML_LINE characters. A run of whitespace between two lines is one space
+    to a browser or mail client, so the page is the same, in a third fewer bytes and a few times
+    fewer lines (mail servers handle a message line by line). Left as it is where whitespace
+    matters, in a <pre> or <textarea>."""
+    if PRESERVED_WHITESPACE.search(html):
+        return _wrap_long_lines(html)
+    lines, current = [], ""
+    for line in html.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if current and len(current) + 1 + len(line) > HTML_LINE:
+            lines.append(current)
+            current = line
+        else:
+            current = f"{current} {line}" if current else line
+    lines.append(current)
+    return _wrap_long_lines("\n".join(lines), width=HTML_LINE)
 
 
 # --- confirmation ------------------------------------------------------------------------------
@@ -167,7 +192,7 @@ def render_edition(
     return RenderedEdition(
         subject=edition.subject,
         preheader=preheader,
-        html=_wrap_long_lines(render_to_string("newsletters/email/edition.html", context)),
+        html=_compact_html(render_to_string("newsletters/email/edition.html", context)),
         text=_wrap_long_lines(render_to_string("newsletters/email/edition.txt", context)),
     )
 

@@ -125,6 +125,25 @@ def test_a_story_withdrawn_after_it_was_picked_is_left_out(edition):
     assert first.headline not in html and "Pier collapses" in html
 
 
+def test_the_html_part_loses_only_the_whitespace_between_its_lines(edition, monkeypatch):
+    from newsletters.services import emails
+
+    compact = emails.render_edition(edition, unsubscribe="#u", preferences="#p").html
+    monkeypatch.setattr(emails, "_compact_html", lambda html: html)
+    as_written = emails.render_edition(edition, unsubscribe="#u", preferences="#p").html
+    assert " ".join(compact.split()) == " ".join(as_written.split())
+    assert compact.count("\n") * 3 < as_written.count("\n")
+    assert max(len(line) for line in compact.splitlines()) <= emails.HTML_LINE
+
+
+def test_html_with_preformatted_text_keeps_its_lines():
+    from newsletters.services.emails import _compact_html
+
+    html = "<div>\n  <pre>two\n  lines</pre>\n</div>\n"
+    assert _compact_html(html) == html
+    assert _compact_html("<p>\n  one\n\n  two\n</p>\n") == "<p> one two </p>\n"
+
+
 def test_running_the_send_again_sends_nothing_twice(
     edition, editor, django_capture_on_commit_callbacks
 ):
