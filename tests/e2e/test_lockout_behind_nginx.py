@@ -4,7 +4,9 @@ appends the balancer's address, in front of the app, so NEWSROOM_PROXY_COUNT=2. 
 must fall on the reader's address, not on nginx's or the balancer's.
 
 Uses tests/newsroom/test_nginx.py's nginx; without /usr/sbin/nginx this skips (a failure under
-CI=true, where `make system-packages` has installed it)."""
+CI=true, where `make system-packages` has installed it). With the browser tests (marker e2e)
+rather than tests/accounts: like them it needs a live server, whose flush of every table after
+the test must come after the suite's other tests, which rely on the migrations' rows."""
 
 import os
 import re
@@ -16,6 +18,7 @@ from tests.accounts.factories import UserFactory
 from tests.newsroom.test_nginx import NGINX, proxy  # noqa: F401  (the fixture)
 
 pytestmark = [
+    pytest.mark.e2e,
     pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason=f"no nginx at {NGINX}"),
     pytest.mark.django_db(transaction=True),
     pytest.mark.lockout,
