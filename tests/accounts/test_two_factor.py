@@ -348,3 +348,44 @@ def test_the_login_steps_are_admin_pages_with_the_newsroom_header_and_no_inline_
         assert re.search(r'<body class="[^"]*\blogin\b', html)  # the admin's login layout
         assert all("src=" in tag for tag in re.findall(r"<script\b[^>]*>", html))
         assert response["Cache-Control"].startswith("max-age=0")
+
+
+# For administrators ------------------------------------------------------------------------
+
+
+def test_the_user_list_shows_who_has_set_two_factor_up(client):
+    root = UserFactory(username="root", superuser=True)
+    device, _ = with_authenticator(root)
+    UserFactory(username="newbie", editor=True)
+    log_in_fully(client, root, device)
+    page = client.get(reverse("admin:accounts_user_changelist")).content.decode()
+    rows = {}
+    for row in re.findall(r"<tr\b.*?</tr>", page, re.DOTALL):
+        if username := re.search(r'/accounts/user/\d+/change/">(\w+)</a>', row):
+            rows[username.group(1)] = re.findall(r'alt="(\w+)"', row)[-1]  # the last column
+    assert rows == {"root": "True", "newbie": "False"}
+
+
+def test_the_reset_command_removes_the_app_and_ends_the_sessions():
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    eddie = UserFactory(username="eddie", editor=True)
+    device, _ = with_authenticator(eddie)
+    browser = Client()
+    log_in_fully(browser, eddie, device)
+
+    out = StringIO()
+    call_command("reset_second_factor", "eddie", "--dry-run", stdout=out)
+    assert "Would remove the authenticator app and 10 recovery codes" in out.getvalue()
+    assert TOTPDevice.objects.filter(user=eddie).exists() and admin_opens(browser)
+
+    call_command("reset_second_factor", "eddie", stdout=out)
+    assert "who sets up a new app at the next login" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=eddie).exists()
+    assert not admin_opens(browser)
+    with pytest.raises(CommandError, match="no authenticator app"):
+        call_command("reset_second_factor", "eddie", stdout=out)
+    with pytest.raises(CommandError, match="No login"):
+        call_command("reset_second_factor", "nobody", stdout=out)
