@@ -37,9 +37,10 @@ class NewsroomAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         user = request.user
-        if request.method == "GET" and self.has_permission(request):
+        admitted = self.has_permission(request)
+        if request.method == "GET" and admitted:
             return HttpResponseRedirect(reverse("admin:index", current_app=self.name))
-        if user.is_authenticated and user.is_active and user.is_staff:
+        if not admitted and user.is_authenticated and user.is_active and user.is_staff:
             # Logged in with a password alone (a session from before two-factor was required,
             # say): start again, so the second factor is asked for.
             auth_logout(request)
