@@ -207,6 +207,7 @@ def test_logging_out_removes_the_drafts_this_browser_kept(new_page, site):
 
     page.locator("#logout-form button").click()
     page.get_by_text("You are logged out").wait_for()
+    page.wait_for_load_state("load")  # the page's script has run by then
 
     assert page.evaluate(stored) == []
 
