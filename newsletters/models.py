@@ -84,10 +84,10 @@ class Subscription(models.Model):
 
 
 def published_articles():
-    """Stories an edition may carry: what readers may see now (see `ArticleQuerySet.published`)."""
-    from articles.models import Article
+    """Stories an edition may carry: what readers may see now (`articles.models.visible`)."""
+    from articles.models import visible
 
-    return Q(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+    return visible()
 
 
 class EditionQuerySet(models.QuerySet):

@@ -310,8 +310,8 @@ NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS = int(
     os.environ.get("NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS", 3)
 )
 NEWSROOM_NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSROOM_NEWSLETTER_BATCH_SIZE", 200))
-# SMTP connections one send task keeps busy at once (PostgreSQL only; SQLite sends with one).
-NEWSROOM_NEWSLETTER_CONNECTIONS = int(os.environ.get("NEWSROOM_NEWSLETTER_CONNECTIONS", 4))
+# Send tasks that share one edition, each one worker's worth of sending (run that many workers).
+NEWSROOM_NEWSLETTER_SENDERS = int(os.environ.get("NEWSROOM_NEWSLETTER_SENDERS", 2))
 NEWSROOM_NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSROOM_NEWSLETTER_MAX_ATTEMPTS", 5))
 NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_DELAY", 60))
 # Seconds after which another worker may take over a batch a worker claimed but did not finish.

@@ -36,7 +36,6 @@ database server itself could lose the last fraction of a second of marks.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
@@ -60,19 +59,14 @@ INTERRUPTED_MESSAGE = (
     "so it was not sent again."
 )
 AUDIENCE_CHUNK = 5000
-DEFAULT_SENDERS = 2
 
 
 def sender_count() -> int:
     """How many send tasks share an edition: NEWSROOM_NEWSLETTER_SENDERS, at least one.
 
     Each is one worker's worth of sending (one SMTP connection, one database connection), so
-    more than the number of worker processes only queues runs that find nothing left to do.
-    Read from the environment when the settings module does not define it."""
-    value = getattr(settings, "NEWSROOM_NEWSLETTER_SENDERS", None)
-    if value is None:
-        value = os.environ.get("NEWSROOM_NEWSLETTER_SENDERS", DEFAULT_SENDERS)
-    return max(1, int(value))
+    more than the number of worker processes only queues runs that find nothing left to do."""
+    return max(1, settings.NEWSROOM_NEWSLETTER_SENDERS)
 
 
 # --- one run -----------------------------------------------------------------------------------
