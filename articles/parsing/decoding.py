@@ -40,6 +40,7 @@ FTFY_CONFIG = ftfy.TextFixerConfig(
 FTFY_KEEP_CONTROLS = FTFY_CONFIG._replace(remove_control_chars=False)
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+SOFT_BREAKS = re.compile(r"[\x0b\x0c]")
 # UTF-8 read as Windows-1252 or Latin-1 leaves a lead-byte letter (Â … ô) before a character
 # that stands for a continuation byte, or bare C1 controls. Only then is ftfy worth running.
 MOJIBAKE_HINT = re.compile(
@@ -71,6 +72,9 @@ def decode(raw: bytes, *, max_bytes: int | None = None) -> str:
         text = ftfy.fix_text(text, config=FTFY_KEEP_CONTROLS)
     else:
         text = LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text))
+    # A word processor's line break inside a paragraph (Shift+Enter: a vertical tab) or page
+    # break separates words: a space, as a hard-wrapped line's end is.
+    text = SOFT_BREAKS.sub(" ", text)
     # A stray control character is junk that `parse` drops; many of them mean this is not text.
     if len(CONTROL.findall(text)) > max(2, len(text) // 100):
         raise ParseError("file is binary, not text (it is full of control characters)")

@@ -637,3 +637,9 @@ def test_invisible_characters_anywhere_never_change_the_seed_story(insertions, n
     parsed = parses_or_refuses(text.replace("\n", newline).encode(encoding))
     assert parsed is not None
     assert shape(parsed) == shape(parse_bytes(SEED_BYTES))
+
+
+def test_a_word_processors_soft_line_break_separates_words_and_leaves_nothing_behind():
+    parsed = parse_bytes("Line\x0bbreak headline\n\nA body\x0bwith a soft\x0cbreak.\n".encode())
+    assert parsed.headline == "Line break headline"
+    assert parsed.blocks[0].text == "A body with a soft break."
