@@ -21,11 +21,17 @@ ROLE_PERMISSIONS = {
         "accounts.view_author",
         "taggit.add_tag",
         "taggit.view_tag",
+        # The library: upload, describe and crop pictures; deleting one is for Editors.
+        "pictures.add_image",
+        "pictures.change_image",
+        "pictures.view_image",
+        "pictures.view_embed",
     ],
     EDITOR: [
         "articles.*",
         "accounts.*_author",
         "taggit.*",
+        "pictures.*",
     ],
     NEWSLETTER_EDITOR: [
         "newsletters.*",

@@ -1,4 +1,4 @@
-"""The article body: one sanitised HTML fragment with two marked paragraphs of our own.
+"""The article body: one sanitised HTML fragment with a few marked paragraphs of our own.
 
 Why HTML: editors write in a rich-text editor (django-prose-editor) whose output is HTML, and the
 importer's blocks map onto a handful of elements without loss, so one representation serves
@@ -12,7 +12,17 @@ The vocabulary (anything else is stripped on save):
     <blockquote><p>…</p></blockquote>             quoted speech
     <p class="teaser">Headline</p>                a related-story teaser, linked at render time
     <p class="newsletter-signup">…</p>            where the newsletter sign-up box goes
+    <p class="picture">Picture 12</p>             library picture 12, with its caption and credit
+    <p class="gallery">Gallery 12, 15, 9</p>      those library pictures as a gallery, in order
+    <p class="embed">https://youtu.be/…</p>       a post or video elsewhere, shown as its snapshot
     <h2>, <h3>, <ul>, <ol>, <li>                  for editors' longer pieces
+
+Pictures and embeds are marked paragraphs too, for the teasers' reason: the rich-text editor
+keeps a paragraph's class through any edit, where it would drop a <figure> or <img> it has no
+node for. A picture is named by its library number and an embed by its link, never by an
+address: no <img>, <iframe> or <script> can enter a body, and the page renders each marker
+from the library row (`articles.views.render_article`), its renditions, caption, credit and
+rights, so an expired picture leaves every story at once.
 """
 
 from __future__ import annotations
@@ -44,7 +54,11 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 TEASER_CLASS = "teaser"
 SIGNUP_CLASS = "newsletter-signup"
-ALLOWED_CLASSES = {"p": {TEASER_CLASS, SIGNUP_CLASS}}
+PICTURE_CLASS = "picture"
+GALLERY_CLASS = "gallery"
+EMBED_CLASS = "embed"
+MARKED = (TEASER_CLASS, SIGNUP_CLASS, PICTURE_CLASS, GALLERY_CLASS, EMBED_CLASS)
+ALLOWED_CLASSES = {"p": set(MARKED)}
 
 # PostgreSQL's search vector of a story must stay under 1 MB: 540,000 characters of distinct
 # words made 970 KB. A limit well below that, the same for the admin and the importer, and far
@@ -54,8 +68,11 @@ MAX_TEXT_CHARACTERS = 300_000
 SIGNUP_TEXT = "Newsletter sign-up box"
 SIGNUP_HTML = f'<p class="{SIGNUP_CLASS}">{SIGNUP_TEXT}</p>'
 MARKER = re.compile(
-    rf'<p class="(?:{TEASER_CLASS}">(?P<teaser>.*?)|{SIGNUP_CLASS}">.*?)</p>', re.DOTALL
+    rf'<p class="(?P<kind>{"|".join(re.escape(c) for c in MARKED)})">(?P<text>.*?)</p>', re.DOTALL
 )
+NUMBER = re.compile(r"\d+")
+LINK = re.compile(r"https?://[^\s<>\"']+")
+MAX_GALLERY = 30
 TAG = re.compile(r"<[^>]+>")
 BLOCK_TAG = re.compile(r"</?(?:p|blockquote|h[1-6]|ul|ol|li|div|br)\b[^>]*>", re.IGNORECASE)
 
@@ -80,6 +97,9 @@ EDITOR_CONFIG = {
                 "paragraph": [
                     {"className": TEASER_CLASS, "title": "Related-story teaser"},
                     {"className": SIGNUP_CLASS, "title": "Newsletter sign-up box"},
+                    {"className": PICTURE_CLASS, "title": "Picture (its library number)"},
+                    {"className": GALLERY_CLASS, "title": "Gallery (library numbers, in order)"},
+                    {"className": EMBED_CLASS, "title": "Embed (a YouTube, X… link)"},
                 ]
             }
         },
@@ -137,24 +157,49 @@ def plain_text(body: str) -> str:
 class Segment:
     """A piece of the body as the article template renders it."""
 
-    kind: str  # "html", "teaser" or "signup"
+    kind: str  # "html", "teaser", "signup", "picture", "gallery" or "embed"
     html: str = ""
     title: str = ""
+    ids: tuple[int, ...] = ()  # library pictures, in order (picture, gallery)
+    url: str = ""  # the embedded link
 
 
 def segments(body: str) -> list[Segment]:
-    """The body cut at its teasers and sign-up slot, so the template can render those as
-    components (a linked card, a form) where they stood."""
+    """The body cut at its marked paragraphs, so the template can render those as
+    components (a linked card, a form, a figure, a gallery, an embed) where they stood."""
     out: list[Segment] = []
     position = 0
     for match in MARKER.finditer(body):
         if chunk := body[position : match.start()].strip():
             out.append(Segment("html", html=chunk))
-        if match["teaser"] is not None:
-            out.append(Segment("teaser", title=html.unescape(match["teaser"]).strip()))
-        else:
-            out.append(Segment("signup"))
+        out.append(_marker(match["kind"], html.unescape(TAG.sub("", match["text"])).strip()))
         position = match.end()
     if chunk := body[position:].strip():
         out.append(Segment("html", html=chunk))
     return out
+
+
+def _marker(kind: str, text: str) -> Segment:
+    if kind == TEASER_CLASS:
+        return Segment("teaser", title=text)
+    if kind == PICTURE_CLASS:
+        return Segment("picture", ids=tuple(int(n) for n in NUMBER.findall(text)[:1]))
+    if kind == GALLERY_CLASS:
+        numbers = dict.fromkeys(int(n) for n in NUMBER.findall(text))  # each once, in order
+        return Segment("gallery", ids=tuple(numbers)[:MAX_GALLERY])
+    if kind == EMBED_CLASS:
+        link = LINK.search(text)
+        return Segment("embed", url=link.group().rstrip(".,);") if link else "")
+    return Segment("signup")
+
+
+def media_references(body: str) -> tuple[list[int], list[str]]:
+    """The library pictures (by number) and the embedded links a body shows, each once, in
+    order of appearance."""
+    pictures: dict[int, None] = {}
+    links: dict[str, None] = {}
+    for segment in segments(body):
+        pictures.update(dict.fromkeys(segment.ids))
+        if segment.url:
+            links[segment.url] = None
+    return list(pictures), list(links)

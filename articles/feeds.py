@@ -1,5 +1,9 @@
 """RSS 2.0 and Atom feeds: the whole site and each section, tag and author.
 
+Each item's picture (when readers may see it) goes out as Media RSS: `media:content` with its
+size and type, `media:description` (the alt text) and `media:credit`, which feed readers,
+aggregators and news apps show; the feed declares the Media RSS namespace.
+
 Summaries are sent as HTML, as feed readers read them (RSS `description`, Atom `summary`
 type="html"): the plain text is escaped, so "<3" stays two characters. Whatever a story holds,
 the feed writers cannot put a control character into the XML, which XML 1.0 refuses.
@@ -17,7 +21,9 @@ from accounts.models import Author
 from newsroom.text import one_line
 
 from .body import plain_text
-from .models import Article, Correction, Section
+from .models import LARGE_PICTURE_WIDTH, Article, Correction, Section
+
+MEDIA_RSS = "http://search.yahoo.com/mrss/"
 
 ITEMS = 30
 SUMMARY_WORDS = 60
@@ -45,11 +51,39 @@ class XMLSafe:
         )
 
 
-class RSSFeed(XMLSafe, Rss201rev2Feed):
+class MediaRSS:
+    """Adds each item's `picture` (see `LatestFeed.item_extra_kwargs`) as Media RSS."""
+
+    def root_attributes(self):
+        return {**super().root_attributes(), "xmlns:media": MEDIA_RSS}
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        picture = item.get("picture")
+        if not picture:
+            return
+        handler.startElement(
+            "media:content",
+            {
+                "url": picture["url"],
+                "medium": "image",
+                "type": "image/jpeg",
+                "width": str(picture["width"]),
+                "height": str(picture["height"]),
+            },
+        )
+        if picture["alt"]:
+            handler.addQuickElement("media:description", one_line(picture["alt"]))
+        if picture["credit"]:
+            handler.addQuickElement("media:credit", one_line(picture["credit"]))
+        handler.endElement("media:content")
+
+
+class RSSFeed(XMLSafe, MediaRSS, Rss201rev2Feed):
     pass
 
 
-class AtomFeed(XMLSafe, Atom1Feed):
+class AtomFeed(XMLSafe, MediaRSS, Atom1Feed):
     pass
 
 
@@ -99,6 +133,23 @@ class LatestFeed(Feed):
         return f"{settings.SITE_URL}/story/{item.pk}"
 
     item_guid_is_permalink = False
+
+    def item_extra_kwargs(self, item):
+        picture = item.hero
+        found = picture.rendition_url("wide", at_least=LARGE_PICTURE_WIDTH) if picture else None
+        if found is None:
+            return {}
+        url, width, height = found
+        address = url if url.startswith(("http://", "https://")) else f"{settings.SITE_URL}{url}"
+        return {
+            "picture": {
+                "url": address,
+                "width": width,
+                "height": height,
+                "alt": picture.alt_text,
+                "credit": picture.credit,
+            }
+        }
 
 
 class SectionFeed(LatestFeed):

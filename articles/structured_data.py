@@ -5,11 +5,36 @@ from collections.abc import Callable
 from django.conf import settings
 from django.templatetags.static import static
 
+from .models import LARGE_PICTURE_WIDTH
+
+# The crops search engines ask for (Google: 16:9, 4:3 and 1:1, large).
+CRAWLER_CROPS = ("wide", "standard", "square")
+
+
+def picture_objects(picture, *, absolute: Callable[[str], str]) -> list[dict]:
+    """`ImageObject`s of a library picture readers may see, one per crawler crop, each
+    at least `LARGE_PICTURE_WIDTH` wide when the picture is (the widest there is otherwise)."""
+    if picture is None:
+        return []
+    out = []
+    for crop in CRAWLER_CROPS:
+        found = picture.rendition_url(crop, at_least=LARGE_PICTURE_WIDTH)
+        if found is None:
+            continue
+        url, width, height = found
+        entry = {"@type": "ImageObject", "url": absolute(url), "width": width, "height": height}
+        if picture.caption:
+            entry["caption"] = picture.caption
+        if picture.credit:
+            entry["creditText"] = picture.credit
+        out.append(entry)
+    return out
+
 
 def news_article(article, *, absolute: Callable[[str], str]) -> dict:
     """`NewsArticle` for `article` (loaded `for_detail`), its links made absolute by
     `absolute` (the request's `build_absolute_uri`)."""
-    images = [absolute(article.hero_image.url)] if article.hero_image else []
+    images = picture_objects(article.hero, absolute=absolute)
     authors = [
         {"@type": "Person", "name": author.name, "url": absolute(author.get_absolute_url())}
         for author in article.authors.all()

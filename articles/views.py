@@ -13,6 +13,7 @@ from newsroom.cache import public_page, set_last_modified
 from . import body, search
 from .models import Article, Correction, Section, archive_range
 from .parsing import headline_key
+from .services import media
 
 LATEST_ON_HOME = 12
 PER_SECTION_RAIL = 4
@@ -123,6 +124,19 @@ def render_article(request, article, *, preview=False):
         target = links.get(headline_key(title)) if title else None
         return target if target is not None and target.pk != article.pk else None
 
+    pictures, embeds = media.body_media(segments)
+
+    def component(segment):
+        if segment.kind == "teaser":
+            return link(segment.title)
+        if segment.kind == "picture":
+            return pictures.get(segment.ids[0]) if segment.ids else None
+        if segment.kind == "gallery":
+            return [pictures[pk] for pk in segment.ids if pk in pictures]
+        if segment.kind == "embed":
+            return embeds.get(segment.url)
+        return None
+
     related = list(article.related.all())
     if not related:
         # Shown as plain links: no bylines to prefetch (a query less on most story pages).
@@ -134,14 +148,19 @@ def render_article(request, article, *, preview=False):
         )
     context = {
         "article": article,
-        "segments": [(segment, link(segment.title)) for segment in segments],
+        "segments": [(segment, component(segment)) for segment in segments],
         "previous_article": link(article.previous_title),
         "next_article": link(article.next_title),
         "related": related,
         "current_section": article.section.slug,
         "preview": preview,
+        "has_embeds": bool(embeds),
     }
     response = render(request, "articles/article_detail.html", context)
+    players = sorted({e.player_origin for e in embeds.values() if e.player_origin})
+    if players:
+        # The page may frame the players of its own embeds, once a reader asks for one.
+        response._csp_update = {"frame-src": players}
     return set_last_modified(response, article.updated_at)
 
 

@@ -49,7 +49,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",  # its templates render /sitemap.xml and the section sitemaps
     "taggit",
-    "imagekit",
     "simple_history",
     "django_prose_editor",
     "axes",
@@ -59,6 +58,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",  # the database task backend and its worker (`manage.py run_worker`)
     "accounts",
+    "pictures",
     "articles",
     "newsletters",
 ]
@@ -321,8 +321,72 @@ NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAI
 # never outlive it. A function of the current time, from the content's app.
 NEWSROOM_NEXT_CHANGE = "articles.models.next_public_change"
 
-# Renditions are made when an image is saved; rendering a page never checks storage.
-IMAGEKIT_DEFAULT_CACHEFILE_STRATEGY = "imagekit.cachefiles.strategies.Optimistic"
+# Embeds: links an editor pastes are made into snapshots by asking their provider's oEmbed
+# endpoint, on the server (pictures/embeds.py). Each provider: the link patterns it answers for
+# (the group "id" goes into the player's address), its endpoint, the player a reader's click
+# loads, and the hosts its thumbnails may be copied from. Meta's providers need an app token.
+NEWSROOM_OEMBED_TIMEOUT = float(os.environ.get("NEWSROOM_OEMBED_TIMEOUT", "5"))
+_META_TOKEN = os.environ.get("NEWSROOM_OEMBED_META_TOKEN", "")
+NEWSROOM_OEMBED_PROVIDERS = [
+    {
+        "name": "YouTube",
+        "endpoint": "https://www.youtube.com/oembed",
+        "patterns": [
+            r"https?://(?:www\.|m\.)?youtube\.com/(?:watch\?(?:.*&)?v=|shorts/|live/)(?P<id>[\w-]{11})",
+            r"https?://youtu\.be/(?P<id>[\w-]{11})",
+        ],
+        "player": "https://www.youtube-nocookie.com/embed/{id}?autoplay=1",
+        "thumbnail_hosts": ["i.ytimg.com"],
+        "colour": "#c4302b",
+    },
+    {
+        "name": "Vimeo",
+        "endpoint": "https://vimeo.com/api/oembed.json",
+        "patterns": [r"https?://(?:www\.)?vimeo\.com/(?:video/)?(?P<id>\d+)"],
+        "player": "https://player.vimeo.com/video/{id}?autoplay=1&dnt=1",
+        "thumbnail_hosts": ["i.vimeocdn.com"],
+        "colour": "#1ab7ea",
+    },
+    {
+        "name": "X",
+        "endpoint": "https://publish.twitter.com/oembed",
+        "patterns": [
+            r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/\w+/status(?:es)?/(?P<id>\d+)"
+        ],
+        "player": "https://platform.twitter.com/embed/Tweet.html?id={id}&dnt=true",
+        "colour": "#14171a",
+    },
+    {
+        "name": "Instagram",
+        "endpoint": "https://graph.facebook.com/v19.0/instagram_oembed",
+        "patterns": [r"https?://(?:www\.)?instagram\.com/(?:p|reel|tv)/(?P<id>[\w-]+)"],
+        "player": "https://www.instagram.com/p/{id}/embed/",
+        "thumbnail_hosts": [".cdninstagram.com", ".fbcdn.net"],
+        "params": {"access_token": _META_TOKEN},
+        "needs": "NEWSROOM_OEMBED_META_TOKEN",
+        "colour": "#c13584",
+    },
+    {
+        "name": "TikTok",
+        "endpoint": "https://www.tiktok.com/oembed",
+        "patterns": [r"https?://(?:www\.)?tiktok\.com/@[\w.-]+/video/(?P<id>\d+)"],
+        "player": "https://www.tiktok.com/embed/v2/{id}",
+        "thumbnail_hosts": [".tiktokcdn.com", ".tiktokcdn-us.com"],
+        "colour": "#010101",
+    },
+    {
+        "name": "Facebook",
+        "endpoint": "https://graph.facebook.com/v19.0/oembed_post",
+        "patterns": [
+            r"https?://(?:www\.)?facebook\.com/(?:[\w.]+/(?:posts|videos)/|watch/?\?v=)(?P<id>[\w]+)"
+        ],
+        "player": "https://www.facebook.com/plugins/post.php?href={url}",
+        "thumbnail_hosts": [".fbcdn.net"],
+        "params": {"access_token": _META_TOKEN},
+        "needs": "NEWSROOM_OEMBED_META_TOKEN",
+        "colour": "#1877f2",
+    },
+]
 
 # Largest article file the importer accepts; anything bigger is not a news story.
 NEWSROOM_IMPORT_MAX_BYTES = int(os.environ.get("NEWSROOM_IMPORT_MAX_BYTES", 1_000_000))

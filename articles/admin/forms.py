@@ -10,23 +10,14 @@ from django.utils import timezone
 from django_prose_editor.widgets import AdminProseEditorWidget
 from simple_history.manager import SIMPLE_HISTORY_REVERSE_ATTR_NAME
 
+from pictures.embeds import EmbedError, snapshot_embed
+
+from .. import body as article_body
 from ..body import EDITOR_CONFIG
-from ..images import upright, validate_hero_image
 from ..models import Article, to_the_second
 from ..services import workflow
 
 Status = Article.Status
-
-
-class HeroImageField(forms.ImageField):
-    """Runs the newsroom's checks before Django's own, which would otherwise refuse a
-    decompression bomb, an SVG or a renamed text file with its generic "Upload a valid image"
-    and never let the editor see why."""
-
-    def to_python(self, data):
-        if data and hasattr(data, "read"):  # a new upload
-            validate_hero_image(data)
-        return super().to_python(data)
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -52,7 +43,6 @@ class ArticleAdminForm(forms.ModelForm):
     class Meta:
         model = Article
         fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
-        field_classes = {"hero_image": HeroImageField}
 
     class Media:
         js = ["admin-extra/tag-suggest.js"]
@@ -99,11 +89,20 @@ class ArticleAdminForm(forms.ModelForm):
             return Article.objects.select_related("updated_by").get(pk=self.instance.pk)
         return copy.copy(self.instance)
 
-    def clean_hero_image(self):
-        image = self.cleaned_data.get("hero_image")
-        if image and hasattr(image, "content_type"):  # a new upload (checked by its field)
-            return upright(image) or image
-        return image
+    def clean_body(self):
+        """Embeds are made into snapshots here, when the editor saves (one request to each
+        provider): a provider that fails leaves nothing stored, and says why beside the body."""
+        text = self.cleaned_data.get("body", "")
+        _ids, links = article_body.media_references(article_body.sanitize(text))
+        problems = []
+        for link in links:
+            try:
+                snapshot_embed(link, by=self.user)
+            except EmbedError as error:
+                problems.extend(f"{link}: {message}" for message in error.messages)
+        if problems:
+            raise ValidationError(problems)
+        return text
 
     def clean(self):
         cleaned = super().clean()

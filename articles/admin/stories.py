@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from ..models import Article, Correction, Section, Transition
-from ..services import workflow
+from ..services import media, workflow
 from ..views import render_article
 from .forms import ArticleAdminForm
 
@@ -53,11 +53,12 @@ class ArticleAdmin(SimpleHistoryAdmin):
     ]
     list_display_links = ["headline"]
     list_filter = ["status", "section", "authors", "is_breaking", "is_featured"]
-    list_select_related = ["section"]
+    list_select_related = ["section", "hero_image"]
     search_fields = ["headline", "standfirst", "seo_headline"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["authors", "related"]
+    raw_id_fields = ["hero_image"]
     readonly_fields = ["word_count", "created_at", "updated_at", "source_label", "version_info"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [CorrectionInline]
@@ -77,7 +78,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 ]
             },
         ),
-        ("Hero image", {"fields": ["hero_image", "hero_alt", "hero_caption", "hero_credit"]}),
+        ("Picture", {"fields": ["hero_image"]}),
         (
             "Placement",
             {
@@ -157,6 +158,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
         """One service call for the story with its bylines and tags (`form.save_m2m`), so the
         history records the result once; corrections follow in `save_related`."""
         data = form.cleaned_data
+        if obj.status == Status.PUBLISHED:
+            for warning in media.publishing_warnings(obj):
+                self.message_user(request, warning, messages.WARNING)
         workflow.save_article(
             obj,
             by=request.user,
@@ -216,11 +220,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     @admin.display(description="")
     def thumbnail(self, article):
-        if not article.hero_image or not article.hero_width:
+        found = article.hero_image.rendition_url("square") if article.hero_image_id else None
+        if found is None:
             return ""
-        return format_html(
-            '<img src="{}" alt="" width="64" style="height:auto">', article.hero_480.url
-        )
+        return format_html('<img src="{}" alt="" width="64" height="64">', found[0])
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, article):

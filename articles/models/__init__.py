@@ -2,8 +2,8 @@
 
 from .article import (
     ARTICLE_HISTORY,
+    LARGE_PICTURE_WIDTH,
     READING_WORDS_PER_MINUTE,
-    RENDITION_WIDTHS,
     SLUG_MAX_LENGTH,
     Article,
     article_slug,
@@ -17,7 +17,7 @@ from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 __all__ = [
     "ARTICLE_HISTORY",
     "READING_WORDS_PER_MINUTE",
-    "RENDITION_WIDTHS",
+    "LARGE_PICTURE_WIDTH",
     "RESERVED_SECTION_SLUGS",
     "SLUG_MAX_LENGTH",
     "Article",

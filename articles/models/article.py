@@ -10,8 +10,6 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from imagekit.models import ImageSpecField
-from imagekit.processors import ResizeToFit
 from taggit.managers import TaggableManager
 
 from newsroom.slugs import base_slug, unique_slug
@@ -39,16 +37,8 @@ def to_the_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-RENDITION_WIDTHS = (480, 800, 1200)
-
-
-def rendition(width: int, image_format: str) -> dict:
-    return {
-        "source": "hero_image",
-        "processors": [ResizeToFit(width, upscale=False)],
-        "format": image_format,
-        "options": {"quality": 82},
-    }
+# Crawlers' large previews (Google Discover, JSON-LD `image`) want pictures this wide.
+LARGE_PICTURE_WIDTH = 1200
 
 
 class Article(models.Model):
@@ -87,19 +77,16 @@ class Article(models.Model):
         blank=True, help_text="The one or two sentences under the headline."
     )
     body = models.TextField(blank=True, validators=[article_body.validate_length])
-    hero_image = models.ImageField(
-        upload_to="heroes/%Y/%m/", blank=True, width_field="hero_width", height_field="hero_height"
-    )
-    hero_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    hero_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    hero_alt = models.CharField(
-        "hero image alt text",
-        max_length=300,
+    hero_image = models.ForeignKey(
+        "pictures.Image",
+        null=True,
         blank=True,
-        help_text="What the picture shows, for readers who cannot see it.",
+        on_delete=models.PROTECT,
+        related_name="hero_of",
+        verbose_name="picture",
+        help_text="The story's main picture, from the library: on the story, its cards, "
+        "feeds, newsletters and link previews.",
     )
-    hero_caption = models.CharField(max_length=300, blank=True)
-    hero_credit = models.CharField(max_length=150, blank=True, help_text="Photographer or agency.")
     section = models.ForeignKey(Section, on_delete=models.PROTECT, related_name="articles")
     authors = models.ManyToManyField("accounts.Author", blank=True, related_name="articles")
     tags = TaggableManager(blank=True)
@@ -147,6 +134,14 @@ class Article(models.Model):
     )
     is_featured = models.BooleanField("featured", default=False)
     related = models.ManyToManyField("self", blank=True, symmetrical=False)
+    pictures = models.ManyToManyField(
+        "pictures.Image",
+        blank=True,
+        editable=False,
+        related_name="stories",
+        help_text="Every library picture the story shows (its picture, those in the body, "
+        "embed thumbnails): the library's “used in”. Kept by `save_article`.",
+    )
     word_count = models.PositiveIntegerField(default=0, editable=False)
     withdrawn_reason = models.CharField(
         max_length=20, choices=WithdrawalReason.choices, blank=True, editable=False
@@ -180,15 +175,6 @@ class Article(models.Model):
         editable=False,
         help_text="Identity of an imported story: importing it again updates this article.",
     )
-
-    # Renditions for `srcset`, made when the image is saved (imagekit's optimistic strategy, so
-    # rendering a page never touches storage).
-    hero_480 = ImageSpecField(**rendition(480, "JPEG"))
-    hero_800 = ImageSpecField(**rendition(800, "JPEG"))
-    hero_1200 = ImageSpecField(**rendition(1200, "JPEG"))
-    hero_480_webp = ImageSpecField(**rendition(480, "WEBP"))
-    hero_800_webp = ImageSpecField(**rendition(800, "WEBP"))
-    hero_1200_webp = ImageSpecField(**rendition(1200, "WEBP"))
 
     # Maintained by a PostgreSQL trigger (migration 0003) from headline, standfirst and body;
     # stays empty on SQLite, where search falls back to simple matching.
@@ -255,25 +241,13 @@ class Article(models.Model):
         """Minutes an average reader needs, never less than one."""
         return max(1, math.ceil(self.word_count / READING_WORDS_PER_MINUTE))
 
-    def hero_sources(self) -> dict | None:
-        """`srcset` strings (JPEG and WebP) and the intrinsic size of the hero image, or None.
-        Computed from stored dimensions: no storage access."""
-        if not self.hero_image or not self.hero_width or not self.hero_height:
-            return None
-        # A rendition is never wider than its source, so small images give fewer candidates.
-        by_width: dict[int, int] = {}
-        for target in RENDITION_WIDTHS:
-            by_width.setdefault(min(target, self.hero_width), target)
-        jpeg = [f"{getattr(self, f'hero_{t}').url} {w}w" for w, t in by_width.items()]
-        webp = [f"{getattr(self, f'hero_{t}_webp').url} {w}w" for w, t in by_width.items()]
-        width, target = max(by_width.items())
-        return {
-            "jpeg": ", ".join(jpeg),
-            "webp": ", ".join(webp),
-            "src": getattr(self, f"hero_{target}").url,
-            "width": width,
-            "height": round(self.hero_height * width / self.hero_width),
-        }
+    @property
+    def hero(self):
+        """The story's picture when readers may see it (see `pictures.models.shown`: an
+        expired licence takes it off every page), else None. No query when loaded with
+        `select_related("hero_image")`, as the read queries do."""
+        image = self.hero_image if self.hero_image_id else None
+        return image if image is not None and image.is_shown else None
 
     @property
     def is_visible(self) -> bool:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
-from django.db.models import F, Q, Window
+from django.db.models import F, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+
+from pictures.models import Image
 
 from ..parsing import headline_key
 from .choices import Status
 
 PUBLISHED = Status.PUBLISHED
+# What a card's or link's picture needs of its library row: no caption, rights text or tags.
+CARD_PICTURE = [
+    f"hero_image__{name}"
+    for name in ("id", "width", "height", "alt_text", "rendition_key", "rights_expire_at")
+]
 
 
 def visible(now: datetime.datetime | None = None) -> Q:
@@ -87,13 +94,20 @@ class ArticleQuerySet(models.QuerySet):
 
     def next_change_after(self, now: datetime.datetime) -> datetime.datetime | None:
         """The next moment at which `published()` or `breaking()` will give other rows without
-        anyone saving anything (a scheduled story's time, a banner's expiry). A cached page
-        must not outlive it."""
+        anyone saving anything (a scheduled story's time, a banner's expiry), or a picture's
+        licence runs out (it leaves every page then). A cached page must not outlive it. One
+        query: the pictures' first expiry is a subquery of the stories' aggregate."""
+        first_expiry = (
+            Image.objects.filter(rights_expire_at__gt=now)
+            .order_by("rights_expire_at")
+            .values("rights_expire_at")[:1]
+        )
         times = self.filter(status=PUBLISHED).aggregate(
             scheduled=models.Min("published_at", filter=Q(published_at__gt=now)),
             expiring=models.Min(
                 "breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)
             ),
+            pictures=models.Min(Subquery(first_expiry)),
         )
         return min((t for t in times.values() if t), default=None)
 
@@ -101,12 +115,13 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_listing(self, *, text: bool = False):
         """Everything a story card needs, newest first, in a fixed number of queries (one for
-        the rows, one for all their bylines). Not the search vector (a few KB a row that only
-        the database reads), nor the body and standfirst unless `text` (feeds and search
-        summarise them)."""
+        the rows with their section and picture, one for all their bylines). Not the search
+        vector (a few KB a row that only the database reads), nor the body and standfirst
+        unless `text` (feeds and search summarise them), nor a picture's rights text."""
         deferred = ["search_vector"] if text else ["body", "standfirst", "search_vector"]
+        deferred += [f"hero_image__{name}" for name in ("rights", "processing_note", "source")]
         return (
-            self.select_related("section")
+            self.select_related("section", "hero_image")
             .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
             .defer(*deferred)
             .order_by("-published_at", "-pk")
@@ -115,7 +130,7 @@ class ArticleQuerySet(models.QuerySet):
     def for_detail(self):
         """Everything the article page shows, in a fixed number of queries."""
         return (
-            self.select_related("section")
+            self.select_related("section", "hero_image")
             .defer("search_vector")
             .prefetch_related(
                 models.Prefetch("authors", queryset=_bylines()),
@@ -126,11 +141,20 @@ class ArticleQuerySet(models.QuerySet):
         )
 
     def for_links(self):
-        """Just what a link to each story needs (headline, address, section), newest first:
-        one query, without the bylines, body and search vector a story card or page loads."""
+        """Just what a link to each story needs (headline, address, section, a small picture),
+        newest first: one query, without the bylines, body and search vector a story card or
+        page loads."""
         return (
-            self.select_related("section")
-            .only("headline", "slug", "published_at", "section__slug", "section__name")
+            self.select_related("section", "hero_image")
+            .only(
+                "headline",
+                "slug",
+                "published_at",
+                "is_breaking",
+                "section__slug",
+                "section__name",
+                *CARD_PICTURE,
+            )
             .order_by("-published_at", "-pk")
         )
 

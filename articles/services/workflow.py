@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import ARTICLE_HISTORY, Article, Transition, to_the_second
+from . import media
 
 Status = Article.Status
 OPEN = (Status.DRAFT, Status.REVIEW)
@@ -99,7 +100,8 @@ def can_delete(user, article: Article) -> bool:
 
 
 def can_preview(user, article: Article) -> bool:
-    """Who may see a story before readers do: its own writer and Editors. An unpublished story can be legally sensitive (an embargo, a story being checked
+    """Who may see a story before readers do: its own writer and Editors. An unpublished
+    story can be legally sensitive (an embargo, a story being checked
     by lawyers), so seeing one is not granted by the mere right to view the story list."""
     if not user.has_perm("articles.view_article"):
         return False
@@ -160,14 +162,15 @@ def check_edit(
     if raised and not by.has_perm("articles.flag_article"):
         raise PermissionDenied("Only editors can mark stories as breaking or featured.")
     check_flags(article, to=to, changed=raised)
+    media.check_media(article)
     if to == Status.PUBLISHED:
         check_publishable(article)
 
 
 def check_publishable(article: Article) -> None:
-    """What a story needs before readers may see it."""
-    if article.hero_image and not article.hero_alt.strip():
-        raise ValidationError({"hero_alt": "Describe the hero image (alt text) before publishing."})
+    """What a story needs before readers may see it: every picture described (alt text).
+    What it should have is `media.publishing_warnings` (a wide enough picture)."""
+    media.check_alt_texts(article)
 
 
 def check_flags(article: Article, *, to: str, changed) -> None:
@@ -233,6 +236,7 @@ def save_article(
         article.save()
         if related is not None:
             related()
+        media.sync_pictures(article)
     if target != start:
         _record_move(article, start, target, by=by, note=note)
     return article

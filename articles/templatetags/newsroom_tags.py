@@ -44,6 +44,17 @@ def article_structured_data(context, article) -> dict:
     return structured_data.news_article(article, absolute=context["request"].build_absolute_uri)
 
 
+@register.simple_tag(takes_context=True)
+def social_picture(context, picture) -> dict | None:
+    """The link-preview crop (1.91:1, 1,200 pixels wide when the picture allows) of a library
+    picture, with an absolute URL, for Open Graph; None without a picture."""
+    found = picture.rendition_url("social", at_least=1200) if picture else None
+    if found is None:
+        return None
+    url, width, height = found
+    return {"url": absolute(context, url), "width": width, "height": height}
+
+
 @register.simple_tag
 def absolute_static(path: str) -> str:
     """An absolute URL for a static file, for tags read off-site (Open Graph images)."""

@@ -113,9 +113,7 @@ def article_post_data(article: Article, **changes) -> dict:
         "standfirst": article.standfirst,
         "body": article.body,
         "edit_version": str(article.version) if article.pk else "",
-        "hero_alt": article.hero_alt,
-        "hero_caption": article.hero_caption,
-        "hero_credit": article.hero_credit,
+        "hero_image": str(article.hero_image_id or ""),
         "section": str(article.section_id),
         "authors": [str(pk) for pk in article.authors.values_list("pk", flat=True)]
         if article.pk

@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from articles.models import Article, Section
+from tests.pictures.factories import ImageFactory
 
 
 class SectionFactory(factory.django.DjangoModelFactory):
@@ -36,13 +37,8 @@ class ArticleFactory(factory.django.DjangoModelFactory):
             status=Article.Status.WITHDRAWN,
             withdrawn_reason=Article.WithdrawalReason.EDITORIAL,
         )
-        # A real 1200×675 JPEG (made by Pillow) stored in MEDIA_ROOT, described for readers.
-        with_hero = factory.Trait(
-            hero_image=factory.django.ImageField(
-                filename="hero.jpg", width=1200, height=675, format="JPEG", color="navy"
-            ),
-            hero_alt="A seagull on a pier rail",
-        )
+        # A library picture (a real JPEG made by Pillow, with its renditions), described.
+        with_hero = factory.Trait(hero_image=factory.SubFactory(ImageFactory))
         legal_takedown = factory.Trait(
             status=Article.Status.WITHDRAWN,
             withdrawn_reason=Article.WithdrawalReason.LEGAL,

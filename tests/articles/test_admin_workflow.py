@@ -204,8 +204,8 @@ def test_an_editor_publishes_from_the_change_form_and_the_move_is_recorded(clien
     )
 
 
-def test_the_change_form_refuses_to_publish_a_hero_image_without_alt_text(client, alice):
-    article = ArticleFactory(in_review=True, with_hero=True, hero_alt="")
+def test_the_change_form_refuses_to_publish_a_picture_without_alt_text(client, alice):
+    article = ArticleFactory(in_review=True, with_hero=True, hero_image__alt_text="")
     client.force_login(alice)
     data = open_form(client, article)
     data["status"] = Status.PUBLISHED
@@ -213,8 +213,8 @@ def test_the_change_form_refuses_to_publish_a_hero_image_without_alt_text(client
     response = client.post(change_url(article), data)
 
     assert response.status_code == 200
-    assert errors_of(response)["hero_alt"] == [
-        "Describe the hero image (alt text) before publishing."
+    assert errors_of(response)["hero_image"] == [
+        "Describe the story's picture (alt text, in Pictures) before publishing."
     ]
     assert Article.objects.get(pk=article.pk).status == Status.REVIEW
 
@@ -318,15 +318,18 @@ def test_withdrawing_and_breaking_in_bulk_are_for_editors_only(
 
 def test_a_bulk_publish_reports_the_stories_it_could_not_publish(client, alice):
     ready = ArticleFactory(in_review=True, headline="Ready")
-    no_alt = ArticleFactory(in_review=True, with_hero=True, hero_alt="", headline="No alt")
+    no_alt = ArticleFactory(
+        in_review=True, with_hero=True, hero_image__alt_text="", headline="No alt"
+    )
     client.force_login(alice)
 
     response = run_action(client, "publish_selected", [ready, no_alt])
 
     assert Article.objects.get(pk=ready.pk).is_visible
     assert Article.objects.get(pk=no_alt.pk).status == Status.REVIEW
-    assert "“No alt”: Describe the hero image (alt text) before publishing." in messages_of(
-        response
+    assert (
+        "“No alt”: Describe the story's picture (alt text, in Pictures) before publishing."
+        in messages_of(response)
     )
 
 
@@ -373,7 +376,7 @@ def test_the_dashboard_lists_stories_waiting_for_review_and_scheduled_ones(clien
 
     html = client.get(reverse("editorial-dashboard")).content.decode()
 
-    waiting, scheduled, _ = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
+    waiting, scheduled, _, _ = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
     assert "Waiting for a look" in waiting and "writer" in waiting
     assert "Out tomorrow" in scheduled and "Waiting for a look" not in scheduled
     assert "Still a draft" not in html and "Already out" not in html
@@ -403,7 +406,8 @@ def test_publishing_from_the_form_writes_the_row_once_with_one_history_record(cl
     updates = [s for s in statements if s.startswith('UPDATE "articles_article"')]
     history = [s for s in statements if s.startswith('INSERT INTO "articles_historicalarticle"')]
     assert (len(updates), len(history)) == (1, 1)
-    assert len(statements) <= 31, "\n".join(statements)  # 48 as an edit, then a move
+    # One more than before the library: the story's "used in" record of its pictures.
+    assert len(statements) <= 32, "\n".join(statements)  # 48 as an edit, then a move
     stored = Article.objects.get(pk=article.pk)
     assert (stored.status, stored.headline, stored.version) == (
         Status.PUBLISHED,
@@ -526,3 +530,29 @@ def test_an_unpublished_story_is_previewed_by_its_reporter_and_editors_only(clie
     assert status(newsletters, own) == 403
     published = ArticleFactory(created_by=UserFactory(reporter=True))
     assert status(writer, published) == 200  # out already: nothing to keep from staff
+
+
+def test_the_dashboard_lists_pictures_whose_licence_runs_out_soon_with_their_stories(client, alice):
+    from tests.pictures.factories import ImageFactory
+
+    soon = ImageFactory(
+        caption="Red carpet arrivals",
+        licence="agency",
+        rights_expire_at=timezone.now() + timedelta(days=3),
+        renditions="key-only",
+    )
+    ImageFactory(
+        caption="Next year's problem",
+        licence="agency",
+        rights_expire_at=timezone.now() + timedelta(days=90),
+        renditions="key-only",
+    )
+    story = ArticleFactory(headline="Stars dazzle at premiere", hero_image=soon)
+    story.pictures.add(soon)
+    client.force_login(alice)
+
+    html = client.get(reverse("editorial-dashboard")).content.decode()
+
+    *_, pictures = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
+    assert "Red carpet arrivals" in pictures and "Stars dazzle at premiere" in pictures
+    assert "Next year" not in pictures

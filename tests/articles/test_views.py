@@ -13,7 +13,9 @@ from django.utils import timezone
 from articles.models import Article, Correction, Section
 from articles.views import LATEST_ON_HOME
 from tests.accounts.factories import AuthorFactory
+from pictures.models import Embed
 from tests.articles.factories import ArticleFactory
+from tests.pictures.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -141,11 +143,29 @@ def test_unknown_pages_get_the_friendly_404(client):
 
 
 def build_stories(count: int):
+    """`count` stories, each with its picture (renditions marked made: no files needed to
+    count queries), three bylines, tags, related stories, a correction, and a body holding a
+    picture, a gallery of three and an embed, all different for every story."""
     authors = AuthorFactory.create_batch(3)
-    stories = [
-        ArticleFactory(authors=authors, tags=[f"tag{i}", "common", f"other{i}"])
-        for i in range(count)
-    ]
+    stories = []
+    for i in range(count):
+        inline, *gallery = ImageFactory.create_batch(4, renditions="key-only")
+        thumbnail = ImageFactory(renditions="key-only", licence="embed")
+        link = f"https://www.youtube.com/watch?v=video{thumbnail.pk:06d}"
+        Embed.objects.create(url=link, provider="YouTube", kind="video", thumbnail=thumbnail)
+        body = (
+            f'<p>The council said nothing.</p><p class="picture">Picture {inline.pk}</p>'
+            f'<p class="gallery">Gallery {", ".join(str(g.pk) for g in gallery)}</p>'
+            f'<p class="embed">{link}</p>'
+        )
+        stories.append(
+            ArticleFactory(
+                authors=authors,
+                tags=[f"tag{i}", "common", f"other{i}"],
+                hero_image=ImageFactory(renditions="key-only"),
+                body=body,
+            )
+        )
     for story in stories:
         story.related.set(stories[:3])
         Correction.objects.create(article=story, text=f"We misspelt {story.headline}.")
@@ -159,6 +179,24 @@ def queries_for(client, url) -> int:
     return len(captured)
 
 
+# Queries per page before pictures came (stories without any): pictures on every card, and in
+# the body, must not cost more, except the story page's one query for its body's pictures and
+# embeds together.
+BEFORE_PICTURES = {
+    "home": 10,
+    "section": 6,
+    "article": 7,
+    "tag": 6,
+    "author": 6,
+    "archive": 5,
+    "search": 5,
+    "corrections": 4,
+    "feed": 3,
+    "section-feed": 4,
+    "sitemap": 3,
+    "news-sitemap": 4,
+}
+BODY_MEDIA_QUERY = {"article": 1}
 PAGES = [
     "home",
     "section",
@@ -204,7 +242,22 @@ def test_page_query_count_does_not_grow_with_stories_tags_or_authors(client, pag
     many = build_stories(20 + extra)
     count_many = queries_for(client, url(many))
     assert count_one == count_many
-    assert count_many <= 10
+    assert count_many <= BEFORE_PICTURES[page] + BODY_MEDIA_QUERY.get(page, 0)
+
+
+def test_pictures_are_on_every_card_and_in_the_story(client):
+    stories = build_stories(3)
+    home = client.get("/").content.decode()
+    for story in stories:
+        assert f'alt="{story.hero_image.alt_text}"' in home
+    assert home.count("<picture") >= 3
+    assert 'fetchpriority="high"' in home and home.count('fetchpriority="high"') == 1
+    assert 'loading="lazy"' in home
+    page = client.get(stories[0].get_absolute_url()).content.decode()
+    assert page.count('class="story__figure"') == 1
+    assert page.count('class="gallery__item"') == 3
+    assert 'class="embed embed--video"' in page
+    assert "<iframe" not in page and "youtube.com/embed" not in page
 
 
 @pytest.mark.parametrize(

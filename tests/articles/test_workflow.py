@@ -186,24 +186,44 @@ def test_a_withdrawn_story_can_be_restored_to_draft_and_published_again(client, 
     ]
 
 
-def test_a_story_with_a_hero_image_cannot_be_published_without_alt_text(editor):
-    article = ArticleFactory(in_review=True, with_hero=True, hero_alt="  ")
+def test_a_story_with_a_picture_cannot_be_published_without_alt_text(editor):
+    article = ArticleFactory(in_review=True, with_hero=True, hero_image__alt_text="  ")
 
     with pytest.raises(ValidationError, match="alt text"):
         workflow.publish_article(article, by=editor)
 
     assert Article.objects.get(pk=article.pk).status == Status.REVIEW
     assert not Transition.objects.filter(article=article).exists()
-    # Alt text typed but not saved does not count: a move checks the row as stored.
-    article.hero_alt = "A seagull holding a pasty"
+    # Alt text typed but not saved in the library does not count: a move checks the rows.
+    article.hero_image.alt_text = "A seagull holding a pasty"
     with pytest.raises(ValidationError, match="alt text"):
-        workflow.publish_article(article, by=editor)
+        workflow.publish_article(Article.objects.get(pk=article.pk), by=editor)
+    article.hero_image.save()
     workflow.save_article(article, by=editor, to=Status.PUBLISHED)
     assert Article.objects.get(pk=article.pk).status == Status.PUBLISHED
 
 
-def test_a_story_without_a_hero_image_needs_no_alt_text(editor):
-    article = ArticleFactory(in_review=True, hero_alt="")
+def test_every_picture_in_the_body_needs_alt_text_before_publishing(editor):
+    from tests.pictures.factories import ImageFactory
+
+    described, bare = ImageFactory(), ImageFactory(alt_text="")
+    article = ArticleFactory(
+        in_review=True,
+        body=f'<p>Look.</p><p class="gallery">Gallery {described.pk}, {bare.pk}</p>',
+    )
+    with pytest.raises(ValidationError, match=f"picture {bare.pk}"):
+        workflow.publish_article(article, by=editor)
+
+
+def test_a_body_naming_a_picture_the_library_does_not_hold_is_refused(editor):
+    article = ArticleFactory(draft=True)
+    article.body = '<p>Look.</p><p class="picture">Picture 999999</p>'
+    with pytest.raises(ValidationError, match="Picture 999999 is not in the library"):
+        workflow.save_article(article, by=editor)
+
+
+def test_a_story_without_a_picture_needs_no_alt_text(editor):
+    article = ArticleFactory(in_review=True)
     workflow.publish_article(article, by=editor)
     assert Article.objects.get(pk=article.pk).is_visible
 

@@ -1,0 +1,116 @@
+"""The pictures and embeds a story shows: checking that its body names only what the library
+holds, what must be true of them before publication, and the story's "used in" record."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+
+from pictures.models import Embed, Image
+
+from .. import body as article_body
+from ..models import LARGE_PICTURE_WIDTH, Article
+
+
+def referenced(article: Article) -> tuple[dict[int, Image], dict[str, Embed]]:
+    """The library pictures and embed snapshots the body names that exist (two queries at
+    most, none for a body without any)."""
+    ids, links = article_body.media_references(article.body)
+    images = Image.objects.in_bulk(ids) if ids else {}
+    embeds = (
+        {e.url: e for e in Embed.objects.filter(url__in=links).select_related("thumbnail")}
+        if links
+        else {}
+    )
+    return images, embeds
+
+
+def check_media(article: Article) -> None:
+    """Refuse a body naming a picture the library does not hold, or a link with no snapshot
+    (the admin makes the snapshot when the editor saves: `pictures.embeds`)."""
+    ids, links = article_body.media_references(article.body)
+    images, embeds = referenced(article)
+    problems = [
+        f"Picture {number} is not in the library: check its number in Pictures."
+        for number in ids
+        if number not in images
+    ]
+    problems += [
+        f"The embed {link} has no snapshot yet: save again to fetch it."
+        for link in links
+        if link not in embeds
+    ]
+    if any(
+        s.kind in ("picture", "gallery", "embed") and not (s.ids or s.url)
+        for s in article_body.segments(article.body)
+    ):
+        problems.append(
+            "A picture, gallery or embed paragraph names nothing: give it library numbers "
+            "or a link, or change its style back to a plain paragraph."
+        )
+    if problems:
+        raise ValidationError({"body": problems})
+
+
+def check_alt_texts(article: Article) -> None:
+    """Before publication every picture the story shows is described for readers who cannot
+    see it."""
+    errors = {}
+    if article.hero_image_id and not article.hero_image.alt_text.strip():
+        errors["hero_image"] = (
+            "Describe the story's picture (alt text, in Pictures) before publishing."
+        )
+    images, _ = referenced(article)
+    undescribed = sorted(pk for pk, image in images.items() if not image.alt_text.strip())
+    if undescribed:
+        errors["body"] = (
+            "Describe these pictures (alt text, in Pictures) before publishing: "
+            + ", ".join(f"picture {pk}" for pk in undescribed)
+            + "."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def publishing_warnings(article: Article) -> list[str]:
+    """What an editor should know before publishing, without stopping them."""
+    warnings = []
+    hero = article.hero_image if article.hero_image_id else None
+    if hero is None:
+        warnings.append("The story has no picture: its cards and link previews will be plain.")
+    elif hero.width < LARGE_PICTURE_WIDTH:
+        warnings.append(
+            f"The story's picture is {hero.width} pixels wide: search engines and social "
+            f"networks show large previews only for pictures {LARGE_PICTURE_WIDTH:,} or wider."
+        )
+    elif hero.rights_expire_at is not None and not hero.is_shown and hero.rendition_key:
+        warnings.append("The story's picture's licence has run out: readers will not see it.")
+    return warnings
+
+
+def sync_pictures(article: Article) -> None:
+    """Record every library picture the saved story shows (its picture, the body's pictures
+    and galleries, embed thumbnails): the library's "used in"."""
+    images, embeds = referenced(article)
+    wanted = {*images, *(embed.thumbnail_id for embed in embeds.values())}
+    if article.hero_image_id:
+        wanted.add(article.hero_image_id)
+    article.pictures.set(wanted)
+
+
+def body_media(segments) -> tuple[dict[int, Image], dict[str, Embed]]:
+    """For the page: the body's pictures readers may see and its embed snapshots, in one
+    query (embeds come with their thumbnails, which are library pictures), none without."""
+    ids = {pk for segment in segments for pk in segment.ids}
+    links = {segment.url for segment in segments if segment.url}
+    if not ids and not links:
+        return {}, {}
+    rows = Image.objects.filter(Q(pk__in=ids) | Q(embed__url__in=links)).select_related("embed")
+    pictures, embeds = {}, {}
+    for image in rows:
+        if image.pk in ids and image.is_shown:
+            pictures[image.pk] = image
+        embed = getattr(image, "embed", None)
+        if embed is not None and embed.url in links:
+            embeds[embed.url] = embed  # shown with its thumbnail when that may be shown
+    return pictures, embeds
