@@ -1,9 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from .addresses import InvalidAddress, normalize_email
 from .models import Newsletter
-
-MAX_LOCAL_PART = 64  # RFC 5321: longer local parts are refused by mail servers
 
 
 class NewsletterChoiceField(forms.ModelMultipleChoiceField):
@@ -29,18 +28,18 @@ class SignupForm(forms.Form):
     next = forms.CharField(required=False, max_length=500, widget=forms.HiddenInput)
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip()
-        local, _, domain = email.rpartition("@")
-        if len(local) > MAX_LOCAL_PART:
-            raise ValidationError("The part before the @ is too long.")
-        if "." not in domain:
-            raise ValidationError("Enter the full address, including its domain (example.com).")
-        return email
+        # The spelling stored, counted and sent to (newsletters.addresses).
+        try:
+            return normalize_email(self.cleaned_data["email"])
+        except InvalidAddress as exc:
+            raise ValidationError(str(exc)) from exc
 
     def clean_next(self):
-        # Only a path on this site is kept as the page the reader signed up on.
+        # Only a path on this site, on one printable line, is kept as the page the reader
+        # signed up on (it goes into the subscriber export).
         value = self.cleaned_data["next"]
-        return value if value.startswith("/") and not value.startswith("//") else ""
+        on_site = value.startswith("/") and not value.startswith("//")
+        return value if on_site and value.isprintable() else ""
 
     def clean(self):
         cleaned = super().clean()

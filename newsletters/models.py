@@ -9,10 +9,13 @@ or a worker restarted after a crash never hands the same edition to the same rea
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from .addresses import InvalidAddress, address_key, normalize_email
 
 
 class Newsletter(models.Model):
@@ -41,7 +44,9 @@ class SubscriptionQuerySet(models.QuerySet):
         return self.filter(status=Subscription.Status.CONFIRMED)
 
     def for_email(self, email: str):
-        return self.filter(email__iexact=email.strip())
+        """The subscriptions of `email`'s mailbox, however it is spelt (`address_key`): one
+        index lookup, on the expression the unique constraint indexes."""
+        return self.alias(email_key=Lower("email")).filter(email_key=address_key(email))
 
 
 class Subscription(models.Model):
@@ -81,6 +86,14 @@ class Subscription(models.Model):
 
     def __str__(self):
         return f"{self.email} → {self.newsletter}"
+
+    def clean(self):
+        # Rows made in the admin get the one spelling that sign-ups store (addresses.py).
+        if self.email:
+            try:
+                self.email = normalize_email(self.email)
+            except InvalidAddress as exc:
+                raise ValidationError({"email": str(exc)}) from exc
 
 
 def published_articles():
@@ -227,3 +240,17 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.edition_id} → {self.subscription_id} ({self.status})"
+
+
+class SignupCount(models.Model):
+    """A sign-up rate limit's count for one window, kept here only while the cache (Redis) is
+    unavailable, so that the limits hold across every web process then too (see ratelimit).
+    `key` names the limit, the window and a keyed digest of the address counted, never the
+    address itself; rows of past windows are deleted as new ones are counted."""
+
+    key = models.CharField(max_length=120, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"

@@ -8,9 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from newsroom.text import one_line
+
+from .. import ratelimit
+from ..addresses import address_key, normalize_email
 from ..models import Newsletter, Subscription
 from ..tokens import InvalidToken, read_confirm_token, read_preferences_token
 
@@ -22,7 +27,6 @@ def default_newsletters():
     return Newsletter.objects.filter(is_public=True).order_by("pk")[:1]
 
 
-@transaction.atomic
 def request_subscription(
     email: str,
     *,
@@ -33,40 +37,58 @@ def request_subscription(
     """Record a reader's wish to receive `newsletters` and, after commit, email them a
     confirmation link. New, pending and unsubscribed rows become pending with a fresh consent
     time; confirmed ones stay as they are (the email then says so, to the address's owner only).
-    Returns the subscriptions now awaiting confirmation."""
-    now = now or timezone.now()
-    email = email.strip()
-    newsletters = list(newsletters)
-    existing = {
-        s.newsletter_id: s
-        for s in Subscription.objects.for_email(email)
-        .filter(newsletter__in=newsletters)
-        .select_for_update()
-    }
-    pending = []
-    for newsletter in newsletters:
-        subscription = existing.get(newsletter.pk)
-        if subscription is None:
-            subscription = Subscription.objects.create(
-                email=email,
-                newsletter=newsletter,
-                consent_at=now,
-                source_url=source_url[:500],
-            )
-        elif subscription.status == Status.CONFIRMED:
-            continue
-        else:
-            subscription.status = Status.PENDING
-            subscription.consent_at = now
-            subscription.source_url = source_url[:500]
-            subscription.save(update_fields=["status", "consent_at", "source_url"])
-        pending.append(subscription)
-    if newsletters:
-        from ..tasks import send_confirmation_task
+    Returns the subscriptions now awaiting confirmation.
 
-        transaction.on_commit(
-            partial(send_confirmation_task.enqueue, email, [n.pk for n in newsletters])
-        )
+    The address is stored in its one spelling (`normalize_email`; InvalidAddress if it has
+    none). At most NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS requests per mailbox an hour are
+    recorded and emailed, wherever they come from (sign-up, preferences, re-subscribing):
+    past that, nothing is done and the caller is told nothing different, so no form can be
+    used to flood an inbox. Two requests at once for a new address both succeed: the rows are
+    inserted with ON CONFLICT DO NOTHING, so the second waits for the first and finds its
+    row."""
+    email = normalize_email(email)
+    newsletters = list(newsletters)
+    if not newsletters:
+        return []
+    if not ratelimit.allow(
+        "email", address_key(email), limit=settings.NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS
+    ):
+        return []
+    source_url = one_line(source_url)[:500]
+    return _record_request(email, newsletters, source_url=source_url, now=now)
+
+
+@transaction.atomic
+def _record_request(
+    email: str, newsletters: list[Newsletter], *, source_url: str, now: datetime | None
+) -> list[Subscription]:
+    now = now or timezone.now()
+    Subscription.objects.bulk_create(
+        [
+            Subscription(email=email, newsletter=n, consent_at=now, source_url=source_url)
+            for n in newsletters
+        ],
+        ignore_conflicts=True,  # an existing row (perhaps another request's, just committed)
+    )
+    rows = (
+        Subscription.objects.for_email(email)
+        .filter(newsletter__in=newsletters)
+        .exclude(status=Status.CONFIRMED)
+        .select_for_update()
+        .order_by("pk")
+    )
+    pending = list(rows)
+    Subscription.objects.filter(pk__in=[s.pk for s in pending]).update(
+        status=Status.PENDING, consent_at=now, source_url=source_url
+    )
+    for subscription in pending:
+        subscription.status, subscription.consent_at = Status.PENDING, now
+        subscription.source_url = source_url
+    from ..tasks import send_confirmation_task
+
+    transaction.on_commit(
+        partial(send_confirmation_task.enqueue, email, [n.pk for n in newsletters])
+    )
     return pending
 
 

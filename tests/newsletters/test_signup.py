@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from newsletters.models import Newsletter, Subscription
+from tests.conftest import database_vendor
 
 from .factories import NewsletterFactory, SubscriptionFactory
 
@@ -202,3 +203,145 @@ def test_nothing_is_sent_to_a_pending_subscriber(client, django_capture_on_commi
     assert mail.outbox == []
     edition.refresh_from_db()
     assert edition.status == "sent" and edition.recipients_count == 0
+
+
+# --- one mailbox, one spelling ------------------------------------------------------------------
+
+
+def test_spellings_of_one_mailbox_count_as_one_address_and_are_stored_once(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    spellings = [
+        "victim@example.com",
+        '"victim"@example.com',
+        '"\\victim"@example.com',
+        '"v\\i\\c\\t\\i\\m"@Example.COM',
+        "victim@EXAMPLE.com",
+        '"victim"@example.com',
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, address in enumerate(spellings):
+            response = post(client, {"email": address}, REMOTE_ADDR=f"10.0.1.{n}")
+            assert response.status_code == 200, address
+    assert len(mailoutbox) == 3  # NEWSROOM_NEWSLETTER_SIGNUPS_PER_ADDRESS, whatever the spelling
+    assert {m.to[0] for m in mailoutbox} == {"victim@example.com"}
+    assert list(Subscription.objects.values_list("email", flat=True)) == ["victim@example.com"]
+
+
+def test_the_local_part_keeps_its_case_but_its_case_makes_no_second_subscription(client):
+    post(client, {"email": "Victim.Name@Example.com"})
+    post(client, {"email": "victim.name@example.com"}, REMOTE_ADDR="10.0.1.9")
+    assert list(Subscription.objects.values_list("email", flat=True)) == ["Victim.Name@example.com"]
+
+
+def test_an_international_domain_is_stored_idna_encoded(client):
+    post(client, {"email": "leser@Bücher.example"})
+    post(client, {"email": "leser@xn--bcher-kva.EXAMPLE"}, REMOTE_ADDR="10.0.1.9")
+    assert list(Subscription.objects.values_list("email", flat=True)) == [
+        "leser@xn--bcher-kva.example"
+    ]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "x@[127.0.0.1]",
+        "x@[::1]",
+        '""@example.com',
+        '"\x01victim"@example.com',
+        '"victim\x0b"@example.com',
+    ],
+)
+def test_ip_literal_empty_and_control_character_addresses_are_refused(
+    client, mailoutbox, email, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, {"email": email})
+    assert response.status_code == 400
+    assert "Please check the address" in response.content.decode()
+    assert not Subscription.objects.exists() and mailoutbox == []
+
+
+def test_an_ip_literal_is_refused_with_a_reason_a_reader_understands(client):
+    response = post(client, {"email": "x@[127.0.0.1]"})
+    assert "not at an IP address" in response.content.decode()
+
+
+def test_a_page_path_with_a_line_break_is_not_kept_as_the_source(client):
+    post(client, {"email": "reader@example.com", "next": "/news/x/\r\n=cmd"})
+    assert Subscription.objects.get().source_url == ""
+
+
+# --- two sign-ups at once ------------------------------------------------------------------------
+
+
+def _wait_for_a_lock_wait(seconds: float = 20) -> bool:
+    """Whether another connection to the test database is waiting for a lock, within `seconds`
+    (polled, since the waiting happens inside PostgreSQL)."""
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(
+    database_vendor() != "postgresql", reason="SQLite runs one writing transaction at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_sign_ups_for_a_new_address_both_succeed_and_store_one_row():
+    """The first sign-up has written its row but not committed when the second one arrives:
+    the second must wait for it and find the row, not collide with it (it answered 500)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    NewsletterFactory(slug="daily", name="The Daily Racket")  # flushed by transactional tests
+    written, release = threading.Event(), threading.Event()
+    statuses = {}
+
+    def first():
+        try:
+            with transaction.atomic():  # held open until the second sign-up is waiting
+                statuses["first"] = post(Client(), {"email": "racer@example.com"}).status_code
+                written.set()
+                release.wait(timeout=30)
+        finally:
+            written.set()
+            connections.close_all()
+
+    def second():
+        try:
+            written.wait(timeout=30)
+            response = Client(raise_request_exception=False).post(
+                URL, {"email": "Racer@example.com"}, REMOTE_ADDR="192.0.2.7"
+            )
+            statuses["second"] = response.status_code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert written.wait(timeout=30)
+        waited = _wait_for_a_lock_wait()
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert waited, "the second sign-up never waited for the first one's row"
+    assert statuses == {"first": 200, "second": 200}
+    assert list(Subscription.objects.values_list("email", "status")) == [
+        ("racer@example.com", "pending")
+    ]
