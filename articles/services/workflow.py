@@ -100,9 +100,9 @@ def can_delete(user, article: Article) -> bool:
 
 
 def can_preview(user, article: Article) -> bool:
-    """Who may see a story before readers do: its own writer and Editors. An unpublished
-    story can be legally sensitive (an embargo, a story being checked
-    by lawyers), so seeing one is not granted by the mere right to view the story list."""
+    """Who may see a story before readers do: its own writer and Editors. An unpublished story
+    can be legally sensitive (an embargo, a story being checked by lawyers), so seeing one is
+    not granted by the mere right to view the story list."""
     if not user.has_perm("articles.view_article"):
         return False
     if article.is_visible or article.created_by_id == user.pk:

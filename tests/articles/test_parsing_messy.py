@@ -640,6 +640,6 @@ def test_invisible_characters_anywhere_never_change_the_seed_story(insertions, n
 
 
 def test_a_word_processors_soft_line_break_separates_words_and_leaves_nothing_behind():
-    parsed = parse_bytes("Line\x0bbreak headline\n\nA body\x0bwith a soft\x0cbreak.\n".encode())
+    parsed = parse_bytes(b"Line\x0bbreak headline\n\nA body\x0bwith a soft\x0cbreak.\n")
     assert parsed.headline == "Line break headline"
     assert parsed.blocks[0].text == "A body with a soft break."
