@@ -6,7 +6,14 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from articles.demo import FIXTURE_PATH, SEED_DIR, build_demo_content, load_manifest
+from articles.demo import (
+    FIXTURE_PATH,
+    PICTURE_DIR,
+    SEED_DIR,
+    STORED_AS,
+    build_demo_content,
+    load_manifest,
+)
 from articles.models import Article
 from articles.services.importing import Outcome
 
@@ -38,6 +45,7 @@ def fixture_articles():
     for row in rows:
         by_model.setdefault(row["model"], []).append(row)
     sections = {r["pk"]: r["fields"]["slug"] for r in by_model["articles.section"]}
+    pictures = {r["pk"]: picture_fields(r["fields"]) for r in by_model["pictures.image"]}
     authors = {r["pk"]: r["fields"]["name"] for r in by_model["accounts.author"]}
     tagged = {}
     for item in by_model["taggit.taggeditem"]:
@@ -51,13 +59,25 @@ def fixture_articles():
             "section": sections[fields["section"]],
             "authors": sorted(authors[pk] for pk in fields["authors"]),
             "tags": tagged.get(row["pk"], set()),
+            "picture": pictures.get(fields["hero_image"]),
+            "pictures": sorted(pictures[pk]["file"] for pk in fields["pictures"]),
         }
     return out
 
 
+PICTURE_FIELDS = ["file", "width", "height", "alt_text", "caption", "credit", "licence", "rights"]
+
+
+def picture_fields(fields: dict) -> dict:
+    return {name: fields[name] for name in PICTURE_FIELDS}
+
+
 def database_articles():
     out = {}
-    for article in Article.objects.prefetch_related("authors", "tags").select_related("section"):
+    rows = Article.objects.prefetch_related("authors", "tags", "pictures").select_related(
+        "section", "hero_image"
+    )
+    for article in rows:
         fields = json.loads(
             json.dumps({name: getattr(article, name) for name in COMPARED}, default=str)
         )
@@ -67,6 +87,17 @@ def database_articles():
             "section": article.section.slug,
             "authors": sorted(author.name for author in article.authors.all()),
             "tags": {tag.name for tag in article.tags.all()},
+            "picture": picture_fields(
+                {
+                    n: str(getattr(article.hero_image, n))
+                    if n == "file"
+                    else getattr(article.hero_image, n)
+                    for n in PICTURE_FIELDS
+                }
+            )
+            if article.hero_image
+            else None,
+            "pictures": sorted(p.file.name for p in article.pictures.all()),
         }
     return out
 
@@ -88,6 +119,17 @@ def test_every_seed_file_is_in_the_manifest_and_the_original_is_kept_byte_for_by
     assert len(files) >= 13
     original = (SEED_DIR / "000_6da195aad82aa6ad.txt").read_bytes()
     assert original.startswith("Putin’s generals".encode()) and len(original) == 3746
+
+
+def test_every_demo_story_ships_with_a_described_and_credited_picture():
+    stories = fixture_articles()
+    assert stories and all(story["picture"] for story in stories.values())
+    for headline, story in stories.items():
+        picture = story["picture"]
+        assert picture["alt_text"] and picture["credit"] and picture["licence"] == "cc0", headline
+        assert (PICTURE_DIR / picture["file"].removeprefix(STORED_AS)).stat().st_size < 300_000
+    assert any('<p class="gallery">' in story["body"] for story in stories.values())
+    assert "CC0" in (PICTURE_DIR / "CREDITS.md").read_text()
 
 
 def test_fixture_loads_into_a_freshly_migrated_database(client):

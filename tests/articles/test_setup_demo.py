@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_otp.oath import TOTP
 
+from articles import demo
 from articles.models import Article
 
 pytestmark = pytest.mark.django_db
@@ -37,9 +38,21 @@ def log_in(client, username, password, code):
     return client.post(reverse("admin:two_factor_verify"), {"code": code})
 
 
+@pytest.fixture
+def no_renditions(monkeypatch):
+    """For the tests of the login alone: making every demo picture's renditions takes
+    seconds, and the first test checks them."""
+    monkeypatch.setattr(demo.upkeep, "bring_renditions_up_to_date", lambda pk: None)
+
+
 def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(client):
     out = run_setup()
     assert Article.objects.published().count() == 13
+    assert "Installed 15 demo pictures" in out
+    # Every story shows its picture: a picture-led front page from the first run.
+    assert all(story.hero is not None for story in Article.objects.select_related("hero_image"))
+    home = client.get("/").content.decode()
+    assert home.count("<picture") >= 13 and 'fetchpriority="high"' in home
     username, password, key, _codes = printed_login(out)
     # What an authenticator app given the printed key shows.
     code = f"{TOTP(b32decode(key.replace(' ', ''))).token():06d}"
@@ -50,7 +63,7 @@ def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(clie
     assert "Users" not in index  # an editor, not an administrator
 
 
-def test_a_printed_recovery_code_logs_the_demo_editor_in_once(client):
+def test_a_printed_recovery_code_logs_the_demo_editor_in_once(client, no_renditions):
     username, password, _key, codes = printed_login(run_setup())
     assert len(codes) == 10 and all(re.fullmatch(r"[a-z2-7]{4}-[a-z2-7]{4}", c) for c in codes)
     assert log_in(client, username, password, codes[0])["Location"] == "/admin/"
@@ -59,7 +72,7 @@ def test_a_printed_recovery_code_logs_the_demo_editor_in_once(client):
     assert again.status_code == 200 and "not right" in again.content.decode()
 
 
-def test_running_it_again_keeps_the_stories_and_gives_a_new_password_and_key(client):
+def test_running_it_again_keeps_the_stories_and_gives_a_new_password_and_key(client, no_renditions):
     _, first_password, first_key, first_codes = printed_login(run_setup())
     out = run_setup()
     _, password, key, codes = printed_login(out)

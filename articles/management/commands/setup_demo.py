@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts import roles, services
-from articles.demo import FIXTURE_PATH
+from articles.demo import FIXTURE_PATH, install_demo_pictures
 from articles.models import Article
 
 DEMO_USERNAME = "editor"
@@ -31,6 +31,9 @@ class Command(BaseCommand):
         else:
             call_command("loaddata", str(FIXTURE_PATH), verbosity=0)
             self.stdout.write(f"Loaded {Article.objects.count()} demo articles.")
+        # Every run: the files may have been removed with media/, the rows kept.
+        pictures = install_demo_pictures()
+        self.stdout.write(f"Installed {pictures} demo pictures with their renditions.")
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         user.is_staff, user.is_superuser = True, False
