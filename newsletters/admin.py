@@ -134,7 +134,13 @@ class EditionAdmin(admin.ModelAdmin):
         "progress",
         "actions_links",
     ]
-    readonly_fields = ["status", "scheduled_at", "progress", "actions_links"]
+    readonly_fields = ["status", "failure_reason", "scheduled_at", "progress", "actions_links"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.failure_reason:
+            at = self.fields.index("status") + 1
+            return [*self.fields[:at], "failure_reason", *self.fields[at:]]
+        return self.fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.is_editable:
@@ -223,6 +229,10 @@ class EditionAdmin(admin.ModelAdmin):
         form = ScheduleForm(request.POST or None)
         if request.method == "POST":
             return self._send_action(request, edition, form)
+        if edition.status == Edition.Status.FAILED:
+            messages.error(
+                request, f"Sending stopped: {edition.failure_reason} Then send it again."
+            )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Send “{edition.subject}”",

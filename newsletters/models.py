@@ -15,16 +15,30 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from newsroom.text import one_line
+
 from .addresses import InvalidAddress, address_key, normalize_email
 
 
+def validate_one_line(value: str) -> None:
+    """Refuse what `newsroom.text.one_line` would change: line breaks and control characters.
+    Names and subjects go into email headers, where a line break is refused (or, unchecked,
+    would start a header of its own)."""
+    if value and one_line(value) != value:
+        raise ValidationError(
+            "Write this on one line, without line breaks or control characters.",
+            code="one_line",
+        )
+
+
 class Newsletter(models.Model):
-    name = models.CharField(max_length=120, unique=True)
+    name = models.CharField(max_length=120, unique=True, validators=[validate_one_line])
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     cadence = models.CharField(
         max_length=80,
         blank=True,
+        validators=[validate_one_line],
         help_text="How often it goes out, in readers' words: “Every weekday morning”.",
     )
     is_public = models.BooleanField(
@@ -121,12 +135,14 @@ class Edition(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
 
     newsletter = models.ForeignKey(Newsletter, on_delete=models.PROTECT, related_name="editions")
-    subject = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, validators=[validate_one_line])
     preheader = models.CharField(
         max_length=200,
         blank=True,
+        validators=[validate_one_line],
         help_text="The line inboxes show after the subject. Leave empty to use the first story.",
     )
     intro = models.TextField(blank=True, help_text="A few words above the stories. Plain text.")
@@ -149,6 +165,11 @@ class Edition(models.Model):
     )
     sent_count = models.PositiveIntegerField(default=0, editable=False)
     failed_count = models.PositiveIntegerField(default=0, editable=False)
+    failure_reason = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why sending stopped: its email could not be made. Empty unless it failed.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -171,7 +192,9 @@ class Edition(models.Model):
 
     @property
     def is_editable(self) -> bool:
-        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED)
+        """Whether it may still be changed and sent: a failed edition is, so that what made it
+        fail can be fixed (its deliveries keep anyone from being sent it twice)."""
+        return self.status in (self.Status.DRAFT, self.Status.SCHEDULED, self.Status.FAILED)
 
 
 class EditionStory(models.Model):

@@ -13,7 +13,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models import Delivery, Edition, Subscription
-from .emails import PreparedEdition, absolute_url, edition_stories, render_edition
+from .emails import (
+    PreparedEdition,
+    UnsendableEdition,
+    absolute_url,
+    edition_stories,
+    render_edition,
+)
 from .sending import can_defer, delivery_counts, start_sending
 
 SEND_PERMISSION = "newsletters.send_edition"
@@ -26,6 +32,16 @@ def _check(edition: Edition, by) -> None:
         raise ValidationError(f"This edition is already {edition.get_status_display().lower()}.")
     if not edition_stories(edition):
         raise ValidationError("Add at least one published story before sending.")
+    _check_sendable(edition)
+
+
+def _check_sendable(edition: Edition, **kwargs) -> PreparedEdition:
+    """The edition made into an email, or ValidationError saying why it cannot be: found out
+    here, while the editor is looking, rather than by a send task."""
+    try:
+        return PreparedEdition(edition, **kwargs)
+    except UnsendableEdition as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def send_test_edition(edition: Edition, *, to: str, by) -> None:
@@ -37,7 +53,7 @@ def send_test_edition(edition: Edition, *, to: str, by) -> None:
         raise ValidationError("Your account has no email address to send the test to.")
     page = absolute_url(reverse("newsletters:list"))
     rendered = render_edition(edition, unsubscribe=page, preferences=page)
-    message = PreparedEdition(edition, rendered=rendered).test_message(to)
+    message = _check_sendable(edition, rendered=rendered).test_message(to)
     get_connection(fail_silently=False).send_messages([message])
 
 
@@ -50,7 +66,8 @@ def send_edition_now(edition: Edition, *, by) -> Edition:
     _check(edition, by)
     edition.status = Edition.Status.SENDING
     edition.started_at = timezone.now()
-    edition.save(update_fields=["status", "started_at", "updated_at"])
+    edition.failure_reason = ""
+    edition.save(update_fields=["status", "started_at", "failure_reason", "updated_at"])
     start_sending(edition.pk)
     return edition
 
@@ -68,7 +85,8 @@ def schedule_edition(edition: Edition, *, at: datetime, by) -> Edition:
         raise ValidationError("The task backend cannot run tasks later; send it now instead.")
     edition.status = Edition.Status.SCHEDULED
     edition.scheduled_at = at
-    edition.save(update_fields=["status", "scheduled_at", "updated_at"])
+    edition.failure_reason = ""
+    edition.save(update_fields=["status", "scheduled_at", "failure_reason", "updated_at"])
     start_sending(edition.pk, at=at)
     return edition
 

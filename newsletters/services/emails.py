@@ -19,6 +19,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from newsroom.text import one_line
+
 from ..mail import CopyTemplate, EditionCopy
 from ..models import Edition, EditionStory, Newsletter, Subscription
 from ..tokens import make_confirm_token, make_preferences_token, make_unsubscribe_token
@@ -137,6 +139,27 @@ def build_confirmation_email(
 # --- editions ----------------------------------------------------------------------------------
 
 
+class UnsendableEdition(ValueError):
+    """The edition's email cannot be made, with the reason worded for an editor."""
+
+
+def unsendable_reasons(edition: Edition) -> list[str]:
+    """What keeps the edition's email from being made, worded for an editor: text bound for a
+    header with a line break or control character in it (saved before such text was refused,
+    or by something that skips validation). Empty when there is nothing."""
+    reasons = []
+    if one_line(edition.subject) != edition.subject:
+        reasons.append(
+            "The subject has a line break or a control character in it: write it on one line."
+        )
+    if one_line(edition.newsletter.name) != edition.newsletter.name:
+        reasons.append(
+            "The newsletter’s name has a line break or a control character in it: "
+            f"change it under Newsletters › {one_line(edition.newsletter.name)}."
+        )
+    return reasons
+
+
 @dataclass(frozen=True)
 class RenderedEdition:
     """An edition's subject and bodies, with placeholders where each reader's links go."""
@@ -202,6 +225,19 @@ class PreparedEdition:
     each reader."""
 
     def __init__(self, edition: Edition, *, rendered: RenderedEdition | None = None):
+        """Raises UnsendableEdition when the email cannot be made."""
+        reasons = unsendable_reasons(edition)
+        if reasons:
+            raise UnsendableEdition(" ".join(reasons))
+        try:
+            self._prepare(edition, rendered)
+        except ValueError as exc:  # Django's BadHeaderError among them
+            raise UnsendableEdition(
+                f"The edition cannot be made into an email: {exc}. Check its subject and the "
+                "newsletter’s name."
+            ) from exc
+
+    def _prepare(self, edition: Edition, rendered: RenderedEdition | None) -> None:
         self.edition = edition
         self.rendered = rendered or render_edition(edition)
         newsletter: Newsletter = edition.newsletter

@@ -5,7 +5,9 @@ Starting an edition enqueues NEWSROOM_NEWSLETTER_SENDERS runs of the send task (
 so that many workers send it at once. `send_edition(edition_id)` is what each runs, and running
 it again (a retry, another worker, a worker restarted after being killed) is always safe:
 
-1. A due scheduled edition becomes `sending` (a conditional update, so only once).
+1. A due scheduled edition becomes `sending` (a conditional update, so only once). Its email is
+   made next; an edition whose email cannot be made (a line break in its subject, say) becomes
+   `failed` with the reason, for the admin to show (`fail_edition`), and nothing is claimed.
 2. One pending `Delivery` per confirmed subscriber is written, once: the first run to get there
    locks the edition's row and writes them in one transaction, walking the subscribers by
    primary key a chunk at a time (never all in memory); runs that started with it wait for the
@@ -48,7 +50,7 @@ from django.utils import timezone
 
 from ..models import Delivery, Edition, Subscription
 from .batches import ConnectionDown, SendReport, fast_commits, send_batch
-from .emails import PreparedEdition
+from .emails import PreparedEdition, UnsendableEdition
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +97,15 @@ def send_edition(edition_id: int) -> SendReport:
         report.status = edition.status
         return report
 
+    try:
+        # Made before anything else, so that an edition whose email cannot be made fails
+        # with its reason instead of staying `sending`, retried by every worker start.
+        prepared = PreparedEdition(edition)
+    except UnsendableEdition as exc:
+        return fail_edition(edition, str(exc), report)
     if edition.recipients_count is None:
         create_deliveries(edition)
     report.released, report.interrupted = release_stale_claims(edition, now=now)
-    prepared = PreparedEdition(edition)
     with fast_commits():
         while True:
             token, rows = claim_batch(edition, size=settings.NEWSROOM_NEWSLETTER_BATCH_SIZE)
@@ -113,6 +120,19 @@ def send_edition(edition_id: int) -> SendReport:
                 )
                 break
     return finish_edition(edition, report)
+
+
+def fail_edition(edition: Edition, reason: str, report: SendReport) -> SendReport:
+    """Stop a sending edition whose email cannot be made: `failed`, with the reason for the
+    admin to show. Conditional on it still sending, so concurrent runs record it once. Its
+    deliveries stay as they are: sent again once fixed, it carries on from them."""
+    if Edition.objects.filter(pk=edition.pk, status=Edition.Status.SENDING).update(
+        status=Edition.Status.FAILED, failure_reason=reason
+    ):
+        log.error("Edition %s: sending stopped: %s", edition.pk, reason)
+    report.status = Edition.objects.filter(pk=edition.pk).values_list("status", flat=True).get()
+    report.notes.append(reason)
+    return report
 
 
 def create_deliveries(edition: Edition, *, chunk_size: int = AUDIENCE_CHUNK) -> int:

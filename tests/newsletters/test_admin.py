@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from newsletters.models import Edition
+from newsletters.models import Edition, Newsletter
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
 
@@ -194,3 +194,72 @@ def test_the_export_is_not_offered_without_its_permission(client):
     client.force_login(user)
     page = client.get(reverse("admin:newsletters_newsletter_changelist")).content.decode()
     assert "export_subscribers" not in page
+
+
+def edition_form(newsletter, **fields):
+    return {
+        "newsletter": newsletter.pk,
+        "subject": "Tuesday's racket",
+        "preheader": "",
+        "intro": "Hello.",
+        "edition_stories-TOTAL_FORMS": "0",
+        "edition_stories-INITIAL_FORMS": "0",
+        "edition_stories-MIN_NUM_FORMS": "0",
+        "edition_stories-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
+
+
+def test_a_line_break_in_a_subject_or_a_newsletter_name_is_refused_in_the_admin(ed_client):
+    newsletter = NewsletterFactory()
+    subject = "Tuesday\r\nBcc: everyone@example.com"
+    response = ed_client.post(
+        reverse("admin:newsletters_edition_add"), edition_form(newsletter, subject=subject)
+    )
+    assert response.status_code == 200 and not Edition.objects.exists()
+    assert "Write this on one line" in response.content.decode()
+
+    data = {"name": "Morning\nRacket", "slug": "morning", "description": "", "cadence": ""}
+    response = ed_client.post(reverse("admin:newsletters_newsletter_add"), data)
+    assert response.status_code == 200
+    assert not Newsletter.objects.filter(slug="morning").exists()
+
+
+def test_a_test_send_of_an_edition_that_cannot_be_mailed_says_why(ed_client, mailoutbox):
+    edition = EditionFactory()
+    # Stored before subjects were checked (or by something that skips validation).
+    Edition.objects.filter(pk=edition.pk).update(subject="Proof\nBcc: everyone@example.com")
+    url = reverse("admin:newsletters_edition_send", args=[edition.pk])
+    response = ed_client.post(url, {"action": "test"}, follow=True)
+    assert response.status_code == 200
+    assert "The subject has a line break" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_send_now_refuses_an_edition_that_cannot_be_mailed_and_leaves_it_a_draft(
+    ed_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    edition = EditionFactory()
+    SubscriptionFactory(newsletter=edition.newsletter, confirmed=True)
+    Newsletter.objects.filter(pk=edition.newsletter_id).update(name="Morning\nRacket")
+    url = reverse("admin:newsletters_edition_send", args=[edition.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = ed_client.post(url, {"action": "send"}, follow=True)
+    assert "name has a line break" in response.content.decode()
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.DRAFT and mailoutbox == []
+
+
+def test_a_failed_edition_shows_why_in_the_admin_and_may_be_sent_again(ed_client):
+    edition = EditionFactory()
+    reason = "The newsletter’s name has a line break or a control character in it."
+    Edition.objects.filter(pk=edition.pk).update(
+        status=Edition.Status.FAILED, failure_reason=reason
+    )
+    change = ed_client.get(reverse("admin:newsletters_edition_change", args=[edition.pk]))
+    assert reason in change.content.decode()
+    send = ed_client.get(reverse("admin:newsletters_edition_send", args=[edition.pk]))
+    page = send.content.decode()
+    assert reason in page and 'value="send"' in page
+    listing = ed_client.get(reverse("admin:newsletters_edition_changelist")).content.decode()
+    assert "Failed" in listing

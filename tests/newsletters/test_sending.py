@@ -459,3 +459,50 @@ def test_one_statement_marks_the_last_message_sent_and_the_next_sending(edition,
     assert advance(token, sent=b, start=c, now=now) is False
     marks = {d.pk: d for d in Delivery.objects.all()}
     assert (marks[b].status, marks[c].status, marks[c].attempts) == ("sent", "pending", 0)
+
+
+# --- an edition whose email cannot be built ----------------------------------------------------
+
+
+@pytest.mark.parametrize("starting", ["sending", "scheduled and due"])
+def test_an_edition_whose_email_cannot_be_built_fails_with_its_reason_instead_of_hanging(
+    edition, editor, starting, django_capture_on_commit_callbacks
+):
+    from newsletters.models import Newsletter
+
+    SubscriptionFactory(newsletter=edition.newsletter, confirmed=True)
+    if starting == "sending":
+        Edition.objects.filter(pk=edition.pk).update(status=Edition.Status.SENDING)
+    else:
+        Edition.objects.filter(pk=edition.pk).update(
+            status=Edition.Status.SCHEDULED, scheduled_at=timezone.now() - timedelta(minutes=1)
+        )
+    # The name was changed, skipping validation, after sending started.
+    Newsletter.objects.filter(pk=edition.newsletter_id).update(name="Morning\nRacket")
+
+    report = send_edition(edition.pk)
+
+    edition.refresh_from_db()
+    assert report.status == edition.status == Edition.Status.FAILED
+    assert "name has a line break" in edition.failure_reason
+    assert mail.outbox == []
+    assert not Edition.objects.to_resume().filter(pk=edition.pk).exists()
+
+    # Fixed, it goes out to everyone, once.
+    newsletter = Newsletter.objects.get(pk=edition.newsletter_id)
+    newsletter.name = "Morning Racket"
+    newsletter.save()
+    send_now(edition, editor, django_capture_on_commit_callbacks)
+    assert edition.status == Edition.Status.SENT and edition.failure_reason == ""
+    assert len(mail.outbox) == 1
+
+
+def test_a_subject_holding_a_link_placeholder_is_refused_with_a_reason(edition, editor):
+    from django.core.exceptions import ValidationError
+
+    from newsletters.services.emails import UNSUBSCRIBE_PLACEHOLDER
+
+    Edition.objects.filter(pk=edition.pk).update(subject=f"Hi {UNSUBSCRIBE_PLACEHOLDER}")
+    edition.refresh_from_db()
+    with pytest.raises(ValidationError, match="cannot be made into an email"):
+        send_edition_now(edition, by=editor)
