@@ -36,3 +36,39 @@ def test_paragraphs_in_an_intro_and_a_description_are_fine():
     newsletter = Newsletter(name="Morning Racket", slug="morning", description="One.\n\nTwo.")
     newsletter.full_clean()
     Edition(newsletter=NewsletterFactory(), subject="Fine", intro="Hello.\n\nBye.").full_clean()
+
+
+def test_control_characters_never_reach_the_database_whatever_saves_the_row():
+    # The shell, an API, a service: anything that calls save() skips the forms.
+    newsletter = Newsletter.objects.create(
+        name="Morning\x07 Racket",
+        slug="morning",
+        description="Goals\x00, gossip.\x0bAnd more.",
+        cadence="Mon\x1bdays",
+    )
+    edition = Edition.objects.create(
+        newsletter=newsletter,
+        subject="Hello\r\nBcc: everyone@example.com",
+        preheader="Pre\x7fheader",
+        intro="One.\x0c\nTwo\x00.",
+    )
+    newsletter.refresh_from_db()
+    edition.refresh_from_db()
+    assert (newsletter.name, newsletter.description, newsletter.cadence) == (
+        "Morning Racket",
+        "Goals, gossip.\nAnd more.",
+        "Mondays",
+    )
+    assert (edition.subject, edition.preheader, edition.intro) == (
+        "Hello Bcc: everyone@example.com",
+        "Preheader",
+        "One.\n\nTwo.",
+    )
+
+
+def test_a_subscriptions_page_path_loses_its_control_characters_too():
+    from .factories import SubscriptionFactory
+
+    subscription = SubscriptionFactory(source_url="/news/\x1b[2Jstory/")
+    subscription.refresh_from_db()
+    assert subscription.source_url == "/news/[2Jstory/"

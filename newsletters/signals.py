@@ -1,0 +1,21 @@
+"""What happens whenever a newsletter row is saved, whoever saves it (admin, services, an API,
+the shell): its text reaches the database without control characters, and its one-line fields
+(names, subjects) without line breaks, as the article models' text does (articles.signals).
+`bulk_create` and `update` send no signals: the services that use them store text that is
+already clean (a normalised address, a one-line page path)."""
+
+from django.db.models.signals import pre_save
+
+from newsroom.text import clean_text_fields
+
+from .models import Edition, Newsletter, Subscription
+
+
+def _clean_text(sender, instance, raw=False, **kwargs):
+    if not raw:  # fixtures are loaded as they are
+        clean_text_fields(instance)
+
+
+def connect():
+    for model in (Newsletter, Edition, Subscription):
+        pre_save.connect(_clean_text, sender=model, dispatch_uid=f"clean-text-{model.__name__}")
