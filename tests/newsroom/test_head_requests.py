@@ -50,7 +50,7 @@ def pages(settings):
         "redirect": (f"/sport/{story.slug}/", "301"),
         "robots": ("/robots.txt", "200"),
         "favicon": ("/favicon.ico", "200"),
-        "media file": (story.hero_image.url, "200"),
+        "media file": (story.hero_image.file.url, "200"),
         "missing media": ("/media/no-such-file.jpg", "404"),
     }
 
