@@ -17,11 +17,13 @@ from django.views.decorators.http import require_http_methods
 from newsroom.cache import public_page
 
 from . import ratelimit
+from .addresses import InvalidAddress
 from .forms import PreferencesForm, SignupForm
 from .models import Newsletter, Subscription
 from .services import (
     confirm_subscriptions,
     default_newsletters,
+    newsletters_received,
     peek_confirmation,
     preference_choices,
     read_preferences,
@@ -29,7 +31,7 @@ from .services import (
     unsubscribe,
     update_preferences,
 )
-from .tokens import ExpiredToken, InvalidToken, make_preferences_token, read_unsubscribe_token
+from .tokens import ExpiredToken, InvalidToken, read_unsubscribe_token
 
 
 def _newsletters_page(request, form, *, status=200):
@@ -119,7 +121,10 @@ def confirm(request, token):
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe_view(request, token):
     """The link in every email (GET: a button) and the RFC 8058 one-click endpoint (POST, from
-    the button or from the mail provider, with no CSRF token, cookie or login)."""
+    the button or from the mail provider, with no CSRF token, cookie or login). The link never
+    expires, so it does nothing but unsubscribe: the page after it offers to sign up again,
+    which emails a confirmation link like any sign-up (POST with action=resubscribe), and links
+    to nothing that could do more."""
     try:
         subscription_id = read_unsubscribe_token(token)
     except InvalidToken as exc:
@@ -129,24 +134,27 @@ def unsubscribe_view(request, token):
     )
     if subscription is None:  # erased since: there is nothing left to send to
         return render(request, "newsletters/unsubscribe_done.html", {"subscription": None})
+    if request.method == "POST" and request.POST.get("action") == "resubscribe":
+        try:
+            request_subscription(
+                subscription.email, newsletters=[subscription.newsletter], source_url="unsubscribe"
+            )
+        except InvalidAddress:  # a row stored before such addresses were refused
+            pass
+        return render(request, "newsletters/resubscribe_done.html", {"subscription": subscription})
     if request.method == "POST":
         unsubscribe(subscription)
     elif subscription.status != Subscription.Status.UNSUBSCRIBED:
         return render(request, "newsletters/unsubscribe.html", {"subscription": subscription})
-    return render(
-        request,
-        "newsletters/unsubscribe_done.html",
-        {
-            "subscription": subscription,
-            "preferences_token": make_preferences_token(subscription.email),
-        },
-    )
+    return render(request, "newsletters/unsubscribe_done.html", {"subscription": subscription})
 
 
 @csrf_exempt
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def preferences(request, token):
+    """What an address receives: unticking stops a newsletter at once; ticking one asks for
+    it by double opt-in (update_preferences)."""
     try:
         email = read_preferences(token)
     except InvalidToken as exc:
@@ -157,11 +165,8 @@ def preferences(request, token):
         form = PreferencesForm(request.POST, choices=choices)
         if form.is_valid():
             saved = update_preferences(email, chosen=form.cleaned_data["newsletters"])
-    receiving = choices.filter(
-        subscriptions__email__iexact=email,
-        subscriptions__status=Subscription.Status.CONFIRMED,
-    )
     if request.method != "POST" or saved is not None:
+        receiving = newsletters_received(email, choices)
         form = PreferencesForm(initial={"newsletters": list(receiving)}, choices=choices)
     return render(
         request,

@@ -115,7 +115,10 @@ def build_confirmation_email(
         "confirm_url": confirm_url(make_confirm_token(email_address, [s.pk for s in pending]))
         if pending
         else "",
-        "preferences_url": preferences_url(make_preferences_token(email_address)),
+        # Only shown beside the newsletters already received: made from one of them.
+        "preferences_url": preferences_url(make_preferences_token(confirmed[0].pk, email_address))
+        if confirmed
+        else "",
         "max_age_days": max(1, settings.NEWSROOM_NEWSLETTER_CONFIRM_MAX_AGE // 86400),
     }
     subject = (
@@ -291,7 +294,7 @@ class PreparedEdition:
                 self.message_id(delivery_id) if delivery_id else make_msgid(domain=self.domain)
             ),
             UNSUBSCRIBE_PLACEHOLDER: make_unsubscribe_token(subscription_id),
-            PREFERENCES_PLACEHOLDER: make_preferences_token(email_address),
+            PREFERENCES_PLACEHOLDER: make_preferences_token(subscription_id, email_address),
         }
 
     def message_for(

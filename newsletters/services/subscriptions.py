@@ -17,7 +17,12 @@ from newsroom.text import one_line
 from .. import ratelimit
 from ..addresses import address_key, normalize_email
 from ..models import Newsletter, Subscription
-from ..tokens import InvalidToken, read_confirm_token, read_preferences_token
+from ..tokens import (
+    InvalidToken,
+    address_digest,
+    read_confirm_token,
+    read_preferences_token,
+)
 
 Status = Subscription.Status
 
@@ -112,11 +117,14 @@ def confirm_subscriptions(token: str, *, now: datetime | None = None) -> Confirm
 
 
 def _confirmation(token: str, *, apply: bool, now: datetime | None = None) -> Confirmation:
-    email, ids = read_confirm_token(token)
-    rows = Subscription.objects.for_email(email).filter(pk__in=ids).select_related("newsletter")
+    link = read_confirm_token(token)
+    rows = Subscription.objects.filter(pk__in=link.subscription_ids).select_related("newsletter")
     if apply:
         rows = rows.select_for_update(of=("self",))
-    subscriptions = list(rows.order_by("newsletter__name"))
+    # Only rows still at the address the link was made for (and sent to).
+    subscriptions = [
+        s for s in rows.order_by("newsletter__name") if address_digest(s.email) == link.digest
+    ]
     if not subscriptions:
         raise InvalidToken("no such subscriptions")
     result = Confirmation()
@@ -157,39 +165,55 @@ def preference_choices(email: str):
     ).order_by("name")
 
 
+def newsletters_received(email: str, among):
+    """Those of the newsletters `among` (a QuerySet) that `email` is confirmed for."""
+    confirmed = Subscription.objects.for_email(email).confirmed()
+    return among.filter(pk__in=confirmed.values("newsletter_id"))
+
+
 def read_preferences(token: str) -> str:
-    """The address a preferences link stands for. Raises InvalidToken or ExpiredToken."""
-    return read_preferences_token(token)
+    """The address a preferences link stands for: its subscription's, while that still has the
+    address the link was made for (or, from a link made before tokens stopped carrying it, the
+    address in it). Raises InvalidToken or ExpiredToken."""
+    link = read_preferences_token(token)
+    if link.legacy_address is not None:
+        return link.legacy_address.strip()
+    subscription = Subscription.objects.filter(pk__in=link.subscription_ids).first()
+    if subscription is None or address_digest(subscription.email) != link.digest:
+        raise InvalidToken("no such subscription")
+    return subscription.email
 
 
 @transaction.atomic
 def update_preferences(
     email: str, *, chosen: Iterable[Newsletter], now: datetime | None = None
 ) -> dict[str, list[Newsletter]]:
-    """Make `chosen` exactly the newsletters `email` receives among those it may choose. The
-    link to this page went to the address, so adding one needs no further confirmation."""
+    """Make `chosen` what `email` receives among the newsletters it may choose. Those unticked
+    stop at once ("removed"). One ticked that the address is not confirmed for is asked for as
+    at sign-up ("to_confirm": pending, and a confirmation email within the per-address limit):
+    whoever holds a preferences link (a forwarded newsletter, say) need not own the address,
+    and must not be able to sign it up to anything. Those it is confirmed for stay as they are.
+    """
     now = now or timezone.now()
     chosen_ids = {n.pk for n in chosen}
     existing = {
-        s.newsletter_id: s for s in Subscription.objects.for_email(email).select_for_update()
+        s.newsletter_id: s.status for s in Subscription.objects.for_email(email).select_for_update()
     }
-    changes = {"added": [], "removed": []}
+    changes = {"removed": [], "to_confirm": []}
     for newsletter in preference_choices(email):
-        subscription = existing.get(newsletter.pk)
-        wanted = newsletter.pk in chosen_ids
-        if wanted and (subscription is None or subscription.status != Status.CONFIRMED):
-            if subscription is None:
-                subscription = Subscription(email=email.strip(), newsletter=newsletter)
-            subscription.status = Status.CONFIRMED
-            subscription.consent_at = subscription.confirmed_at = now
-            subscription.source_url = "preferences"
-            subscription.save()
-            changes["added"].append(newsletter)
-        elif not wanted and subscription is not None and subscription.status != Status.UNSUBSCRIBED:
-            subscription.status = Status.UNSUBSCRIBED
-            subscription.unsubscribed_at = now
-            subscription.save(update_fields=["status", "unsubscribed_at"])
+        status = existing.get(newsletter.pk)
+        if newsletter.pk in chosen_ids:
+            if status != Status.CONFIRMED:
+                changes["to_confirm"].append(newsletter)
+        elif status in (Status.PENDING, Status.CONFIRMED):
+            Subscription.objects.for_email(email).filter(newsletter=newsletter).update(
+                status=Status.UNSUBSCRIBED, unsubscribed_at=now
+            )
             changes["removed"].append(newsletter)
+    if changes["to_confirm"]:
+        request_subscription(
+            email, newsletters=changes["to_confirm"], source_url="preferences", now=now
+        )
     return changes
 
 

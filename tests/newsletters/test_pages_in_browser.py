@@ -31,7 +31,7 @@ def pages(site):  # noqa: F811
             "newsletters:unsubscribe", args=[make_unsubscribe_token(pending.pk)]
         ),
         "preferences": reverse(
-            "newsletters:preferences", args=[make_preferences_token(pending.email)]
+            "newsletters:preferences", args=[make_preferences_token(pending.pk, pending.email)]
         ),
         "bad link": reverse("newsletters:preferences", args=["not-a-token"]),
     }
