@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .addresses import address_key
 
@@ -55,10 +55,20 @@ class AddressLink:
     legacy_address: str | None = None
 
 
-def address_digest(email: str) -> str:
+def address_digest(email: str, *, secret: str | None = None) -> str:
     """A digest of the mailbox `email` names (however it is spelt), keyed with the secret key:
     equal for equal mailboxes, meaningless without the key."""
-    return salted_hmac(ADDRESS_SALT, address_key(email)).hexdigest()[:20]
+    return salted_hmac(ADDRESS_SALT, address_key(email), secret=secret).hexdigest()[:20]
+
+
+def address_matches(email: str, digest: str) -> bool:
+    """Whether `digest` (from a link) is `email`'s, under the secret key or one of
+    SECRET_KEY_FALLBACKS, as the links' signatures are checked: rotating the key breaks
+    no link that its signature still lets through."""
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return any(
+        constant_time_compare(address_digest(email, secret=secret), digest) for secret in secrets
+    )
 
 
 def _signer(salt: str) -> signing.TimestampSigner:

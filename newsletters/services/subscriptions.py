@@ -19,7 +19,7 @@ from ..addresses import address_key, normalize_email
 from ..models import Newsletter, Subscription
 from ..tokens import (
     InvalidToken,
-    address_digest,
+    address_matches,
     read_confirm_token,
     read_preferences_token,
 )
@@ -123,7 +123,7 @@ def _confirmation(token: str, *, apply: bool, now: datetime | None = None) -> Co
         rows = rows.select_for_update(of=("self",))
     # Only rows still at the address the link was made for (and sent to).
     subscriptions = [
-        s for s in rows.order_by("newsletter__name") if address_digest(s.email) == link.digest
+        s for s in rows.order_by("newsletter__name") if address_matches(s.email, link.digest)
     ]
     if not subscriptions:
         raise InvalidToken("no such subscriptions")
@@ -179,7 +179,7 @@ def read_preferences(token: str) -> str:
     if link.legacy_address is not None:
         return link.legacy_address.strip()
     subscription = Subscription.objects.filter(pk__in=link.subscription_ids).first()
-    if subscription is None or address_digest(subscription.email) != link.digest:
+    if subscription is None or not address_matches(subscription.email, link.digest):
         raise InvalidToken("no such subscription")
     return subscription.email
 

@@ -393,3 +393,16 @@ def test_a_preferences_link_stops_working_once_its_subscription_has_another_addr
     Subscription.objects.filter(pk=subscription.pk).update(email="someone.else@example.com")
     response = client.get(url)
     assert response.status_code == 400 and "someone.else" not in response.content.decode()
+
+
+def test_links_keep_working_while_the_secret_key_is_rotated(client, settings):
+    subscription = SubscriptionFactory(email="me@example.com")
+    confirm, preferences = confirm_url([subscription]), preferences_url(subscription)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-" + "x" * 50
+    assert client.get(preferences).status_code == 200
+    assert client.post(confirm).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.CONFIRMED
+    settings.SECRET_KEY_FALLBACKS = []
+    assert client.get(preferences).status_code == 400
