@@ -15,7 +15,7 @@ from django.utils import timezone
 from newsroom.text import one_line
 
 from .. import ratelimit
-from ..addresses import address_key, normalize_email
+from ..addresses import InvalidAddress, address_key, normalize_email
 from ..models import Newsletter, Subscription
 from ..tokens import (
     InvalidToken,
@@ -211,9 +211,12 @@ def update_preferences(
             )
             changes["removed"].append(newsletter)
     if changes["to_confirm"]:
-        request_subscription(
-            email, newsletters=changes["to_confirm"], source_url="preferences", now=now
-        )
+        try:
+            request_subscription(
+                email, newsletters=changes["to_confirm"], source_url="preferences", now=now
+            )
+        except InvalidAddress:  # a link to an address stored before such ones were refused
+            changes["to_confirm"] = []
     return changes
 
 

@@ -406,3 +406,15 @@ def test_links_keep_working_while_the_secret_key_is_rotated(client, settings):
     assert subscription.status == Subscription.Status.CONFIRMED
     settings.SECRET_KEY_FALLBACKS = []
     assert client.get(preferences).status_code == 400
+
+
+def test_an_old_preferences_link_to_an_address_now_refused_asks_for_nothing(client, mailoutbox):
+    from django.core import signing
+
+    from newsletters.tokens import PREFERENCES_SALT
+
+    sport = NewsletterFactory(name="Sport Extra", slug="sport")
+    old = signing.TimestampSigner(salt=PREFERENCES_SALT).sign_object("x@[127.0.0.1]")
+    url = reverse("newsletters:preferences", args=[old])
+    assert client.post(url, {"newsletters": [sport.pk]}).status_code == 200
+    assert not Subscription.objects.exists() and mailoutbox == []

@@ -22,6 +22,12 @@ def pages(site):  # noqa: F811
     pending = Subscription.objects.create(
         email="reader@example.com", newsletter=daily, consent_at="2026-11-25T08:00:00Z"
     )
+    left = Subscription.objects.create(
+        email="left@example.com",
+        newsletter=daily,
+        status=Subscription.Status.UNSUBSCRIBED,
+        consent_at="2026-11-25T08:00:00Z",
+    )
     return {
         "newsletters": reverse("newsletters:list"),
         "confirm": reverse(
@@ -29,6 +35,9 @@ def pages(site):  # noqa: F811
         ),
         "unsubscribe": reverse(
             "newsletters:unsubscribe", args=[make_unsubscribe_token(pending.pk)]
+        ),
+        "unsubscribed, with a way back": reverse(
+            "newsletters:unsubscribe", args=[make_unsubscribe_token(left.pk)]
         ),
         "preferences": reverse(
             "newsletters:preferences", args=[make_preferences_token(pending.pk, pending.email)]
