@@ -1,8 +1,10 @@
-"""Settings for the reader's-site benchmark (`bench/web_pages.py`) only: the project's own
-settings with a URLconf that adds the bare view the figures are compared with. Selected with
-`DJANGO_SETTINGS_MODULE=bench.bench_settings` (the project root on PYTHONPATH); never used by
-the site itself."""
+"""The benchmarks' settings (`DJANGO_SETTINGS_MODULE=bench.bench_settings`), never the site's: the
+project's, plus the bare view (`bench_urls`), and no cache at all with `BENCH_CACHE=dummy`."""
+
+import os
 
 from newsroom.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.bench_urls"
+if os.environ.get("BENCH_CACHE") == "dummy":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

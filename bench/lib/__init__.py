@@ -1,6 +1,5 @@
-"""What the benchmarks share: paths, `BenchError` and `sizes` here; the databases (`database`),
-running commands (`commands`), the servers (`servers`, `site`), requests and wrk (`client`),
-statistics (`stats`), the result files (`report`) and the stories (`seedgen`, `stories`)."""
+"""What the benchmarks share: commands and databases (`commands`), requests, wrk and their
+figures (`load`), the servers (`servers`), results (`report`), stories (`seedgen`, `stories`)."""
 
 import sys
 from pathlib import Path

@@ -1,5 +1,5 @@
-"""Running the project's commands from its root: untimed (`manage`), or timed with their peak
-memory (`run_measured`); and the environment they run in."""
+"""Running the project's commands, untimed (`manage`) or timed with their peak memory
+(`run_measured`); and the benchmark databases, only on this machine and named *bench*."""
 
 import os
 import re
@@ -8,12 +8,15 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from collections import namedtuple
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from . import MANAGE, PYTHON, ROOT, BenchError
+import psycopg2
 
-GNU_TIME = "/usr/bin/time"
+from . import LOOPBACK_HOSTS, MANAGE, PYTHON, ROOT, BenchError
+
+GNU_TIME, DEFAULT_URL = "/usr/bin/time", "postgres://postgres@127.0.0.1:5432/newsroom_bench"
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:
@@ -25,45 +28,35 @@ def command_env(url: str, **extra: str) -> dict[str, str]:
 
 
 def site_env(url: str, redis_url: str, cache_prefix: str) -> dict[str, str]:
-    """For the site under load: the Redis page cache under the run's own key prefix, and the
-    benchmark settings (the project's plus the bare view at /bench/bare/)."""
+    """The site's: the Redis page cache under the run's own key prefix, `bench.bench_settings`."""
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     cache = {"REDIS_URL": redis_url, "NEWSROOM_CACHE_PREFIX": cache_prefix}
     return command_env(url, **cache, DJANGO_SETTINGS_MODULE="bench.bench_settings", PYTHONPATH=path)
 
 
-def run_child(args: list[str], env: dict[str, str]) -> str:
-    """Run `args` untimed; its output, or BenchError with the end of it when it fails."""
-    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+def manage(env: dict[str, str], *args: str) -> str:
+    """`manage.py ARGS`, untimed: its output, or BenchError with the end of it when it fails."""
+    command = [PYTHON, MANAGE, *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
         output = done.stdout[-3000:] + done.stderr[-3000:]
-        command = " ".join([Path(args[1]).name, *args[2:4]])
-        raise BenchError(f"{command} failed ({done.returncode}):\n{output}")
+        raise BenchError(f"manage.py {' '.join(args[:2])} failed ({done.returncode}):\n{output}")
     return done.stdout
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    return run_child([PYTHON, MANAGE, *args], env)
-
-
-@dataclass(frozen=True)
-class Measured:
-    returncode: int
-    stdout: str
-    stderr: str
-    wall_seconds: float
-    peak_rss_kib: int  # the largest single process of the command (ru_maxrss)
-    rss_method: str
-    peak_tree_rss_kib: int  # the command and its child processes together (sampled)
-    max_processes: int  # the most processes the command ran at once (sampled)
-    cpu_seconds: float  # user + system time of the command and its worker processes
-    load_before: float  # 1-minute load average when it started (others' work skews figures)
+# peak_rss_kib: the command's largest process (ru_maxrss); peak_tree_rss_kib and max_processes:
+# the command and its workers together (sampled); cpu_seconds: theirs, user + system; load_before:
+# the 1-minute load average at the start (others' work on the machine skews the figures).
+Measured = namedtuple(
+    "Measured", "returncode stdout stderr wall_seconds peak_rss_kib rss_method peak_tree_rss_kib "
+    "max_processes cpu_seconds load_before",
+)  # fmt: skip
 
 
 def gnu_time_available() -> bool:
     if not os.access(GNU_TIME, os.X_OK):
         return False
-    probe = subprocess.run([GNU_TIME, "--version"], capture_output=True, text=True, check=False)
+    probe = subprocess.run([GNU_TIME, "--version"], capture_output=True, text=True)
     return "GNU" in probe.stdout + probe.stderr
 
 
@@ -73,78 +66,46 @@ def run_measured(args: list[str], *, env: dict[str, str]) -> Measured:
     as a copy of it, and Linux counts that in its ru_maxrss; GNU time is small), else wait4()'s
     ru_maxrss, flagged when this process is bigger; the command and its worker processes
     together are summed from /proc every 20 ms. Safe in several threads, a command each."""
-    use_time = gnu_time_available()
-    with tempfile.NamedTemporaryFile("r", suffix=".time", delete=False) as report:
-        report_path = Path(report.name)
-    args = [GNU_TIME, "-f", "%M", "-o", str(report_path), *args] if use_time else args
-    own_peak, load_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, os.getloadavg()[0]
-    try:
-        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            started = time.monotonic()
-            process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
-            sampler = _TreeSampler(process.pid, skip_root=use_time)
-            _, status, usage = os.wait4(process.pid, 0)
+    use_time, own_peak = gnu_time_available(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with tempfile.TemporaryDirectory(prefix="newsroom-bench-run-") as scratch:
+        out, err, times = (Path(scratch) / name for name in ("out", "err", "time"))
+        command = [GNU_TIME, "-f", "%M", "-o", str(times), *args] if use_time else args
+        with open(out, "w") as stdout, open(err, "w") as stderr:
+            load_before, started = os.getloadavg()[0], time.monotonic()
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+            done, peaks = threading.Event(), [0, 0]
+            sampler = threading.Thread(target=_sample, args=(process.pid, use_time, done, peaks))
+            sampler.start()
+            _, status, usage = os.wait4(process.pid, 0)  # with every descendant waited for
             wall = time.monotonic() - started
-            sampler.stop()
-            out.seek(0)
-            err.seek(0)
-            stdout, stderr = out.read(), err.read()
+            done.set()
+            sampler.join()
         peak, method = usage.ru_maxrss, "wait4() ru_maxrss of the command"  # KiB on Linux
-        if use_time:  # after "Command exited with non-zero status N", if it did
-            numbers = re.findall(r"^(\d+)$", report_path.read_text(), re.MULTILINE)
+        if use_time:  # the last line: after "Command exited with non-zero status N", if it did
+            numbers = re.findall(r"^(\d+)$", times.read_text(), re.MULTILINE)
             if not numbers:
-                raise BenchError(f"no figure in GNU time's report: {report_path.read_text()!r}")
+                raise BenchError(f"no figure in GNU time's report: {times.read_text()!r}")
             peak = int(numbers[-1])
             method = "GNU time %M (ru_maxrss of the command, forked from a small process)"
         elif peak <= own_peak:
             method += " (upper bound: no larger than the benchmark process itself)"
-    finally:
-        report_path.unlink()
-    # wait4() counts every descendant the child waited for (GNU time waits for the command, the
-    # command for its workers); the database server's work is not in it.
-    cpu, code = usage.ru_utime + usage.ru_stime, os.waitstatus_to_exitcode(status)
-    tree = sampler.peak_kib, sampler.max_processes
-    return Measured(code, stdout, stderr, wall, peak, method, *tree, cpu, load_before)
+        code, texts = os.waitstatus_to_exitcode(status), (out.read_text(), err.read_text())
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measured(code, *texts, wall, peak, method, *peaks, cpu, load_before)
 
 
-class _TreeSampler(threading.Thread):
-    """Samples the summed resident memory of a process and its descendants (Linux /proc)."""
-
-    def __init__(self, pid: int, *, skip_root: bool):
-        super().__init__(daemon=True)
-        self.pid, self.skip_root, self.peak_kib, self.max_processes = pid, skip_root, 0, 0
-        self._done = threading.Event()
-        self.start()
-
-    def run(self):
-        while not self._done.is_set():
-            pids = descendants(self.pid) + ([] if self.skip_root else [self.pid])
-            self.peak_kib = max(self.peak_kib, sum(map(_rss_kib, pids)))
-            self.max_processes = max(self.max_processes, len(pids))
-            self._done.wait(0.02)
-
-    def stop(self):
-        self._done.set()
-        self.join()
+def _sample(pid: int, skip_root: bool, done: threading.Event, peaks: list) -> None:
+    """Until `done`, every 20 ms: the most resident memory of `pid` (unless `skip_root`) and its
+    descendants together, and the most processes, into `peaks` (Linux /proc)."""
+    while not done.is_set():
+        pids = descendants(pid) + ([] if skip_root else [pid])
+        status = (read_proc(f"/proc/{pid}/status") or "" for pid in pids)
+        kib = sum(int(m[1]) for m in (re.search(r"VmRSS:\s+(\d+)", text) for text in status) if m)
+        peaks[:] = max(peaks[0], kib), max(peaks[1], len(pids))
+        done.wait(0.02)
 
 
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (of every one of its threads), from /proc."""
-    found = []
-    for task in _read(f"/proc/{pid}/task", os.listdir) or []:
-        found += map(int, (_read(f"/proc/{pid}/task/{task}/children") or "").split())
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    found, queue = [], [pid]
-    while queue:
-        below = children(queue.pop())
-        found, queue = found + below, queue + below
-    return found
-
-
-def _read(path: str, how=lambda path: Path(path).read_text()):
+def read_proc(path: str, how=lambda path: Path(path).read_text()):
     """A /proc entry, or None when it is gone (a process or thread that ended meanwhile)."""
     try:
         return how(path)
@@ -152,6 +113,55 @@ def _read(path: str, how=lambda path: Path(path).read_text()):
         return None
 
 
-def _rss_kib(pid: int) -> int:
-    found = re.search(r"^VmRSS:\s+(\d+)", _read(f"/proc/{pid}/status") or "", re.MULTILINE)
-    return int(found.group(1)) if found else 0
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (of every one of its threads), from /proc."""
+    tasks = read_proc(f"/proc/{pid}/task", os.listdir) or []
+    return [
+        int(c) for t in tasks for c in (read_proc(f"/proc/{pid}/task/{t}/children") or "").split()
+    ]
+
+
+def descendants(pid: int) -> list[int]:
+    below = children(pid)
+    return below + [grandchild for child in below for grandchild in descendants(child)]
+
+
+def database_url(name: str | None = None) -> str:
+    """BENCH_DATABASE_URL (else newsroom_bench on 127.0.0.1), with the database `name` if given;
+    refused unless a PostgreSQL database on this machine whose name contains "bench"."""
+    parts = urlsplit(os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL)
+    parts = parts._replace(path=f"/{name}") if name else parts
+    if parts.scheme not in {"postgres", "postgresql"} or parts.hostname not in LOOPBACK_HOSTS:
+        raise BenchError(f"BENCH_DATABASE_URL must be PostgreSQL on this machine: {parts.hostname}")
+    if "bench" not in parts.path:
+        raise BenchError(f"refusing to drop database {parts.path[1:]!r}: its name lacks 'bench'")
+    return urlunsplit(parts)
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def fresh_database(url: str) -> None:
+    """Drop the database (closing leftover sessions), create it empty and migrate it."""
+    drop_database(url)
+    query(url, f'CREATE DATABASE "{database_name(url)}"', database="postgres")
+    manage(command_env(url), "migrate", "--noinput", "-v", "0")
+
+
+def drop_database(url: str) -> None:
+    query(url, f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)', database="postgres")
+
+
+def query(url: str, sql: str, params: tuple = (), *, database: str | None = None) -> list[tuple]:
+    """Rows of one statement, in autocommit (DROP/CREATE DATABASE refuse to run in a
+    transaction, and psycopg2's `with connection` would open one)."""
+    url = urlunsplit(urlsplit(url)._replace(path=f"/{database}")) if database else url
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()

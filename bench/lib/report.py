@@ -1,63 +1,37 @@
-"""The results: the facts about the machine every result carries, goals and tables in the shape
-the report reads, and the report itself: `bench/results/NAME.json` per benchmark, and
-`bench/results/README.md` rendered from all of them (results of benchmarks not run this time
-stay in it)."""
+"""The results: the machine's facts, goals and tables, and `bench/results/NAME.json`, from all of
+which `bench/results/README.md` is rendered."""
 
 import json
 import os
 import platform
+import re
 import subprocess
 from pathlib import Path
 
+import django
+
 from . import RESULTS_DIR, ROOT
-from .commands import gnu_time_available
-from .database import query
+from .commands import query
 
 MEMORY_GROWTH_TOLERANCE = 0.10
 
 
 def machine_facts(url: str, **extra: str) -> dict:
     """What the figures depend on: hardware, interpreter, database server, code version."""
-    import django
+    cpu, memory = Path("/proc/cpuinfo").read_text(), Path("/proc/meminfo").read_text()
 
-    memory = _proc_field("/proc/meminfo", "MemTotal", "")  # "16384000 kB"
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout
+
     return {
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": _proc_field("/proc/cpuinfo", "model name", platform.processor()),
-        "memory_total_mib": int(memory.split()[0]) // 1024 if memory else None,
-        "platform": platform.platform(),
-        "python_version": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(), "cpu_model": re.search(r"model name\s*: (.*)", cpu)[1],
+        "memory_total_mib": int(re.search(r"MemTotal:\s+(\d+)", memory)[1]) // 1024,
+        "platform": platform.platform(), "python_version": platform.python_version(),
         "postgresql_server_version": query(url, "SHOW server_version")[0][0],
         "django_version": django.get_version(),
-        "git_commit": _git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-        "gnu_time": gnu_time_available(),
-        **extra,
-    }
-
-
-def _proc_field(path: str, name: str, default: str) -> str:
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError:
-        return default
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(name)), default)
-
-
-def _git(*args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    except OSError:
-        return ""
-    return done.stdout.strip() if done.returncode == 0 else ""
-
-
-def options(args, prefix: str, **renames: str) -> dict:
-    """A benchmark's own options (`--PREFIX-NAME`) for its result's settings, some renamed."""
-    mine = {k[len(prefix) + 1 :]: v for k, v in vars(args).items() if k.startswith(f"{prefix}_")}
-    return {renames.get(name, name): value for name, value in mine.items()}
+        "git_commit": git("rev-parse", "--short", "HEAD").strip(),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no").strip()), **extra,
+    }  # fmt: skip
 
 
 def goal(text: str, target, actual, unit: str, passed: bool) -> dict:
@@ -67,13 +41,10 @@ def goal(text: str, target, actual, unit: str, passed: bool) -> dict:
 def memory_growth_goal(smallest: dict, largest: dict, *, size: str, noun: str) -> dict:
     """Peak memory does not grow with the input: the largest run's `peak_rss_mib` within
     `MEMORY_GROWTH_TOLERANCE` of the smallest's. `size` names the runs' size field."""
-    growth = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1
+    growth, limit = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1, MEMORY_GROWTH_TOLERANCE
     sizes = f"{largest[size]:,} vs {smallest[size]:,} {noun}"
-    text = f"peak memory does not grow with {noun} ({sizes} within +{MEMORY_GROWTH_TOLERANCE:.0%})"
-    unit = "relative growth of peak RSS"
-    return goal(
-        text, MEMORY_GROWTH_TOLERANCE, round(growth, 4), unit, growth <= MEMORY_GROWTH_TOLERANCE
-    )
+    text = f"peak memory does not grow with {noun} ({sizes} within +{limit:.0%})"
+    return goal(text, limit, round(growth, 4), "relative growth of peak RSS", growth <= limit)
 
 
 def table(columns: list[tuple], entries: list[dict]) -> dict:
@@ -83,8 +54,11 @@ def table(columns: list[tuple], entries: list[dict]) -> dict:
 
 
 def rounded(value, scale: float, digits: int):
-    """`value * scale` rounded, or None when there is no value."""
     return None if value is None else round(value * scale, digits)
+
+
+def mib(kib: int) -> float:
+    return round(kib / 1024, 1)
 
 
 def number(value, spec: str = ",.0f") -> str:
@@ -109,6 +83,8 @@ def write_readme() -> str:
 
 
 def render_result(result: dict) -> list[str]:
+    """A result's section: when and where it ran, its method (the module's docstring), the
+    command, its table, goals and notes."""
     facts = result.get("machine") or {}
     lines = [
         f"## {result.get('title', result.get('name', '?'))}",
@@ -120,30 +96,24 @@ def render_result(result: dict) -> list[str]:
         f"{' (with local changes)' if facts.get('git_dirty') else ''}.",
         "",
     ]
-    if result.get("command"):
-        lines += [f"Command: `{result['command']}`", ""]
+    lines += [result["method"], ""] if result.get("method") else []
+    lines += [f"Command: `{result['command']}`", ""] if result.get("command") else []
     if result.get("table"):
         lines += _markdown(result["table"]["columns"], result["table"]["rows"])
-    if result.get("goals"):
-        verdicts = [
-            [g["goal"], _actual(g), "pass" if g["passed"] else "**FAIL**"] for g in result["goals"]
-        ]
-        lines += _markdown(["goal", "actual", "result"], verdicts)
+    goals = [
+        [g["goal"], _actual(g), "pass" if g["passed"] else "**FAIL**"] for g in result["goals"]
+    ]
+    lines += _markdown(["goal", "actual", "result"], goals) if goals else []
     lines += [f"- {note}" for note in result.get("notes", [])]
-    if result.get("rss_method"):
-        lines.append(f"- Peak memory: {result['rss_method']}.")
+    lines += [f"- Peak memory: {result['rss_method']}."] if result.get("rss_method") else []
     return [*lines, ""]
 
 
 def _actual(goal: dict) -> str:
     unit, actual = goal.get("unit", ""), goal.get("actual")
-    if unit == "files/s":
-        return f"{actual:,.0f} files/s"
-    if unit == "of the bare view":
-        return f"{actual:.1%} of the bare view"
-    if isinstance(actual, float) and "relative" in unit:
-        return f"{actual:+.1%}"
-    return f"{actual} {unit}".strip()
+    spec = {"files/s": ",.0f", "of the bare view": ".1%"}.get(unit)
+    spec = spec or ("+.1%" if isinstance(actual, float) and "relative" in unit else "")
+    return f"{actual:{spec}}" + ("" if "relative" in unit else f" {unit}".rstrip())
 
 
 def _markdown(columns: list[str], rows: list[list]) -> list[str]:

@@ -1,12 +1,12 @@
 """Synthetic articles in the seed-file format (`fixtures/seeds/`), the same bytes for the same
-arguments on any machine: unique headlines, 3–30 paragraphs with quoted speech (some running
-over several paragraphs), teaser lines, the newsletter call-to-action, `Source:` lines and
-`Previous post` / `Next post` lines naming the neighbouring files' headlines."""
+arguments on any machine: unique headlines, 3–30 paragraphs with quoted speech (some over several
+paragraphs), teasers, the newsletter call-to-action, `Source:`, `Previous post`, `Next post`."""
 
 import random
 import re
 from pathlib import Path
 
+SEED = 2026
 # Invented names only: these headlines are generated nonsense.
 PEOPLE = [
     "Gary Pumphrey", "Dame Prudence Ashcombe", "Lord Fitzwilliam Crumb", "Shazza Kettleby",
@@ -61,6 +61,7 @@ CTA_NAMED = (
     "For more shocking stories from the Daily Star, make sure you sign up to one of our "
     "newsletters here"
 )
+COMBINATIONS = len(PEOPLE) * len(ACTIONS) * len(THINGS) * len(set(ENDINGS))
 SOURCES = [
     "Source: Read Full Article", "Source: Read Full Article", "Source: Daily Star",
     "Source: Mirror (https://www.mirror.co.uk/news/)",
@@ -80,7 +81,7 @@ def make_headlines(rng: random.Random, count: int) -> list[str]:
         headline = (
             f"{rng.choice(PEOPLE)} {rng.choice(ACTIONS)} {rng.choice(THINGS)}{rng.choice(ENDINGS)}"
         )
-        if len(seen) > 0.6 * _combinations():  # too few combinations left: number them
+        if len(seen) > 0.6 * COMBINATIONS:  # too few combinations left: number them
             headline += f" (part {len(headlines) + 1})"
         key = headline_identity(headline)
         if key in seen:
@@ -88,10 +89,6 @@ def make_headlines(rng: random.Random, count: int) -> list[str]:
         seen.add(key)
         headlines.append(headline[0].upper() + headline[1:])
     return headlines
-
-
-def _combinations() -> int:
-    return len(PEOPLE) * len(ACTIONS) * len(THINGS) * len(set(ENDINGS))
 
 
 def sentence(rng: random.Random, *, low: int = 8, high: int = 26) -> str:
@@ -153,7 +150,7 @@ def article_text(
     return text + "\n"
 
 
-def write_seed_files(directory: Path, count: int, *, seed: int = 2026) -> int:
+def write_seed_files(directory: Path, count: int, *, seed: int = SEED) -> int:
     """Write `count` seed-format files into `directory`; returns the bytes written."""
     rng = random.Random(f"newsroom-bench:{seed}:{count}")
     headlines = make_headlines(rng, count)

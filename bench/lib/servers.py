@@ -1,114 +1,92 @@
-"""The servers the benchmarks start on 127.0.0.1, each a context manager that stops what it
-started by its process id: gunicorn, Debian's nginx and an SMTP sink; the Redis page cache, of
-which only the keys under a run's own prefix are deleted; and `site`, the reader's site set up
-for the web benchmarks on a fresh database."""
+"""The servers the benchmarks start on 127.0.0.1, each stopped by its process id; and `site`, the
+reader's site on a fresh database, its page cache under keys of the run's own."""
 
 import importlib.util
+import json
 import os
 import re
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+import redis
 
 from . import LOOPBACK_HOSTS, PYTHON, ROOT, BenchError, report
-from .client import fetch, wrk_version
-from .commands import manage, site_env
-from .database import add_stories, database_url, drop_database, fresh_database
+from .commands import database_url, drop_database, fresh_database, manage, site_env
+from .load import fetch, wrk_version
 
 NGINX, MIME_TYPES = Path("/usr/sbin/nginx"), Path("/etc/nginx/mime.types")
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
 class _Server:
-    """A child process in its own session that answers GET /healthz on `port` once it is up."""
+    """A child process in its own process group, up once it answers GET /healthz on `port`;
+    stopped with TERM to its group, then KILL if it lingers."""
 
     name, port, log_path, process = "server", 0, Path("/nonexistent"), None
-    # (signal, seconds to wait, to its whole process group?) in turn until it exits.
-    stop_steps = ((signal.SIGTERM, 15, True), (signal.SIGKILL, 5, True))
 
-    def start(self, command: list[str], timeout: float = 60.0, **popen) -> None:
+    def start(self, command: list[str], timeout: float = 60.0, **popen) -> Self:
         self.process = subprocess.Popen(command, start_new_session=True, **popen)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.name} exited ({self.process.returncode}):\n{self.tail()}")
-            try:
+        while time.monotonic() < deadline and self.process.poll() is None:
+            with suppress(OSError):
                 if fetch(self.port, "/healthz", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
+                    return self
             time.sleep(0.2)
-        self.stop()
-        raise BenchError(f"{self.name} did not answer within {timeout:.0f} s:\n{self.tail()}")
+        self.__exit__()
+        raise BenchError(f"{self.name} did not start ({self.process.returncode}):\n{self.tail()}")
 
-    def stop(self) -> None:
-        for sig, seconds, group in self.stop_steps:
-            if self.process is None or self.process.poll() is not None:
-                return
-            try:
-                (os.killpg if group else os.kill)(self.process.pid, sig)
-                self.process.wait(timeout=seconds)
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
-                return
-
-    def tail(self) -> str:
-        return tail(self.log_path)
+    def tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def __exit__(self, *exc_info) -> None:
-        self.stop()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if self.process.poll() is None:
+                with suppress(ProcessLookupError, subprocess.TimeoutExpired):
+                    os.killpg(self.process.pid, sig)
+                    self.process.wait(timeout=15)
 
 
 class Gunicorn(_Server):
-    """The site under gunicorn with the project's gunicorn.conf.py, on a free port, without an
-    access log (formatting a line per request is not what is measured)."""
+    """The site under gunicorn with the project's gunicorn.conf.py on a free port: 2 sync
+    workers, no recycling, no access log (formatting a line per request is not measured)."""
 
-    name = "gunicorn"
+    DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
+    DISPLAY += "--max-requests 0 (no access log)"
 
-    def __init__(self, env: dict[str, str], scratch: Path, *, workers: int, max_requests: int):
-        self.port, self.log_path = free_port(), scratch / "gunicorn.log"
+    name, workers = "gunicorn", 2
+
+    def __init__(self, env: dict[str, str], scratch: Path):
+        self.port = free_port()
+        self.log_path = scratch / f"gunicorn-{self.port}.log"
         self.env = {**env, "GUNICORN_ACCESS_LOG": ""}  # empty: none, in gunicorn.conf.py
         self.command = [
             PYTHON, "-m", "gunicorn", "newsroom.wsgi:application", "--config", "gunicorn.conf.py",
-            "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-            "--max-requests", str(max_requests),
+            "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+            "--max-requests", "0",
         ]  # fmt: skip
 
     def __enter__(self) -> Self:
         with open(self.log_path, "w") as log:
-            self.start(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
-        return self
+            return self.start(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
-    def display(self) -> str:
-        """The command as the results show it, without this machine's paths or ports."""
-        text = " ".join([".venv/bin/python", *self.command[1:]])
-        return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
-
-    def worker_boots(self) -> int:
-        return tail(self.log_path, 1_000_000).count("Booting worker")
+    def log_count(self, text: str) -> int:
+        return self.tail(1_000_000).count(text)
 
 
 class Nginx(_Server):
@@ -117,29 +95,21 @@ class Nginx(_Server):
     of the official nginx image (less the access log)."""
 
     name = "nginx"
-    # QUIT (graceful) to the master, then TERM, then KILL to its group if it lingers.
-    stop_steps = (
-        (signal.SIGQUIT, 15, False),
-        (signal.SIGTERM, 10, False),
-        (signal.SIGKILL, 5, True),
-    )
 
     def __init__(self, prefix: Path, *, upstream: int, static_root: Path, media_root: Path):
         if not os.access(NGINX, os.X_OK):
             raise BenchError(f"no nginx at {NGINX} (make system-packages)")
         self.port, self.log_path = free_port(), prefix / "error.log"
+        spec = importlib.util.spec_from_file_location("render", ROOT / "deploy/nginx/render.py")
+        spec.loader.exec_module(render := importlib.util.module_from_spec(spec))
         (prefix / "tmp").mkdir(parents=True)
-        script = ROOT / "deploy" / "nginx" / "render.py"
-        spec = importlib.util.spec_from_file_location("newsroom_nginx_render", script)
-        render = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(render)
-        site = render.render(
+        (prefix / "newsroom.conf").write_text(render.render(
             CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
             LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
             MEDIA_ROOT=str(media_root),
-        )  # fmt: skip
-        (prefix / "newsroom.conf").write_text(site)
-        temp = "".join(f"    {kind}_temp_path {prefix}/tmp/{kind};\n" for kind in TEMP_PATHS)
+        ))  # fmt: skip
+        temp = "client_body proxy fastcgi uwsgi scgi".split()
+        temp = "".join(f"    {kind}_temp_path {prefix}/tmp/{kind};\n" for kind in temp)
         mime = f"    include {MIME_TYPES};\n" if MIME_TYPES.is_file() else ""
         (prefix / "nginx.conf").write_text(
             f"daemon off;\nworker_processes auto;\npid {prefix}/nginx.pid;\n"
@@ -148,44 +118,28 @@ class Nginx(_Server):
             f"    keepalive_timeout 65;\n    access_log off;\n{temp}"
             f"    include {prefix}/newsroom.conf;\n}}\n"
         )
-        self.command = [str(NGINX), "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf")]
+        self.command = [str(NGINX), "-p", f"{prefix}/", "-c", f"{prefix}/nginx.conf"]
         self.command += ["-e", str(self.log_path)]
 
     def __enter__(self) -> Self:
-        checked = subprocess.run(
-            [*self.command, "-t", "-q"], capture_output=True, text=True, timeout=60
-        )
+        checked = subprocess.run([*self.command, "-t", "-q"], capture_output=True, text=True)
         if checked.returncode:
             raise BenchError(f"nginx refused the configuration:\n{checked.stderr}")
-        self.start(self.command, timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return self
-
-    def error_lines(self) -> list[str]:
-        """The error log's warnings and worse (the run should have none)."""
-        lines = tail(self.log_path, 1_000_000).splitlines()
-        return [line for line in lines if "[notice]" not in line][-20:]
-
-    @staticmethod
-    def version() -> str:
-        done = subprocess.run([str(NGINX), "-v"], capture_output=True, text=True, timeout=30)
-        return (done.stdout + done.stderr).strip().removeprefix("nginx version: ")
-
-
-TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        return self.start(self.command, 30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 class SmtpSink:
-    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages."""
+    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages (in its
+    one event-loop thread)."""
 
     def __init__(self):
         from aiosmtpd.controller import Controller
 
-        self.port, self.messages, self._lock = free_port(), 0, threading.Lock()
+        self.port, self.messages = free_port(), 0
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            self.messages += 1
+        self.messages += 1
         return "250 OK"
 
     def __enter__(self) -> Self:
@@ -196,84 +150,92 @@ class SmtpSink:
         self.controller.stop()
 
 
-def redis_url() -> str:
-    """BENCH_REDIS_URL or database 15 on the loopback server: this machine's, a database named."""
+@contextmanager
+def hung_redis():
+    """A server on 127.0.0.1 that accepts connections and reads what is sent but never answers,
+    a Redis that hangs: its URL, and a list that grows by one for each connection accepted."""
+    accepted = []
+
+    class Silent(socketserver.BaseRequestHandler):
+        def handle(self):
+            accepted.append(self.client_address)
+            while self.request.recv(65536):  # until the client closes it
+                pass
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Silent) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        yield f"redis://127.0.0.1:{server.server_address[1]}/0", accepted
+        server.shutdown()
+
+
+def redis_client() -> tuple:
+    """A client of BENCH_REDIS_URL (else database 15 on 127.0.0.1) that answered, the URL, and
+    that without credentials: only a database of a loopback Redis."""
     url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/15"
-    parts = urlsplit(url)
-    if parts.scheme != "redis" or parts.hostname not in LOOPBACK_HOSTS:
-        raise BenchError(f"the benchmark only uses a loopback Redis, not {url!r}")
-    if not re.fullmatch(r"/\d+", parts.path or ""):
-        raise BenchError(f"BENCH_REDIS_URL must name a database (…/15), not {url!r}")
-    return url
+    parts, client = urlsplit(url), redis.Redis.from_url(url, socket_connect_timeout=2)
+    shown = f"redis://{parts.hostname}:{parts.port or 6379}{parts.path}"
+    if parts.hostname not in LOOPBACK_HOSTS or not re.fullmatch(r"/\d+", parts.path or ""):
+        raise BenchError(f"BENCH_REDIS_URL must name a database on a loopback Redis: {shown}")
+    with suppress(redis.RedisError):
+        return client, url, shown, client.info()["redis_version"]
+    raise BenchError(f"Redis is not reachable at {shown}")
 
 
-def safe_redis_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 6379}"))
-
-
-def redis_client(url: str):
-    import redis
-
-    client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        raise BenchError(f"Redis is not reachable at {safe_redis_url(url)}: {exc}") from exc
-    return client
-
-
-def cache_prefix(kind: str) -> str:
-    """A cache key prefix of this run's own: other benchmarks may share the Redis database."""
-    return f"newsroom-bench-{kind}-{os.getpid()}"
-
-
-def forget_cache(client, prefix: str) -> None:
-    """Delete this run's cache keys (Django's Redis keys are PREFIX:VERSION:KEY), only them."""
-    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-    for start in range(0, len(keys), 500):
-        client.unlink(*keys[start : start + 500])
-
-
-@dataclass(frozen=True)
+@dataclass
 class Site:
     url: str  # the benchmark database
     env: dict  # the site's environment
-    server: Gunicorn
     scratch: Path  # a temporary directory: STATIC_ROOT, MEDIA_ROOT, logs
     facts: dict  # the result's "machine"
     stories: dict  # what the set-up made
     redis_url: str  # without credentials
-    forget_cache: Callable[[], None]  # empties the run's part of the page cache
+    redis: object  # a client of it
+    prefix: str  # the run's cache keys: PREFIX:VERSION:KEY
+    server: Gunicorn | None = None
+
+    def forget_cache(self) -> None:
+        """Delete the run's cache keys, and only them."""
+        keys = list(self.redis.scan_iter(match=f"{self.prefix}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            self.redis.unlink(*keys[start : start + 500])
+
+
+def add_stories(env: dict[str, str], count: int, seed: int) -> dict:
+    """Import `count` stories into the migrated, empty database of `env` (`stories.make`, in a
+    `manage.py shell`); what it made."""
+    started, code = time.monotonic(), f"from bench.lib.stories import make; make({count}, {seed})"
+    made = json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
+    if made["articles"] != count or made["visible"] < 0.9 * count:
+        raise BenchError(f"the set-up made {made}, not {count} stories")
+    print(
+        f"  {count:,} stories ({made['visible']:,} visible) in {time.monotonic() - started:.0f} s"
+    )
+    return made
 
 
 @contextmanager
-def site(database: str, *, stories: int, seed: int, workers: int, max_requests: int, keep: bool):
-    """The reader's site for the web benchmarks (not timed): the database `database` recreated
-    with `stories`, static files collected, the Redis page cache under a prefix of the run's
-    own, gunicorn serving it; the database is dropped at the end unless `keep`."""
-    url, cache_url, versions = database_url(database), redis_url(), {"wrk_version": wrk_version()}
-    client, prefix = redis_client(cache_url), cache_prefix(database.rsplit("_", 1)[-1])
-    versions["redis_server_version"] = client.info("server").get("redis_version", "?")
-    try:
-        fresh_database(url)
-        facts, env = report.machine_facts(url, **versions), site_env(url, cache_url, prefix)
-        made = add_stories(env, stories, seed)
-        with tempfile.TemporaryDirectory(prefix=f"{database}-") as scratch:
-            scratch = Path(scratch)
-            scratch.chmod(0o755)  # nginx's workers run as `nobody` when started by root
-            (scratch / "media").mkdir()
-            env |= {
-                "DJANGO_STATIC_ROOT": f"{scratch}/static",
-                "DJANGO_MEDIA_ROOT": f"{scratch}/media",
-            }
+def site(database: str, *, stories: int, seed: int = 2026, serve=True, keep=False):
+    """The reader's site (not timed): the database `database` recreated with `stories`, static
+    files collected, gunicorn serving it when `serve`; the database dropped unless `keep`."""
+    (client, cache_url, shown, version), url = redis_client(), database_url(database)
+    prefix = f"newsroom-bench-{database.rsplit('_', 1)[-1]}-{os.getpid()}"
+    versions = {"wrk_version": wrk_version(), "redis_server_version": version}
+    with tempfile.TemporaryDirectory(prefix=f"{database}-") as scratch:
+        scratch = Path(scratch)
+        scratch.chmod(0o755)  # nginx's workers run as `nobody` when started by root
+        (scratch / "media").mkdir()
+        env = site_env(url, cache_url, prefix)
+        env |= {"DJANGO_STATIC_ROOT": f"{scratch}/static", "DJANGO_MEDIA_ROOT": f"{scratch}/media"}
+        web = Site(url, env, scratch, {}, {}, shown, client, prefix)
+        try:
+            fresh_database(url)
+            web.facts = report.machine_facts(url, **versions)
+            web.stories = add_stories(env, stories, seed)
             manage(env, "collectstatic", "--noinput", "-v", "0")
-            with Gunicorn(env, scratch, workers=workers, max_requests=max_requests) as server:
-                forget = partial(forget_cache, client, prefix)
-                yield Site(
-                    url, env, server, scratch, facts, made, safe_redis_url(cache_url), forget
-                )
-    finally:
-        forget_cache(client, prefix)
-        if not keep:
-            drop_database(url)
+            with Gunicorn(env, scratch) if serve else nullcontext() as web.server:
+                yield web
+        finally:
+            web.forget_cache()
+            if not keep:
+                drop_database(url)

@@ -1,8 +1,7 @@
--- wrk script of the web benchmarks (bench/lib/client.py): `done` prints "WRKJSON {...}", all
--- that is read of wrk's report. With WRK_PATHS (a file of paths), thread k of n requests paths
--- k, k+n, k+2n, ... (each once per cycle), WRK_BUST appends a query parameter no request had
--- before (a page-cache miss), and responses that are not 200 or came from the page cache are
--- counted; without it wrk sends its one fixed request with no Lua work per request.
+-- wrk script of bench/lib/load.py: `done` prints "WRKJSON {...}", all that is read of wrk. With
+-- WRK_PATHS (a file of paths), thread k of n requests paths k, k+n, ... in turn, WRK_BUST appends
+-- a query parameter never sent before (a page-cache miss), and responses that are not 200 or came
+-- from the page cache are counted; without it wrk sends its one request with no Lua work.
 
 local threads = {}
 
@@ -13,11 +12,10 @@ end
 
 if os.getenv("WRK_PATHS") then
    function init(args)
-      paths = {}
+      paths, bust = {}, os.getenv("WRK_BUST")
       for line in io.lines(os.getenv("WRK_PATHS")) do
          if #line > 0 then paths[#paths + 1] = line end
       end
-      bust = os.getenv("WRK_BUST")
       nthreads = tonumber(os.getenv("WRK_THREADS") or "1")
       sent, responses, hits, non200 = 0, 0, 0, 0
    end
@@ -39,13 +37,13 @@ if os.getenv("WRK_PATHS") then
    end
 end
 
-local function total(name)
-   local sum, seen = 0, false
+local function total(name)  -- over the threads; null without WRK_PATHS
+   local sum = nil
    for _, thread in ipairs(threads) do
       local value = thread:get(name)
-      if value then sum, seen = sum + value, true end
+      if value then sum = (sum or 0) + value end
    end
-   return seen and tostring(sum) or "null"
+   return sum and tostring(sum) or "null"
 end
 
 function done(summary, latency, requests)

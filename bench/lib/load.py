@@ -1,0 +1,166 @@
+"""Requests to the servers on 127.0.0.1; load from wrk with `wrk.lua`; load runs ("slices"), their
+medians and ratios to the baseline runs around them; CPU time from /proc."""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from . import BenchError
+from .commands import children, database_name, query, read_proc
+
+LUA_SCRIPT, CLOCK_TICKS = Path(__file__).with_name("wrk.lua"), os.sysconf("SC_CLK_TCK")
+
+
+def _exchange(port: int, path: str, method="GET", headers=None, body=None, timeout=30) -> tuple:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response, response.read()
+    finally:
+        connection.close()
+
+
+def fetch(port: int, path: str, *, method="GET", headers=None, body=None, timeout=30) -> tuple:
+    """(status, headers lower-cased, repeated ones joined by ", ", body) on a new connection."""
+    response, content, found = *_exchange(port, path, method, headers, body, timeout), {}
+    for name, value in response.getheaders():
+        found[name.lower()] = f"{found[name.lower()]}, {value}" if name.lower() in found else value
+    return response.status, found, content
+
+
+def wire_size(port: int, path: str) -> int:
+    """The bytes of one response as wrk reads them: status line, headers, blank line, body."""
+    response, content = _exchange(port, path)
+    size = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + 2 + len(content)
+    return size + sum(len(f"{name}: {value}\r\n") for name, value in response.getheaders())
+
+
+def wrk_version() -> str:
+    """wrk's version, or BenchError when it is missing: the web benchmarks' load generator."""
+    if shutil.which("wrk") is None:
+        raise BenchError("wrk is not installed: the web benchmarks need it (apt-get install wrk)")
+    done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+    return (done.stdout + done.stderr).split("\n")[0].split(" Copyright")[0].strip()
+
+
+def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None) -> dict:
+    """Load `paths` for `seconds` (2 threads): one path is one fixed request with no Lua work per
+    request; several are requested in turn. `bust` appends a query parameter never sent before."""
+    env = {k: v for k, v in os.environ.items() if k not in {"WRK_PATHS", "WRK_BUST"}}
+    env["WRK_THREADS"] = "2"
+    if len(paths) > 1 or bust:
+        (scratch / "paths.txt").write_text("\n".join(paths) + "\n")
+        env.update(WRK_PATHS=str(scratch / "paths.txt"), WRK_BUST=bust or "")
+    command = [
+        "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
+        "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{port}{paths[0]}",
+    ]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    found = re.search(r"^WRKJSON (.*)$", done.stdout, re.MULTILINE)
+    if done.returncode or not found:
+        raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return json.loads(found.group(1))
+
+
+def check_load(label: str, result: dict, log: str = "") -> None:
+    """Refuse a wrk run in which nothing finished, a response had an error status (wrk's count;
+    the Lua script counts those that are not 200 when it rotates paths) or a socket failed."""
+    errors, bad = result["errors"], result["errors"]["status"] or result.get("non200")
+    if not result["requests"] or bad:
+        raise BenchError(f"{label}: of {result['requests']}, {bad} not 200 (wrk: {result})\n{log}")
+    if sum(errors[k] for k in ("connect", "read", "write", "timeout")):
+        raise BenchError(f"{label}: socket errors {errors}\n{log}")
+
+
+def slice_entry(label, round_number, result: dict, load_before, *, digits=2, **more) -> dict:
+    """A slice from wrk's result (latency in ms, to `digits` decimals) and `more` about it."""
+    seconds, requests = result["duration_us"] / 1e6, result["requests"]
+    entry = {"run": label, "round": round_number, "requests": requests}
+    entry |= {"seconds": round(seconds, 2), "requests_per_second": round(requests / seconds, 1)}
+    entry["latency_ms"] = {k: round(us / 1000, digits) for k, us in result["latency_us"].items()}
+    entry["bytes_per_response"] = round(result["bytes"] / max(1, requests))
+    return entry | more | {"load_average_before": round(load_before, 2)}
+
+
+def median(entries: list[dict], get):
+    """The median of `get(entry)` over the entries but None (None if none is left)."""
+    values = [value for value in map(get, entries) if value is not None]
+    return statistics.median(values) if values else None
+
+
+def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu) -> None:
+    """Set each run's `ratio_to_KEY`, its requests/s over the mean of the `baseline` runs just
+    before and after it (seconds apart, so load that comes and goes weighs on both sides alike),
+    and `cpu_ratio_to_KEY`, the same for CPU time per request (`cpu(entry)`) the other way up."""
+    for index, entry in enumerate(slices):
+        around = [entry]
+        if entry["run"] != baseline:
+            around = slices[index - 1 : index + 2 : 2] if index else []
+            if len(around) != 2 or {e["run"] for e in around} != {baseline}:
+                raise BenchError(f"{entry['run']}: a run without {baseline} runs around it")
+        rps = statistics.fmean(e["requests_per_second"] for e in around)
+        entry[f"ratio_to_{key}"] = round(entry["requests_per_second"] / rps, 4)
+        theirs, mine = [cpu(e) for e in around], cpu(entry)
+        ok = mine and None not in theirs
+        entry[f"cpu_ratio_to_{key}"] = round(statistics.fmean(theirs) / mine, 4) if ok else None
+
+
+def summarise(slices: list[dict], label: str, *, key: str) -> dict:
+    """One row for the runs called `label`: medians over their rounds (see `add_ratios`)."""
+    mine, ratio = [entry for entry in slices if entry["run"] == label], f"ratio_to_{key}"
+    middle = {name: median(mine, lambda e, n=name: e[n]) for name in ("requests_per_second", ratio)}
+    row = {"run": label, "rounds": len(mine), "requests": sum(e["requests"] for e in mine)}
+    row |= middle | {f"{name}_each_round": [e[name] for e in mine] for name in middle}
+    row["latency_ms"] = {p: median(mine, lambda e, p=p: e["latency_ms"][p]) for p in ("p50", "p99")}
+    row[f"cpu_{ratio}"] = median(mine, lambda e: e[f"cpu_{ratio}"])
+    row["bytes_per_response"] = round(median(mine, lambda e: e["bytes_per_response"]))
+    return row | {"load_average_before": median(mine, lambda e: e["load_average_before"])}
+
+
+def proc_cpu(pid: int, *, with_children: bool = False) -> float | None:
+    """CPU seconds (user + system) of `pid`, with its reaped children's; None without /proc."""
+    fields = (read_proc(f"/proc/{pid}/stat") or ")").rsplit(")", 1)[1].split()
+    if len(fields) < 15:  # after "(comm)": state ppid … utime (12th) stime cutime cstime
+        return None
+    return sum(map(int, fields[11:15] if with_children else fields[11:13])) / CLOCK_TICKS
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds a server used so far: its master, the workers it reaped, the live ones."""
+    total = proc_cpu(pid, with_children=True)
+    return None if total is None else total + sum(proc_cpu(c) or 0.0 for c in children(pid))
+
+
+def backends_cpu(url: str) -> dict[int, float] | None:
+    """CPU seconds of each PostgreSQL backend of the database by process id (one may end, another
+    start between two readings); None when /proc shows none of them."""
+    sql = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
+    backends = {pid: proc_cpu(pid) for (pid,) in query(url, sql, (database_name(url),))}
+    readable = {pid: cpu for pid, cpu in backends.items() if cpu is not None}
+    return readable if readable or not backends else None
+
+
+def cpu_used(before, after) -> float | None:
+    """CPU seconds between two readings of `server_cpu` or of `backends_cpu`."""
+    if before is None or after is None:
+        return None
+    if isinstance(after, dict):
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return after - before
+
+
+def wait_until_idle(pid: int, timeout: float = 60.0) -> None:
+    """Until a server uses no CPU for 0.25 s (the requests wrk left are done), or `timeout`."""
+    deadline, last = time.monotonic() + timeout, server_cpu(pid)
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        previous, last = last, server_cpu(pid)
+        if last - previous < 1.5 / CLOCK_TICKS:
+            return

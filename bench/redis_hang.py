@@ -1,0 +1,117 @@
+"""Benchmark: page latency when Redis hangs (accepts connections, never answers), with the
+circuit breaker of `newsroom/cache_backends.py` and without it.
+
+Three gunicorns, as `web_pages` runs it, serve 300 imported stories at once with different
+caches: none (`BENCH_CACHE=dummy`: every page rendered, as when Redis is gone); `REDIS_URL` at
+`servers.hung_redis`, with the breaker; the same without it (`NEWSROOM_CACHE_RETRY_SECONDS=0`).
+Concurrent warm-up requests reach both workers of each (the breaker's last: both must log that
+they opened it, for the default 30 s). Then single requests (latency, not queueing) go to the
+home page, a section and an article in turn: 100 each with no cache and with the breaker,
+alternating, then 10 each without it; each must be a 200 the app rendered. Goal (from the
+security review): hung Redis, breaker open: p50 within 50 ms of no cache on every page.
+"""
+
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from functools import partial
+from urllib.parse import quote
+
+from bench.lib import BenchError, report
+from bench.lib.commands import query
+from bench.lib.load import fetch
+from bench.lib.servers import Gunicorn, hung_redis, site
+
+NAME = "redis_hang"
+TITLE = "Hung Redis: page latency with the cache's circuit breaker, without it, and with no cache"
+DATABASE_NAME, STORIES, GOAL_MS = "newsroom_bench_redis", 300, 50
+CASES = NO_CACHE, BREAKER, NO_BREAKER = "no cache", "hung Redis, breaker", "hung Redis, no breaker"
+
+
+def add_arguments(group) -> None:
+    help_text = "Requests per page, no cache and breaker (default: 100; a tenth without it)."
+    group.add_argument("--redis-requests", type=int, default=100, help=help_text)
+
+
+def run(args) -> dict:
+    with site(DATABASE_NAME, stories=STORIES, serve=False) as web, hung_redis() as (url, accepted):
+        hung_env = web.env | {"REDIS_URL": url}
+        envs = {  # in the order they are warmed
+            NO_BREAKER: hung_env | {"NEWSROOM_CACHE_RETRY_SECONDS": "0"},
+            NO_CACHE: {k: v for k, v in web.env.items() if k != "REDIS_URL"}
+            | {"BENCH_CACHE": "dummy"},
+            BREAKER: hung_env,
+        }
+        with ExitStack() as stack:
+            servers = {
+                case: stack.enter_context(Gunicorn(env, web.scratch)) for case, env in envs.items()
+            }
+            times = _measure(servers, _pages(web.url), accepted, args.redis_requests)
+    runs = [_entry(*key, times) for key in sorted(times, key=lambda key: CASES.index(key[0]))]
+    worst = max(e["p50_over_no_cache_ms"] for e in runs if e["case"] == BREAKER)
+    text = f"hung Redis, breaker open: p50 within {GOAL_MS} ms of no cache (worst page)"
+    return {
+        "command": f"3 × {Gunicorn.DISPLAY}, requests one at a time", "database": DATABASE_NAME,
+        "machine": web.facts, "stories": web.stories, "runs": runs,
+        "settings": {"stories": STORIES, "requests": args.redis_requests, "gunicorn_workers": 2},
+        "goals": [report.goal(text, GOAL_MS, worst, "ms vs no cache", worst <= GOAL_MS)],
+        "table": report.table(COLUMNS, runs),
+    }  # fmt: skip
+
+
+def _measure(servers: dict, pages: dict, accepted: list, requests: int) -> dict:
+    """Milliseconds of each request by (case, (page, path)), after the warm-up."""
+    for server in servers.values():  # four at once: one worker waits, the other takes some
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(partial(_timed, server), [*pages.values()] * 4))
+    opened = servers[BREAKER].log_count("cache unavailable")  # the breaker's warning
+    if opened < Gunicorn.workers or not accepted:
+        raise BenchError(
+            f"the breaker opened {opened} times; Redis had {len(accepted)} connections"
+        )
+    times = {(case, page): [] for case in servers for page in pages.items()}
+    for count, cases in ((requests, (NO_CACHE, BREAKER)), (max(2, requests // 10), (NO_BREAKER,))):
+        for _ in range(count):
+            for page, case in ((page, case) for page in pages.items() for case in cases):
+                times[case, page].append(_timed(servers[case], page[1]))
+        print(f"  {', '.join(cases)}: {count} requests per page")
+    return times
+
+
+def _pages(url: str) -> dict[str, str]:
+    """The home page, a section page and a visible article (a fixed pseudo-random one)."""
+    sql = """SELECT '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
+        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
+        a.published_at <= now() ORDER BY md5(a.slug) LIMIT 1"""
+    return {"home": "/", "section": "/news/", "article": quote(query(url, sql)[0][0])}
+
+
+def _timed(server: Gunicorn, path: str) -> float:
+    """Milliseconds of one request on a new connection, which must be a 200 the app rendered."""
+    started = time.perf_counter()
+    status, headers, _ = fetch(server.port, path)
+    if status != 200 or headers.get("x-page-cache") == "hit":
+        raise BenchError(f"GET {path}: {status} {headers.get('x-page-cache')}, not a rendered 200")
+    return (time.perf_counter() - started) * 1000
+
+
+def _entry(case: str, page: tuple, times: dict) -> dict:
+    def latency(values: list[float]) -> dict:
+        cuts = statistics.quantiles(values, n=100, method="inclusive")
+        return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1), "max": round(max(values), 1)}
+
+    mine, base = latency(times[case, page]), latency(times[NO_CACHE, page])
+    entry = {"case": case, "page": page[0], "path": page[1], "requests": len(times[case, page])}
+    return entry | {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
+
+
+COLUMNS = [
+    ("case", lambda e: e["case"]),
+    ("page", lambda e: e["page"]),
+    ("requests", lambda e: e["requests"]),
+    ("p50 ms", lambda e: f"{e['latency_ms']['p50']:.1f}"),
+    ("p99 ms", lambda e: f"{e['latency_ms']['p99']:.1f}"),
+    ("max ms", lambda e: f"{e['latency_ms']['max']:.1f}"),
+    ("p50 vs no cache ms", lambda e: f"{e['p50_over_no_cache_ms']:+.1f}"),
+]
