@@ -169,7 +169,7 @@ def build_rows(media_root: Path):
         "sport": sport,
         "confirm_token": make_confirm_token(pending.email, [pending.pk]),
         "unsubscribe_token": make_unsubscribe_token(confirmed.pk),
-        "preferences_token": make_preferences_token(confirmed.email),
+        "preferences_token": make_preferences_token(confirmed.pk, confirmed.email),
         "confirmed": confirmed,
     }
 

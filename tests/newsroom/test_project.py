@@ -133,3 +133,11 @@ def test_inspection_commands_run_without_a_secret_key_and_others_do_not():
         timeout=120,
     )
     assert other.returncode != 0 and "Set DJANGO_SECRET_KEY" in other.stderr
+
+
+def test_earlier_secret_keys_can_be_kept_for_links_already_sent():
+    result = settings_value(
+        "s.SECRET_KEY_FALLBACKS", DJANGO_SECRET_KEY="new", DJANGO_SECRET_KEY_FALLBACKS="old, older"
+    )
+    assert result.stdout.strip() == "['old', 'older']"
+    assert settings_value("s.SECRET_KEY_FALLBACKS", DJANGO_SECRET_KEY="x").stdout.strip() == "[]"
