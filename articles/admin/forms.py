@@ -45,7 +45,7 @@ class ArticleAdminForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin narrows it to its fieldsets
 
     class Media:
-        js = ["admin-extra/tag-suggest.js"]
+        js = ["admin-extra/tag-suggest.js", "admin-extra/pictures.js"]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

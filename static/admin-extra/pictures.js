@@ -2,18 +2,22 @@
 // put them in the story: as its picture, in the body where the cursor is (a marked paragraph,
 // "Picture 12", which the page renders from the library), or as a gallery; and embeds, as a
 // marked paragraph holding the link (the server makes the snapshot when the story is saved).
+// Loaded in the page's head (the form's media), so it hears the editor announce itself.
 (() => {
+  let editor = null;
+  document.addEventListener("prose-editor:ready", (event) => {
+    if (event.detail.textarea.id === "id_body") editor = event.detail.editor;
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+
+function start() {
   const panel = document.querySelector("[data-picture-panel]");
   if (!panel) return;
   const results = panel.querySelector("[data-picture-results]");
   const message = panel.querySelector("[data-picture-message]");
   const galleryList = panel.querySelector("[data-gallery-list]");
   const gallery = [];
-  let editor = null;
-
-  document.addEventListener("prose-editor:ready", (event) => {
-    if (event.detail.textarea.id === "id_body") editor = event.detail.editor;
-  });
 
   function say(text, isError = false) {
     message.textContent = text;
@@ -115,4 +119,5 @@
     insert(`<p class="embed">${escapeText(link)}</p>`);
   });
   search();
+}
 })();

@@ -4,15 +4,14 @@ live server (Django's threaded server on 127.0.0.1) with the demo stories loaded
 Without the playwright package or /usr/bin/chromium every test here skips with the reason; under
 CI=true a skip fails the run (see tests/conftest.py), so CI cannot pass without a browser."""
 
-import io
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 # Django's threaded live server on the loopback address (pytest-django's default is "localhost").
@@ -32,7 +31,11 @@ SCREENSHOT_DIR = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 # The seed story as shipped (fixtures/seeds/000_…): teasers, sign-up box, source credit,
 # previous and next stories.
 SEED_SLUG = "putins-generals-are-hiding-disastrous-truth-about-ukraine-invasion-from-him"
-HERO_ALT = "Vladimir Putin at a table with his generals in the Kremlin"
+HERO_ALT = (
+    "Cartoon: six generals in green uniforms sit at a long table with papers in front of them"
+)
+# The demo story with a gallery; the browser tests add an embed to it.
+GALLERY_SLUG_START = "village-bake-off-descends-into-great-scone-war"
 # The demo's newest story, given the breaking-news banner on the front page.
 BREAKING_SLUG = "man-who-dug-12ft-treasure-hole-in-back-garden-finds-only-his-dads-old-lawnmower"
 
@@ -66,7 +69,10 @@ class Site:
 
     base_url: str
     article: object
+    gallery_story: object = None
+    provider: object = None  # the oEmbed provider on 127.0.0.1, a "third party" to the site
     requests: list[str] = field(default_factory=list)
+    also_allowed: set[str] = field(default_factory=set)  # hosts a test lets pages reach
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -83,47 +89,59 @@ class Site:
             "section": self.article.section.get_absolute_url(),
             "search": "/search/?q=putin",
             "signup": "/newsletters/sign-up/",
+            "gallery-story": self.gallery_story.get_absolute_url(),
         }
 
 
+@pytest.fixture(scope="session")
+def demo_media(tmp_path_factory):
+    """The demo pictures with their renditions, made once for the whole run and copied into
+    each test's media folder (making them takes half a minute)."""
+    return {"folder": tmp_path_factory.mktemp("demo-media"), "made": False}
+
+
 @pytest.fixture
-def site(live_server, transactional_db, settings):
+def site(live_server, transactional_db, settings, demo_media):
+    from articles.demo import install_demo_pictures
     from articles.models import Article, Correction
     from newsletters.models import Newsletter
+    from pictures.embeds import snapshot_embed
+    from pictures.models import Image
+    from tests.pictures.provider import LINK, Provider
 
     settings.ROOT_URLCONF = "tests.e2e.urls"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     call_command("loaddata", DEMO_FIXTURE, verbosity=0)
+    if demo_media["made"]:
+        shutil.copytree(demo_media["folder"], settings.MEDIA_ROOT, dirs_exist_ok=True)
+        for image in Image.objects.all():
+            Image.objects.filter(pk=image.pk).update(rendition_key=image.wanted_key)
+    else:
+        install_demo_pictures()
+        shutil.copytree(settings.MEDIA_ROOT, demo_media["folder"], dirs_exist_ok=True)
+        demo_media["made"] = True
     # transactional_db empties the tables between tests, data migrations' rows included.
     Newsletter.objects.get_or_create(
         slug="daily", defaults={"name": "The Daily Racket", "is_public": True}
     )
-    # What the demo lacks but readers see: a breaking banner, a correction and a picture.
+    # What the demo lacks but readers see: a breaking banner, a correction and an embed.
     Article.objects.filter(slug=BREAKING_SLUG).update(is_breaking=True)
     article = Article.objects.select_related("section").get(slug=SEED_SLUG)
     Correction.objects.create(
         article=article, kind=Correction.Kind.UPDATE, text="This story now names its source."
     )
-    article.hero_alt = HERO_ALT
-    article.hero_caption = "The President's top brass are said to fear telling him the truth"
-    article.hero_credit = "Newsroom test picture"
-    article.hero_image.save("generals.jpg", ContentFile(_picture()), save=True)
-    return Site(base_url=live_server.url, article=article)
-
-
-def _picture() -> bytes:
-    """A 1200×675 JPEG made here, so no picture is shipped or downloaded."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (1200, 675), "#2b2b2b")
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 480, 1200, 675), fill="#5a3b24")  # the table
-    for x in range(150, 1100, 190):  # the generals
-        draw.ellipse((x, 230, x + 110, 340), fill="#d9b38c")
-        draw.rectangle((x - 20, 340, x + 130, 480), fill="#3b4a2a")
-    draw.rectangle((0, 0, 1200, 40), fill="#c8102e")
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80)
-    return out.getvalue()
+    with Provider() as provider:
+        settings.NEWSROOM_OEMBED_PROVIDERS = [provider.settings_entry()]
+        link = LINK.format(id="scones1")
+        snapshot_embed(link)  # as the admin does when the story is saved
+        provider.requests.clear()  # what follows is what readers' pages ask of it
+        story = Article.objects.select_related("section").get(slug__startswith=GALLERY_SLUG_START)
+        Article.objects.filter(pk=story.pk).update(
+            body=story.body + f'\n<p class="embed">{link}</p>'
+        )
+        yield Site(
+            base_url=live_server.url, article=article, gallery_story=story, provider=provider
+        )
 
 
 @pytest.fixture
@@ -137,7 +155,7 @@ def new_page(browser, site):
         context.on("request", lambda request: site.requests.append(request.url))
 
         def only_local(route):
-            if urlsplit(route.request.url).netloc == site.host:
+            if urlsplit(route.request.url).netloc in {site.host, *site.also_allowed}:
                 route.continue_()
             else:
                 route.abort("blockedbyclient")

@@ -13,7 +13,7 @@ from .conftest import DESKTOP, HERO_ALT, PHONE
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["home", "article", "section", "search", "signup"]
+PAGES = ["home", "article", "gallery-story", "section", "search", "signup"]
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = {"serious", "critical"}
 
@@ -63,6 +63,46 @@ def test_the_story_picture_is_shown_with_its_description(page, site):
     hero = page.locator(".story__hero img")
     assert hero.get_attribute("alt") == HERO_ALT
     assert hero.evaluate("img => img.complete && img.naturalWidth > 0"), "the picture did not load"
+    assert hero.get_attribute("fetchpriority") == "high"
+    # The browser chose a modern format from the <picture>: AVIF (Chromium reads it).
+    assert hero.evaluate("img => img.currentSrc").endswith(".avif")
+
+
+def test_every_card_has_its_picture_sized_so_nothing_moves_lazy_below_the_fold(page, site):
+    visit(page, site, "home")
+    pictures = page.locator("main .card img, main .lead img")
+    assert pictures.count() >= 13
+    sizes = pictures.evaluate_all(
+        "imgs => imgs.map(i => [i.getAttribute('width'), i.getAttribute('height'),"
+        " i.getAttribute('loading'), i.getAttribute('fetchpriority')])"
+    )
+    assert all(width and height for width, height, _, _ in sizes)
+    assert [priority for *_, priority in sizes].count("high") == 1  # the lead
+    assert all(loading == "lazy" for _, _, loading, priority in sizes if priority != "high")
+
+
+def test_an_embed_loads_nothing_from_its_provider_until_clicked_and_the_click_loads_it(
+    new_page, site
+):
+    provider_host = urlsplit(site.provider.origin).netloc
+    site.also_allowed.add(provider_host)  # so the player the click asks for really loads
+    page = new_page()
+    visit(page, site, "gallery-story")
+    embed = page.locator(".embed").first
+    embed.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    assert "Seagull steals chips live on camera" in embed.inner_text()
+    assert not [url for url in site.requests if urlsplit(url).netloc == provider_host]
+    assert site.provider.requests == []  # nothing asked of the provider by the page
+
+    with page.expect_response(lambda r: urlsplit(r.url).netloc == provider_host) as answer:
+        embed.get_by_role("link", name="Play video").click()
+
+    assert answer.value.status == 200
+    player = page.locator("iframe.embed__player")
+    assert player.get_attribute("src") == f"{site.provider.origin}/player/scones1?autoplay=1"
+    assert site.provider.requests == ["/player/scones1?autoplay=1"]
+    assert page.frame_locator("iframe.embed__player").locator("title").count() == 1
 
 
 def test_the_skip_link_moves_keyboard_focus_to_the_main_content(page, site):
@@ -113,10 +153,22 @@ def test_every_request_goes_to_our_own_server(page, site):
     assert hosts == {site.host}, sorted(u for u in site.requests if urlsplit(u).netloc != site.host)
     assert any(url.endswith(".css") for url in site.requests)
     assert any("/media/" in url for url in site.requests), "the story picture was not requested"
+    assert site.provider.requests == []  # the embed's provider was never asked for anything
 
 
 def test_reading_and_signing_up_work_without_javascript(new_page, site):
     page = new_page(java_script_enabled=False)
+    visit(page, site, "gallery-story")
+    gallery = page.locator(".gallery__item")
+    assert gallery.count() == 3
+    for number in range(3):
+        item = gallery.nth(number)
+        item.scroll_into_view_if_needed()
+        assert item.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
+        assert f"{number + 1} of 3" in item.inner_text()
+        assert item.get_by_role("link", name="Link to this picture").count() == 1
+    # Without JavaScript the embed is a link to the original.
+    assert page.locator(".embed a.embed__open").get_attribute("href").startswith("https://")
     visit(page, site, "article")
     assert page.locator("h1").inner_text() == site.article.headline
     assert page.locator(".story__body > p").count() > 5
@@ -147,14 +199,27 @@ def test_reading_and_signing_up_work_without_javascript(new_page, site):
     assert page.get_by_role("link", name=site.article.headline).count() >= 1
 
 
-@pytest.mark.parametrize("name", ["home", "article"])
+@pytest.mark.parametrize("name", ["home", "article", "gallery-story", "section"])
 def test_screenshots_at_phone_and_desktop_widths(new_page, site, screenshot_dir, name):
     for label, viewport in [("phone", PHONE), ("desktop", DESKTOP)]:
         page = new_page(viewport=viewport, is_mobile=label == "phone")
         visit(page, site, name)
+        _load_every_picture(page)
         # Nothing may stick out sideways: a phone reader should never have to scroll across.
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} is {overflow}px too wide at {viewport['width']}px"
         path = screenshot_dir / f"{name}-{label}.png"
         page.screenshot(path=path, full_page=True)
         assert path.stat().st_size > 10_000
+
+
+def _load_every_picture(page):
+    """Scroll to the end and back (lazy pictures load as they come near the screen), then wait
+    until every picture has loaded, so the full-page screenshot shows them."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    for y in range(0, height, 600):
+        page.evaluate(f"window.scrollTo(0, {y})")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_function(
+        "() => [...document.images].every(img => img.complete && img.naturalWidth > 0)"
+    )

@@ -68,10 +68,19 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     page.locator("#id_headline").fill(HEADLINE)
     page.locator("#id_standfirst").fill(STANDFIRST)
     write_body(page, PARAGRAPHS)
-    page.locator("#id_hero_image").set_input_files(
+    # The picture: uploaded in place from the story form's picture panel, then chosen.
+    panel = page.locator("[data-picture-panel]")
+    panel.locator("summary").click()
+    panel.locator("[data-upload-file]").set_input_files(
         files=[{"name": "gull.jpg", "mimeType": "image/jpeg", "buffer": photo()}]
     )
-    page.locator("#id_hero_alt").fill(ALT)
+    panel.locator("[data-upload-field=alt_text]").fill(ALT)
+    panel.locator("[data-upload-field=credit]").fill("Wendy Writer")
+    panel.get_by_role("button", name="Upload").click()
+    panel.get_by_text("Uploaded as picture").wait_for()
+    panel.locator(".picture-panel__item").first.get_by_role(
+        "button", name="Use as story picture"
+    ).click()
     page.locator("#id_section").select_option(label="News")
     assert page.locator("#id_status option").all_inner_texts() == ["Draft", "In review"]
     page.locator("#id_status").select_option(Article.Status.REVIEW)
@@ -82,7 +91,9 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     article = Article.objects.get(headline=HEADLINE)
     assert (article.status, article.created_by) == (Article.Status.REVIEW, reporter)
     assert all(p in article.body for p in PARAGRAPHS)
-    assert (article.hero_width, article.hero_height, article.hero_alt) == (1200, 800, ALT)
+    picture = article.hero_image
+    assert (picture.width, picture.height, picture.alt_text) == (1200, 800, ALT)
+    assert picture.uploaded_by == reporter and picture.is_shown
     page.screenshot(path=screenshot_dir / "editorial-2-sent-for-review.png", full_page=True)
 
     # The Editor finds it waiting on the dashboard and publishes it.
@@ -222,3 +233,48 @@ def test_the_tags_field_suggests_existing_tags(new_page, site):
     options = page.locator("#tag-suggestions option")
     options.first.wait_for(state="attached")
     assert options.evaluate_all("els => els.map(e => e.value)") == ["seaside, ukraine"]
+
+
+def test_an_editor_finds_a_picture_inserts_it_and_sets_its_focal_point(
+    new_page, site, screenshot_dir
+):
+    """The library in the admin: search by caption, insert into the body where the cursor is,
+    then click the picture's focal point and see every placement's crop before saving."""
+    from pictures.models import Image
+
+    page = new_page()
+    page.set_default_timeout(TIMEOUT)
+    UserFactory(username="eddie", editor=True)
+    log_in(page, site, "eddie")
+    page.goto(site.url(reverse("admin:articles_article_add")))
+    write_body(page, ["The scones were inspected at dawn."])
+    panel = page.locator("[data-picture-panel]")
+    panel.locator("[data-picture-query]").fill("scone")
+    panel.get_by_role("button", name="Search").click()
+    scones = Image.objects.get(file="demo/great-scone-war.jpg")  # its alt text names scones
+    found = panel.locator(f"[data-picture-id='{scones.pk}']")
+    found.wait_for()
+    found.locator("img").evaluate("img => img.decode()")
+    page.locator("[data-picture-panel]").screenshot(
+        path=screenshot_dir / "admin-picture-panel-desktop.png"
+    )
+    found.get_by_role("button", name="Insert in body").click()
+    editor = page.locator(".ProseMirror[contenteditable=true]").first
+    assert f"Picture {scones.pk}" in editor.inner_text()
+    page.screenshot(path=screenshot_dir / "admin-insert-picture-desktop.png", full_page=True)
+
+    page.goto(site.url(reverse("admin:pictures_image_change", args=[scones.pk])))
+    source = page.locator("[data-focal-source]")
+    source.evaluate("img => img.decode()")
+    before = page.locator("[data-crop-name=square] img").evaluate("img => img.style.left")
+    box = source.bounding_box()
+    source.click(position={"x": box["width"] * 0.9, "y": box["height"] * 0.5})
+    assert float(page.locator("#id_focal_x").input_value()) == pytest.approx(0.9, abs=0.01)
+    after = page.locator("[data-crop-name=square] img").evaluate("img => img.style.left")
+    assert after != before  # the square crop moved right, before anything is saved
+    page.screenshot(path=screenshot_dir / "admin-focal-point-desktop.png", full_page=True)
+    with page.expect_navigation():
+        page.locator("input[name=_save]").click()
+    scones.refresh_from_db()
+    assert scones.focal_x == pytest.approx(0.9, abs=0.01)
+    assert scones.renditions_current  # the task made the new crops
