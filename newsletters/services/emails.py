@@ -173,14 +173,21 @@ class RenderedEdition:
     text: str
 
 
+# Pictures in emails: the story's 16:9 crop as a JPEG (every mail client shows JPEG; few
+# show WebP or AVIF) at twice the width it is shown at, for sharp high-density screens.
+EMAIL_PICTURE_WIDTH = 552  # the 600-pixel column less its padding
+EMAIL_PICTURE_FILE_WIDTH = 800
+
+
 def edition_stories(edition: Edition) -> list[dict]:
     """The edition's stories that readers may still see, in the editor's order, with absolute
-    links (a story withdrawn since it was picked is left out)."""
+    links (a story withdrawn since it was picked is left out) and each story's picture when
+    readers may see it (an expired licence leaves it out)."""
     from articles.models import Article
 
     rows = (
         EditionStory.objects.filter(edition=edition, article__in=Article.objects.published())
-        .select_related("article", "article__section")
+        .select_related("article", "article__section", "article__hero_image")
         .order_by("position", "pk")
     )
     return [
@@ -189,9 +196,25 @@ def edition_stories(edition: Edition) -> list[dict]:
             "standfirst": row.article.standfirst,
             "section": row.article.section.name,
             "url": absolute_url(row.article.get_absolute_url()),
+            "picture": _email_picture(row.article.hero),
         }
         for row in rows
     ]
+
+
+def _email_picture(picture) -> dict | None:
+    found = picture.rendition_url("wide", at_least=EMAIL_PICTURE_FILE_WIDTH) if picture else None
+    if found is None:
+        return None
+    url, width, height = found
+    shown = min(EMAIL_PICTURE_WIDTH, width)
+    return {
+        "url": url if url.startswith(("http://", "https://")) else absolute_url(url),
+        "width": shown,
+        "height": round(height * shown / width),
+        "alt": picture.alt_text,
+        "credit": picture.credit,
+    }
 
 
 def render_edition(
