@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from articles.models import Article, Correction, Section
 from articles.views import LATEST_ON_HOME
-from tests.accounts.factories import AuthorFactory
 from pictures.models import Embed
+from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
 from tests.pictures.factories import ImageFactory
 
