@@ -119,7 +119,16 @@ class ArticleQuerySet(models.QuerySet):
         vector (a few KB a row that only the database reads), nor the body and standfirst
         unless `text` (feeds and search summarise them), nor a picture's rights text."""
         deferred = ["search_vector"] if text else ["body", "standfirst", "search_vector"]
-        deferred += [f"hero_image__{name}" for name in ("rights", "processing_note", "source")]
+        # Of the picture, a card needs its size, alt text and renditions' key (feeds: credit).
+        unused = ["file", "caption", "source", "rights", "processing_note", "licence"]
+        unused += [
+            "uploaded_by",
+            "uploaded_at",
+            "focal_x",
+            "focal_y",
+            *([] if text else ["credit"]),
+        ]
+        deferred += [f"hero_image__{name}" for name in unused]
         return (
             self.select_related("section", "hero_image")
             .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
