@@ -5,7 +5,7 @@ import json
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
-from django.utils.html import _json_script_escapes
+from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
 
 from newsroom.text import one_line
@@ -58,6 +58,21 @@ def social_picture(context, picture) -> dict | None:
         "height": height,
         "alt": picture.alt_text,
     }
+
+
+@register.simple_tag
+def byline(authors) -> str:
+    """ "By A, B and C", each name linked to the author's page; nothing without authors.
+    A tag, not an include: every card on a front page has one, and an include costs more."""
+    authors = list(authors or ())
+    if not authors:
+        return ""
+    links = [
+        format_html('<a href="{}" rel="author">{}</a>', a.get_absolute_url(), a.name)
+        for a in authors
+    ]
+    names = links[0] if len(links) == 1 else ", ".join(links[:-1]) + " and " + links[-1]
+    return mark_safe(f'<span class="byline">By {names}</span>')
 
 
 @register.simple_tag
