@@ -138,9 +138,11 @@ class ArticleQuerySet(models.QuerySet):
 
     def for_detail(self):
         """Everything the article page shows, in a fixed number of queries."""
+        unused = ["file", "source", "rights", "processing_note", "licence", "uploaded_by"]
+        unused += ["uploaded_at", "focal_x", "focal_y"]
         return (
             self.select_related("section", "hero_image")
-            .defer("search_vector")
+            .defer("search_vector", *[f"hero_image__{name}" for name in unused])
             .prefetch_related(
                 models.Prefetch("authors", queryset=_bylines()),
                 "tags",
