@@ -100,17 +100,25 @@ def sync_pictures(article: Article) -> None:
 
 def body_media(segments) -> tuple[dict[int, Image], dict[str, Embed]]:
     """For the page: the body's pictures readers may see and its embed snapshots, in one
-    query (embeds come with their thumbnails, which are library pictures), none without."""
+    query (embeds come with their thumbnails, which are library pictures), none without
+    either, whatever their number."""
     ids = {pk for segment in segments for pk in segment.ids}
     links = {segment.url for segment in segments if segment.url}
     if not ids and not links:
         return {}, {}
-    rows = Image.objects.filter(Q(pk__in=ids) | Q(embed__url__in=links)).select_related("embed")
+    # Both halves are lookups by index (primary key; the snapshot's unique link), where a
+    # condition on the joined snapshot table would have the database scan every picture.
+    rows = Image.objects.filter(pk__in=ids)
+    if links:
+        thumbnails = Embed.objects.filter(url__in=links).values("thumbnail_id")
+        rows = Image.objects.filter(Q(pk__in=ids) | Q(pk__in=thumbnails)).select_related("embed")
     pictures, embeds = {}, {}
     for image in rows:
         if image.pk in ids and image.is_shown:
             pictures[image.pk] = image
-        embed = getattr(image, "embed", None)
+        # Only when the snapshots were joined: asking a picture for its snapshot otherwise
+        # is a query per picture.
+        embed = getattr(image, "embed", None) if links else None
         if embed is not None and embed.url in links:
             embeds[embed.url] = embed  # shown with its thumbnail when that may be shown
     return pictures, embeds

@@ -1,9 +1,9 @@
-"""Template helpers for library pictures: the `<picture>` element of a placement, written in
-Python rather than an included template, as a front page has dozens of them (an include costs
-more than the element's whole markup)."""
+"""Template helpers for library pictures: the `<picture>` element of a placement, a story's
+figure and gallery, written in Python rather than included templates, as a front page has
+dozens of pictures and a template include costs more than the element's whole markup."""
 
 from django import template
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 register = template.Library()
@@ -47,3 +47,53 @@ def card_picture(article, *, compact=False, eager=False):
     if compact:
         return picture(article.hero, "square", "6rem", class_name="card__picture")
     return picture(article.hero, "standard", CARD_SIZES, eager=eager, class_name="card__picture")
+
+
+def _caption(image) -> str:
+    credit = format_html('<span class="credit">Picture: {}</span>', image.credit)
+    return format_html("{} {}", image.caption, credit if image.credit else "")
+
+
+@register.simple_tag
+def figure(image):
+    """A picture in the story: its own shape, its caption and credit."""
+    caption = ""
+    if image.caption or image.credit:
+        caption = format_html("<figcaption>{}</figcaption>", _caption(image))
+    shown = picture(image, "free", "(min-width: 46rem) 44rem, 100vw")
+    return format_html('<figure class="story__figure">{}{}</figure>', shown, caption)
+
+
+@register.simple_tag
+def gallery(images, number: int):
+    """A gallery: its pictures in order, in a row that scrolls sideways (and snaps) with no
+    script, each with its caption, credit, place ("2 of 5") and a link of its own. `number`
+    tells the story's galleries apart in the pictures' addresses."""
+    count = len(images)
+    items = format_html_join(
+        "",
+        '<li class="gallery__item" id="gallery-{0}-{1}"><figure>{2}<figcaption>'
+        '<span class="gallery__position">{1} of {3}</span> {4} '
+        '<a class="gallery__link" href="#gallery-{0}-{1}">Link to this picture</a>'
+        "</figcaption></figure></li>",
+        (
+            (
+                number,
+                position,
+                picture(image, "free", "(min-width: 46rem) 36rem, 85vw"),
+                count,
+                _caption(image),
+            )
+            for position, image in enumerate(images, start=1)
+        ),
+    )
+    return format_html(
+        '<section class="gallery" aria-labelledby="gallery-{0}-title">'
+        '<h2 id="gallery-{0}-title" class="gallery__title">In pictures '
+        '<span class="gallery__count">{1} picture{2}</span></h2>'
+        '<ol class="gallery__items">{3}</ol></section>',
+        number,
+        count,
+        "" if count == 1 else "s",
+        items,
+    )

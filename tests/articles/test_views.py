@@ -276,3 +276,22 @@ def test_a_tag_of_symbols_alone_gets_a_page_and_its_stories_show(client, name):
     assert client.get(article.get_absolute_url()).status_code == 200
     page = client.get(reverse("articles:tag", args=[tag.slug]))
     assert page.status_code == 200 and "Fire at the pier" in page.content.decode()
+
+
+@pytest.mark.parametrize("with_embed", [False, True], ids=["pictures", "pictures-and-embed"])
+def test_a_story_page_costs_the_same_with_one_body_picture_or_twenty(client, with_embed):
+    def story(pictures: int):
+        images = ImageFactory.create_batch(pictures, renditions="key-only")
+        body = f'<p>Look.</p><p class="gallery">Gallery {", ".join(str(i.pk) for i in images)}</p>'
+        if with_embed:
+            thumbnail = ImageFactory(renditions="key-only", licence="embed")
+            link = f"https://www.youtube.com/watch?v=clip{thumbnail.pk:07d}"
+            Embed.objects.create(url=link, provider="YouTube", kind="video", thumbnail=thumbnail)
+            body += f'<p class="embed">{link}</p>'
+        article = ArticleFactory(body=body)
+        article.related.set([ArticleFactory(hero_image=ImageFactory(renditions="key-only"))])
+        return article
+
+    one = queries_for(client, story(1).get_absolute_url())
+    twenty = queries_for(client, story(20).get_absolute_url())
+    assert one == twenty <= BEFORE_PICTURES["article"] + BODY_MEDIA_QUERY["article"]
