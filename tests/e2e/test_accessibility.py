@@ -214,12 +214,20 @@ def test_screenshots_at_phone_and_desktop_widths(new_page, site, screenshot_dir,
 
 
 def _load_every_picture(page):
-    """Scroll to the end and back (lazy pictures load as they come near the screen), then wait
-    until every picture has loaded, so the full-page screenshot shows them."""
-    height = page.evaluate("document.documentElement.scrollHeight")
-    for y in range(0, height, 600):
-        page.evaluate(f"window.scrollTo(0, {y})")
-    page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_function(
-        "() => [...document.images].every(img => img.complete && img.naturalWidth > 0)"
+    """Load every picture (lazy ones told to load now: scrolling past them in a headless
+    browser does not reliably start them), then wait until each has, so the full-page
+    screenshot shows them. A picture that never loads is named in the failure."""
+    page.evaluate(
+        "document.querySelectorAll('img[loading=lazy]').forEach(img => img.loading = 'eager')"
     )
+    try:
+        page.wait_for_function(
+            "() => [...document.images].every(img => img.complete && img.naturalWidth > 0)",
+            timeout=15_000,
+        )
+    except Exception:
+        missing = page.evaluate(
+            "[...document.images].filter(img => !(img.complete && img.naturalWidth > 0))"
+            ".map(img => img.currentSrc || img.src)"
+        )
+        raise AssertionError(f"pictures that did not load: {missing}") from None

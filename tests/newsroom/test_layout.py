@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "articles", "newsletters")
+APPS = ("accounts", "articles", "newsletters", "pictures")
 PACKAGES = ("newsroom", *APPS)
 MAX_MODULE_LINES = 400
 MAX_BENCH_LINES = 2000

@@ -1,4 +1,4 @@
-"""The readers' newsletter pages in a real browser (the e2e package's Chromium and live
+"""The readers' newsletter pages in a real browser (Chromium and the live
 server): axe-core's WCAG A/AA rules, one heading each, and the newsletters page without
 JavaScript."""
 
@@ -7,14 +7,13 @@ from django.urls import reverse
 
 from newsletters.models import Newsletter, Subscription
 from newsletters.tokens import make_confirm_token, make_preferences_token, make_unsubscribe_token
-from tests.e2e.conftest import browser, new_page, screenshot_dir, site  # noqa: F401
 from tests.e2e.test_accessibility import BLOCKING, WCAG_TAGS, describe
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def pages(site):  # noqa: F811
+def pages(site):
     daily = Newsletter.objects.get(slug="daily")
     Newsletter.objects.create(
         name="Sport Extra", slug="sport", description="Goals, gossip.", cadence="Mondays"
@@ -46,7 +45,7 @@ def pages(site):  # noqa: F811
     }
 
 
-def test_newsletter_pages_pass_axe_and_have_one_h1(new_page, site, pages, screenshot_dir):  # noqa: F811
+def test_newsletter_pages_pass_axe_and_have_one_h1(new_page, site, pages, screenshot_dir):
     from axe_playwright_python.sync_playwright import Axe
 
     page = new_page()
@@ -61,7 +60,7 @@ def test_newsletter_pages_pass_axe_and_have_one_h1(new_page, site, pages, screen
             page.screenshot(path=screenshot_dir / "newsletters-desktop.png", full_page=True)
 
 
-def test_choosing_several_newsletters_works_without_javascript(new_page, site, pages):  # noqa: F811
+def test_choosing_several_newsletters_works_without_javascript(new_page, site, pages):
     page = new_page(java_script_enabled=False)
     page.goto(site.url(pages["newsletters"]))
     page.get_by_label("Sport Extra").check()
