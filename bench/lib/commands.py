@@ -3,7 +3,6 @@
 
 import os
 import re
-import resource
 import subprocess
 import tempfile
 import threading
@@ -44,61 +43,50 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-# peak_rss_kib: the command's largest process (ru_maxrss); peak_tree_rss_kib and max_processes:
-# the command and its workers together (sampled); cpu_seconds: theirs, user + system; load_before:
-# the 1-minute load average at the start (others' work on the machine skews the figures).
+# peak_rss_kib: the command's largest process (GNU time's %M); peak_tree_rss_kib and
+# max_processes: the command and its workers together (sampled); cpu_seconds: theirs, user +
+# system; load_before: the 1-minute load average at the start (others' work skews the figures).
 Measured = namedtuple(
     "Measured", "returncode stdout stderr wall_seconds peak_rss_kib rss_method peak_tree_rss_kib "
     "max_processes cpu_seconds load_before",
 )  # fmt: skip
-
-
-def gnu_time_available() -> bool:
-    if not os.access(GNU_TIME, os.X_OK):
-        return False
-    probe = subprocess.run([GNU_TIME, "--version"], capture_output=True, text=True)
-    return "GNU" in probe.stdout + probe.stderr
+RSS_METHOD = "GNU time %M (ru_maxrss of the command, forked from a small process)"
 
 
 def run_measured(args: list[str], *, env: dict[str, str]) -> Measured:
     """Run `args`, timing the whole child (start-up included: what one waits for). The largest
-    process's peak memory is GNU time's %M when present (a child forked from this process starts
-    as a copy of it, and Linux counts that in its ru_maxrss; GNU time is small), else wait4()'s
-    ru_maxrss, flagged when this process is bigger; the command and its worker processes
-    together are summed from /proc every 20 ms. Safe in several threads, a command each."""
-    use_time, own_peak = gnu_time_available(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    process's peak memory is GNU time's %M (a child forked from this process would start as a
+    copy of it, and Linux counts that in its ru_maxrss; GNU time is small); the command and
+    its worker processes together are summed from /proc every 20 ms. Safe in several threads."""
+    if not os.access(GNU_TIME, os.X_OK):
+        raise BenchError(f"no GNU time at {GNU_TIME} (make system-packages)")
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-run-") as scratch:
         out, err, times = (Path(scratch) / name for name in ("out", "err", "time"))
-        command = [GNU_TIME, "-f", "%M", "-o", str(times), *args] if use_time else args
+        command = [GNU_TIME, "-f", "%M", "-o", str(times), *args]
         with open(out, "w") as stdout, open(err, "w") as stderr:
             load_before, started = os.getloadavg()[0], time.monotonic()
             process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
             done, peaks = threading.Event(), [0, 0]
-            sampler = threading.Thread(target=_sample, args=(process.pid, use_time, done, peaks))
+            sampler = threading.Thread(target=_sample, args=(process.pid, done, peaks))
             sampler.start()
             _, status, usage = os.wait4(process.pid, 0)  # with every descendant waited for
             wall = time.monotonic() - started
             done.set()
             sampler.join()
-        peak, method = usage.ru_maxrss, "wait4() ru_maxrss of the command"  # KiB on Linux
-        if use_time:  # the last line: after "Command exited with non-zero status N", if it did
-            numbers = re.findall(r"^(\d+)$", times.read_text(), re.MULTILINE)
-            if not numbers:
-                raise BenchError(f"no figure in GNU time's report: {times.read_text()!r}")
-            peak = int(numbers[-1])
-            method = "GNU time %M (ru_maxrss of the command, forked from a small process)"
-        elif peak <= own_peak:
-            method += " (upper bound: no larger than the benchmark process itself)"
+        # The last line: after "Command exited with non-zero status N", if it did.
+        numbers = re.findall(r"^(\d+)$", times.read_text(), re.MULTILINE)
+        if not numbers:
+            raise BenchError(f"no figure in GNU time's report: {times.read_text()!r}")
         code, texts = os.waitstatus_to_exitcode(status), (out.read_text(), err.read_text())
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(code, *texts, wall, peak, method, *peaks, cpu, load_before)
+    return Measured(code, *texts, wall, int(numbers[-1]), RSS_METHOD, *peaks, cpu, load_before)
 
 
-def _sample(pid: int, skip_root: bool, done: threading.Event, peaks: list) -> None:
-    """Until `done`, every 20 ms: the most resident memory of `pid` (unless `skip_root`) and its
-    descendants together, and the most processes, into `peaks` (Linux /proc)."""
+def _sample(pid: int, done: threading.Event, peaks: list) -> None:
+    """Until `done`, every 20 ms: the most resident memory of `pid`'s descendants (GNU time's
+    own left out) together, and the most processes, into `peaks` (Linux /proc)."""
     while not done.is_set():
-        pids = descendants(pid) + ([] if skip_root else [pid])
+        pids = descendants(pid)
         status = (read_proc(f"/proc/{pid}/status") or "" for pid in pids)
         kib = sum(int(m[1]) for m in (re.search(r"VmRSS:\s+(\d+)", text) for text in status) if m)
         peaks[:] = max(peaks[0], kib), max(peaks[1], len(pids))

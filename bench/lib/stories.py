@@ -22,6 +22,7 @@ from accounts.services import resolve_authors
 from articles.models import Article, Section
 from articles.services.importing import ImportOptions, Outcome, import_paths
 from bench.lib import seedgen
+from pictures.models import Image
 
 # Share of the stories per section (a tabloid: news and showbiz lead).
 SECTION_WEIGHTS = {
@@ -42,6 +43,7 @@ def make(count: int, seed: int) -> None:
             for result in import_paths(paths[start:end], options=options):
                 if result.outcome != Outcome.CREATED:
                     raise SystemExit(f"{result.name}: {result.outcome} {result.reason}")
+    _pictures()
     with connection.cursor() as cursor:  # as autovacuum would have by the time readers arrive
         cursor.execute("VACUUM ANALYZE")
     by_status = dict(Article.objects.values_list("status").annotate(Count("pk")))
@@ -53,6 +55,26 @@ def make(count: int, seed: int) -> None:
         "bylines": Article.authors.through.objects.count(),
     }  # fmt: skip
     print(json.dumps(made | {"seconds": round(time.monotonic() - started, 2)}))
+
+
+def _pictures() -> None:
+    """A library picture for every story, as on the site (renditions marked made: pages only
+    write their addresses), and a picture and a gallery of three in one story in three."""
+    articles = list(Article.objects.order_by("pk"))
+    images = Image.objects.bulk_create(
+        Image(file=f"bench/{n}.jpg", width=1600, height=900, alt_text="Picture", credit="Bench",
+              rendition_key="benchmark01") for n in range(len(articles) * 2)
+    )  # fmt: skip
+    for n, article in enumerate(articles):
+        article.hero_image, pks = (
+            images[2 * n],
+            [images[(2 * n + k) % len(images)].pk for k in (1, 3, 5)],
+        )
+        if n % 3 == 0:
+            article.body += (
+                f'<p class="picture">{pks[0]}</p><p class="gallery">{", ".join(map(str, pks))}</p>'
+            )
+    Article.objects.bulk_update(articles, ["hero_image", "body"], batch_size=1000)
 
 
 def _groups(rng: random.Random, count: int, now) -> list[tuple[int, int, ImportOptions]]:
