@@ -9,6 +9,8 @@ type="html"): the plain text is escaped, so "<3" stays two characters. Whatever 
 the feed writers cannot put a control character into the XML, which XML 1.0 refuses.
 """
 
+import contextvars
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
@@ -18,12 +20,17 @@ from django.utils.html import escape
 from taggit.models import Tag
 
 from accounts.models import Author
+from newsroom.cache import tag_response
 from newsroom.text import one_line
 
+from . import surrogates
 from .body import plain_text
 from .models import LARGE_PICTURE_WIDTH, Article, Correction, Section
 
 MEDIA_RSS = "http://search.yahoo.com/mrss/"
+# The surrogate keys of the feed being written (a feed object serves every request: the keys
+# of one request's items cannot be kept on it).
+_shown: contextvars.ContextVar[set | None] = contextvars.ContextVar("feed_keys", default=None)
 
 ITEMS = 30
 SUMMARY_WORDS = 60
@@ -87,7 +94,29 @@ class AtomFeed(XMLSafe, MediaRSS, Atom1Feed):
     pass
 
 
-class LatestFeed(Feed):
+class KeyedFeed(Feed):
+    """A feed whose response carries the surrogate keys of what it lists (`listing_keys` and
+    what `items` adds through `shows`)."""
+
+    def get_feed(self, obj, request):
+        token = _shown.set(set(self.listing_keys(obj)))
+        try:
+            feed = super().get_feed(obj, request)
+            tag_response(request, _shown.get())
+        finally:
+            _shown.reset(token)
+        return feed
+
+    def listing_keys(self, obj):
+        return {surrogates.FEEDS}
+
+    @staticmethod
+    def shows(keys) -> None:
+        if (shown := _shown.get()) is not None:
+            shown |= set(keys)
+
+
+class LatestFeed(KeyedFeed):
     """The newest published stories."""
 
     feed_type = RSSFeed
@@ -105,7 +134,9 @@ class LatestFeed(Feed):
         return Article.objects.published()
 
     def items(self, obj=None):
-        return self.stories(obj).for_listing(text=True)[:ITEMS]
+        items = list(self.stories(obj).for_listing(text=True)[:ITEMS])
+        self.shows(surrogates.of_cards(items))
+        return items
 
     def item_title(self, item):
         return item.headline
@@ -168,6 +199,9 @@ class SectionFeed(LatestFeed):
     def stories(self, obj):
         return Article.objects.published().in_section(obj)
 
+    def listing_keys(self, obj):
+        return {surrogates.FEEDS, surrogates.section(obj.pk)}
+
 
 class TagFeed(LatestFeed):
     def get_object(self, request, slug):
@@ -184,6 +218,9 @@ class TagFeed(LatestFeed):
 
     def stories(self, obj):
         return Article.objects.published().tagged(obj.slug)
+
+    def listing_keys(self, obj):
+        return {surrogates.FEEDS, surrogates.tag(obj.pk), surrogates.tag_listing(obj.pk)}
 
 
 class AuthorFeed(LatestFeed):
@@ -202,6 +239,9 @@ class AuthorFeed(LatestFeed):
     def stories(self, obj):
         return Article.objects.published().by_author(obj)
 
+    def listing_keys(self, obj):
+        return {surrogates.FEEDS, surrogates.author(obj.pk), surrogates.author_listing(obj.pk)}
+
 
 def atom(feed_class):
     """The same feed in Atom."""
@@ -212,7 +252,7 @@ def atom(feed_class):
     )
 
 
-class CorrectionsFeed(Feed):
+class CorrectionsFeed(KeyedFeed):
     """Corrections, clarifications and updates, newest first."""
 
     feed_type = RSSFeed
@@ -226,8 +266,13 @@ class CorrectionsFeed(Feed):
     def description(self):
         return f"Corrections, clarifications and updates to {settings.SITE_NAME} stories."
 
+    def listing_keys(self, obj):
+        return {surrogates.CORRECTIONS}
+
     def items(self):
-        return Correction.objects.published()[:ITEMS]
+        items = list(Correction.objects.published()[:ITEMS])
+        self.shows(surrogates.story(item.article_id) for item in items)
+        return items
 
     def item_title(self, item):
         return f"{item.get_kind_display()}: {item.article.headline}"

@@ -1,30 +1,178 @@
 """What happens whenever content is saved, whoever saves it (admin, services, importer, shell).
 
-- Cached public pages go stale when anything they show changes. The receivers here are the one
-  place that decides it: Django's save, delete and many-to-many signals, and `stories_inserted`,
-  which the importer sends for its bulk inserts (`bulk_create` sends no signals). The cache
-  forgets after the change commits.
+- Cached public pages showing what changed go stale, here and at the edge: the receivers here
+  are the one place that decides which (by surrogate key, `articles.surrogates`). They listen
+  to Django's save, delete and many-to-many signals, and to `stories_inserted`, which the
+  importer sends for its bulk inserts (`bulk_create` sends no signals). A story's state before
+  the save is read in `pre_save` (one query by primary key) to know which listings it leaves.
+  Purges go out after the change commits (`newsroom.cache.purge`).
 - Text reaches the database without control characters (`Article.save` cleans its own first,
   as its slug and identity derive from the headline).
 """
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import Signal
+from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
 
 from accounts.models import Author
-from newsroom.cache import content_changed
+from newsroom.cache import ALL, purge
 from newsroom.text import clean_text_fields
 
+from . import surrogates
 from .models import Article, Correction, Section
+from .models.choices import Status
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
 stories_inserted = Signal()
 
+PLACED_BY = ("status", "published_at", "section_id", "headline", "is_featured")
+PLACED_BY += ("is_breaking", "breaking_until")
+TEXT = ("headline", "standfirst", "body")
 
-def _changed(sender, **kwargs):
-    content_changed()
+
+def _placement(pk, values: dict, *, with_lists: bool) -> surrogates.Placement:
+    now = timezone.now()
+    published_at = values["published_at"]
+    visible = values["status"] == Status.PUBLISHED and published_at is not None
+    visible = visible and published_at <= now
+    until = values["breaking_until"]
+    tags = authors = frozenset()
+    if with_lists and visible:
+        kind = ContentType.objects.get_for_model(Article)
+        tags = frozenset(
+            TaggedItem.objects.filter(object_id=pk, content_type=kind).values_list(
+                "tag_id", flat=True
+            )
+        )
+        authors = frozenset(
+            Article.authors.through.objects.filter(article_id=pk).values_list(
+                "author_id", flat=True
+            )
+        )
+    return surrogates.Placement(
+        pk=pk,
+        visible=visible,
+        published_at=published_at,
+        section_id=values["section_id"],
+        headline=values["headline"],
+        featured=values["is_featured"],
+        breaking=values["is_breaking"] and (until is None or until > now),
+        tag_ids=tags,
+        author_ids=authors,
+    )
+
+
+def _article_before(sender, instance, raw=False, **kwargs):
+    """What the row was, for `_article_saved` to compare with (None for a new one)."""
+    instance._placement_before = None
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    row = Article.objects.filter(pk=instance.pk).values(*PLACED_BY, *TEXT).first()
+    instance._placement_before = row
+
+
+def _article_saved(sender, instance, created=False, raw=False, **kwargs):
+    if raw:
+        return
+    row = getattr(instance, "_placement_before", None)
+    now = {field: getattr(instance, field) for field in (*PLACED_BY, *TEXT)}
+    after = _placement(instance.pk, now, with_lists=False)
+    before = _placement(instance.pk, row, with_lists=False) if row else None
+    if (
+        before is None
+        or before.visible != after.visible
+        or (after.visible and before.published_at != after.published_at)
+    ):  # it enters or leaves listings: those of its tags and bylines too
+        after = _placement(instance.pk, now, with_lists=True)
+        before = _placement(instance.pk, row, with_lists=True) if row else None
+    text = row is not None and any(row[field] != now[field] for field in TEXT)
+    keys = surrogates.for_change(before, after, text=text)
+    where = (after.visible, after.published_at, after.section_id)
+    if before is None or (before.visible, before.published_at, before.section_id) != where:
+        keys |= _rails([before, after])  # it entered, left or moved in its section's order
+    purge(keys, soft=after.visible)
+
+
+def _rails(placements) -> set[str]:
+    """The story pages whose "related stories" rail (`earlier_in_section`) shows, or will
+    show, one of these placements."""
+    shown = [
+        (p.pk, p.section_id, p.published_at) for p in placements if p is not None and p.visible
+    ]
+    pks = Article.objects.rails_showing(shown, surrogates.RELATED_RAIL)
+    return {surrogates.story(pk) for pk in pks}
+
+
+def _article_deleted(sender, instance, **kwargs):
+    values = {field: getattr(instance, field) for field in PLACED_BY}
+    gone = _placement(instance.pk, values, with_lists=False)
+    purge(surrogates.for_change(gone, None) | _rails([gone]))
+
+
+def _inserted(sender, ids, **kwargs):
+    """The importer's new stories: the listings they enter (their tags' and bylines' too)."""
+    fields = ("pk", *PLACED_BY)
+    keys, placed = set(), []
+    for row in Article.objects.filter(pk__in=ids).values(*fields):
+        placed.append(_placement(row["pk"], row, with_lists=True))
+        keys |= surrogates.for_change(None, placed[-1])
+    purge(keys | _rails(placed), soft=True)
+
+
+def _tagging(sender, instance, raw=False, **kwargs):
+    """A story tagged or untagged: its page (the tag's name) and the tag's listing."""
+    if raw or instance.content_type_id != ContentType.objects.get_for_model(Article).pk:
+        return
+    keys = {surrogates.story(instance.object_id), surrogates.tag_listing(instance.tag_id)}
+    purge(keys | {surrogates.FEEDS}, soft=True)
+
+
+def _bylines(sender, instance, action, pk_set=None, reverse=False, **kwargs):
+    """Bylines added or removed: the story's cards and the authors' listings."""
+    if action not in {"post_add", "post_remove", "pre_clear"}:
+        return
+    if reverse:  # from the author's side: `instance` is the author, pk_set the stories
+        stories, authors = (
+            pk_set or set(instance.articles.values_list("pk", flat=True)),
+            {instance.pk},
+        )
+    else:
+        stories = {instance.pk}
+        authors = pk_set or set(instance.authors.values_list("pk", flat=True))
+    keys = {surrogates.story(pk) for pk in stories}
+    purge(keys | {surrogates.author_listing(pk) for pk in authors}, soft=True)
+
+
+def _related(sender, instance, action, pk_set=None, reverse=False, **kwargs):
+    if action in {"post_add", "post_remove", "post_clear"}:
+        purge(
+            {surrogates.story(instance.pk)} | {surrogates.story(pk) for pk in pk_set or ()},
+            soft=True,
+        )
+
+
+def _correction(sender, instance, raw=False, **kwargs):
+    if not raw:
+        purge({surrogates.story(instance.article_id), surrogates.CORRECTIONS}, soft=True)
+
+
+def _author(sender, instance, raw=False, **kwargs):
+    if not raw:
+        purge({surrogates.author(instance.pk), surrogates.author_listing(instance.pk)}, soft=True)
+
+
+def _tag(sender, instance, raw=False, **kwargs):
+    if not raw:
+        purge({surrogates.tag(instance.pk), surrogates.tag_listing(instance.pk)}, soft=True)
+
+
+def _section(sender, instance, raw=False, **kwargs):
+    """Sections are in every page's navigation: every page."""
+    if not raw:
+        purge({ALL}, soft=True)
 
 
 def _clean_text(sender, instance, raw=False, **kwargs):
@@ -43,11 +191,16 @@ def connect():
     for model in (Correction, Section, Author, Tag):
         pre_save.connect(_clean_text, sender=model, dispatch_uid=f"clean-text-{model.__name__}")
     pre_save.connect(_tag_slug, sender=Tag, dispatch_uid="tag-slug")
-    for model in (Article, Correction, Section, Author, TaggedItem):
-        post_save.connect(_changed, sender=model, dispatch_uid=f"page-cache-save-{model.__name__}")
-        post_delete.connect(
-            _changed, sender=model, dispatch_uid=f"page-cache-delete-{model.__name__}"
-        )
-    for through in (Article.authors.through, Article.related.through):
-        m2m_changed.connect(_changed, sender=through, dispatch_uid=f"page-cache-m2m-{through}")
-    stories_inserted.connect(_changed, sender=Article, dispatch_uid="page-cache-inserted")
+    pre_save.connect(_article_before, sender=Article, dispatch_uid="page-cache-article-before")
+    post_save.connect(_article_saved, sender=Article, dispatch_uid="page-cache-article-saved")
+    post_delete.connect(_article_deleted, sender=Article, dispatch_uid="page-cache-article-gone")
+    stories_inserted.connect(_inserted, sender=Article, dispatch_uid="page-cache-inserted")
+    receivers = [(TaggedItem, _tagging), (Correction, _correction), (Author, _author)]
+    receivers += [(Tag, _tag), (Section, _section)]
+    for model, receiver in receivers:
+        for signal, when in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(
+                receiver, sender=model, dispatch_uid=f"page-cache-{when}-{model.__name__}"
+            )
+    m2m_changed.connect(_bylines, sender=Article.authors.through, dispatch_uid="page-cache-bylines")
+    m2m_changed.connect(_related, sender=Article.related.through, dispatch_uid="page-cache-related")

@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 
 from newsroom.cache import public_page
 
-from . import feeds, views
+from . import feeds, surrogates, views
 from .sitemaps import NEWS_SITEMAPS, SITEMAPS
 
 
@@ -45,19 +45,19 @@ urlpatterns = [
     *feed_pair("feeds/authors/<uslug:slug>/", feeds.AuthorFeed, "author-feed"),
     path(
         "sitemap.xml",
-        public_page(sitemap_views.index),
+        public_page(sitemap_views.index, keys=[surrogates.SITEMAPS]),
         {"sitemaps": {**SITEMAPS, **NEWS_SITEMAPS}, "sitemap_url_name": "articles:sitemap"},
         name="sitemap-index",
     ),
     path(
         "sitemap-news.xml",
-        public_page(sitemap_views.sitemap),
+        public_page(sitemap_views.sitemap, keys=[surrogates.SITEMAPS]),
         {"sitemaps": NEWS_SITEMAPS, "template_name": "sitemaps/news.xml"},
         name="sitemap-news",
     ),
     path(
         "sitemap-<section>.xml",
-        public_page(sitemap_views.sitemap),
+        public_page(sitemap_views.sitemap, keys=[surrogates.SITEMAPS]),
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),

@@ -1,5 +1,6 @@
 """Public reading views. Each one starts from `Article.objects.published()` and is a
-`@public_page`: cached whole and invalidated when content changes (see `newsroom.cache`)."""
+`@public_page`: cached whole, here and at the edge, and purged by the surrogate keys of what it
+shows (`articles.surrogates`), which each view tags its response with."""
 
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -8,9 +9,9 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from accounts.models import Author
-from newsroom.cache import public_page, set_last_modified
+from newsroom.cache import public_page, set_last_modified, tag_response
 
-from . import body, search
+from . import body, search, surrogates
 from .models import Article, Correction, Section, archive_range
 from .parsing import headline_key
 from .services import media
@@ -18,7 +19,7 @@ from .services import media
 LATEST_ON_HOME = 12
 PER_SECTION_RAIL = 4
 PER_PAGE = 20
-RELATED_FALLBACK = 3
+RELATED_FALLBACK = surrogates.RELATED_RAIL
 
 
 @public_page
@@ -39,13 +40,16 @@ def home(request):
         ),
     }
     response = render(request, "articles/home.html", context)
+    shown = [lead, *latest, *breaking, *(story for _, rail in context["rails"] for story in rail)]
+    tag_response(response, surrogates.of_cards(shown) | {surrogates.HOME})
     newest = max((s.updated_at for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
 
 
-def _listing_page(request, stories, template, context):
+def _listing_page(request, stories, template, context, keys):
     page = Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
     response = render(request, template, {**context, "page": page})
+    tag_response(response, surrogates.of_cards(page) | set(keys))
     return set_last_modified(response, max((s.updated_at for s in page), default=None))
 
 
@@ -58,6 +62,7 @@ def section_detail(request, section):
         stories,
         "articles/section_detail.html",
         {"section": section, "current_section": section.slug},
+        [surrogates.section(section.pk)],
     )
 
 
@@ -65,14 +70,17 @@ def section_detail(request, section):
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
     stories = Article.objects.published().tagged(slug).for_listing()
-    return _listing_page(request, stories, "articles/tag_detail.html", {"tag": tag})
+    keys = [surrogates.tag(tag.pk), surrogates.tag_listing(tag.pk)]
+    return _listing_page(request, stories, "articles/tag_detail.html", {"tag": tag}, keys)
 
 
 @public_page
 def author_detail(request, slug):
     author = get_object_or_404(Author, slug=slug)
     stories = Article.objects.published().by_author(author).for_listing()
-    return _listing_page(request, stories, "articles/author_detail.html", {"author": author})
+    keys = [surrogates.author(author.pk), surrogates.author_listing(author.pk)]
+    context = {"author": author}
+    return _listing_page(request, stories, "articles/author_detail.html", context, keys)
 
 
 @public_page
@@ -83,14 +91,16 @@ def archive(request, year, month, day=None):
         raise Http404("No such date") from None
     stories = Article.objects.published_between(start, end).for_listing()
     context = {"first": first, "day": day, "month_only": day is None}
-    return _listing_page(request, stories, "articles/archive.html", context)
+    key = surrogates.month(first) if day is None else surrogates.day(start)
+    return _listing_page(request, stories, "articles/archive.html", context, [key])
 
 
 @public_page
 def search_view(request):
     terms = search.SearchTerms.from_request(request.GET.get("q"))
     page = search.results_page(terms, request.GET.get("page"), per_page=PER_PAGE)
-    return render(request, "articles/search.html", {"terms": terms, "page": page})
+    response = render(request, "articles/search.html", {"terms": terms, "page": page})
+    return tag_response(response, surrogates.of_cards(page or ()) | {surrogates.SEARCH})
 
 
 @public_page
@@ -109,7 +119,8 @@ def _missing_article(request, slug):
     if withdrawn is None:
         raise Http404("No such story")
     legal = withdrawn.withdrawn_reason == Article.WithdrawalReason.LEGAL
-    return render(request, "articles/article_gone.html", {"legal": legal}, status=410)
+    response = render(request, "articles/article_gone.html", {"legal": legal}, status=410)
+    return tag_response(response, {surrogates.story(withdrawn.pk)})
 
 
 def render_article(request, article, *, preview=False):
@@ -138,13 +149,12 @@ def render_article(request, article, *, preview=False):
         return None
 
     related = list(article.related.all())
-    if not related:
-        # Shown as plain links: no bylines to prefetch (a query less on most story pages).
+    if not related and article.published_at:
+        # The section's stories published just before this one, as plain links (no bylines
+        # to prefetch: a query less on most story pages). Before, not newest: a new story
+        # changes no other story's page, so publishing purges no story pages.
         related = list(
-            Article.objects.published()
-            .in_section(article.section)
-            .exclude(pk=article.pk)
-            .for_links()[:RELATED_FALLBACK]
+            Article.objects.published().earlier_in_section(article).for_links()[:RELATED_FALLBACK]
         )
     context = {
         "article": article,
@@ -157,6 +167,7 @@ def render_article(request, article, *, preview=False):
         "has_embeds": bool(embeds),
     }
     response = render(request, "articles/article_detail.html", context)
+    tag_response(response, _article_keys(article, segments, related, embeds))
     players = sorted({e.player_origin for e in embeds.values() if e.player_origin})
     if players:
         # The page may frame the players of its own embeds, once a reader asks for one.
@@ -164,8 +175,25 @@ def render_article(request, article, *, preview=False):
     return set_last_modified(response, article.updated_at)
 
 
+def _article_keys(article, segments, related, embeds) -> set[str]:
+    """What a story page shows: the story, its bylines, tags and pictures (those not shown
+    now too: a renewed licence brings them back), its embeds, the stories it links to, and the
+    headlines its teasers and previous/next lines would link to."""
+    keys = surrogates.of_cards([article, *related])
+    keys |= {surrogates.tag(tag.pk) for tag in article.tags.all()}
+    keys |= {surrogates.image(pk) for segment in segments for pk in segment.ids}
+    for item in embeds.values():
+        keys |= {surrogates.embed(item.pk)}
+        keys |= {surrogates.image(item.thumbnail_id)} if item.thumbnail_id else set()
+    titles = [s.title for s in segments if s.kind == "teaser"]
+    shown = [*titles, article.previous_title, article.next_title]
+    return keys | {surrogates.headline(title) for title in shown if title}
+
+
 @public_page
 def corrections(request):
     """Every correction, clarification and update note on published stories, newest first."""
     page = Paginator(Correction.objects.published(), PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "articles/corrections.html", {"page": page})
+    response = render(request, "articles/corrections.html", {"page": page})
+    keys = {surrogates.story(item.article_id) for item in page} | {surrogates.CORRECTIONS}
+    return tag_response(response, keys)

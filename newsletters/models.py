@@ -19,6 +19,9 @@ from newsroom.text import one_line
 
 from .addresses import InvalidAddress, address_key, normalize_email
 
+# The surrogate key of the public pages listing the newsletters (see `newsroom.cache`).
+NEWSLETTERS_KEY = "newsletters"
+
 
 def validate_one_line(value: str) -> None:
     """Refuse what `newsroom.text.one_line` would change: line breaks and control characters.

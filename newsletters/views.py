@@ -19,7 +19,7 @@ from newsroom.cache import public_page
 from . import ratelimit
 from .addresses import InvalidAddress
 from .forms import PreferencesForm, SignupForm
-from .models import Newsletter, Subscription
+from .models import NEWSLETTERS_KEY, Newsletter, Subscription
 from .services import (
     confirm_subscriptions,
     default_newsletters,
@@ -55,14 +55,14 @@ def _signup_page(request, form, *, status=200):
     )
 
 
-@public_page
+@public_page(keys=[NEWSLETTERS_KEY])
 @require_http_methods(["GET", "HEAD"])
 def newsletter_list(request):
     return _newsletters_page(request, SignupForm(initial={"choosing": True, "next": request.path}))
 
 
 @csrf_exempt
-@public_page
+@public_page(keys=[NEWSLETTERS_KEY])
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     """Where the sign-up box, the sign-up page and the newsletters page post to."""

@@ -1,22 +1,28 @@
-"""Whole-page caching for the public site.
+"""Whole-page caching for the public site, invalidated by surrogate keys.
 
 Public pages are the same for every anonymous reader, so a view marked with `@public_page`
 has its response stored in the cache (Redis in production) and served by
 `PublicPageCacheMiddleware` before sessions, CSRF or the view run.
 
-Invalidation is by version: every cached page records the content version it was made under,
-and any change to a story, section, author or correction bumps the version (after commit), so
-the next request for any page is rendered afresh. A page is also never kept past the next
-moment the published set changes by itself (a scheduled story's time, a breaking banner's
-expiry), so a scheduled story appears on cached pages when its time comes, with no job running.
+Every public response carries the keys of what it shows (each story on it, the listing it is;
+`tag_response`), in a `Surrogate-Key` header for the edge and in its cache entry here. Each key
+has a version in the cache; an entry is fresh while the versions it was stored under are still
+the current ones. `purge(keys)` raises those versions after the transaction commits, so exactly
+the pages showing what changed are made afresh, here and, through `newsroom.purge`, at the
+edge. The key `all` is on every page: purging it is the old "everything is stale"
+(`NEWSROOM_PAGE_CACHE_INVALIDATION=version` purges only it, for comparison).
+
+A page is never kept past the next moment what it shows changes by itself (a scheduled story
+entering its listings, a banner's expiry): the content's app lists those moments with their
+keys (`NEWSROOM_UPCOMING_CHANGES`), and a page's lifetime stops at the first one touching its
+keys, here and at the edge.
+
+When a page goes stale under load, one request renders it while the others wait briefly for
+that copy (a lock in the cache), so a purge of a hot page does not send a herd to the views.
 
 Invalidation is never dropped: a process that cannot reach the cache when a change commits
-leaves the bump to `retry_invalidation_task`, kept in the task database and retried until the
-cache takes it, so a withdrawn story is not served again once Redis is back.
-
-A page's Last-Modified is never earlier than the last such change (`content_changed_at`): a
-cache that revalidates with If-Modified-Since alone must not be told "not modified" about a
-page that has since gained a correction or lost a withdrawn story.
+leaves it to `retry_invalidation_task`, kept in the task database and retried until it lands.
+A page's Last-Modified is never earlier than the last change (`content_changed_at`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ import functools
 import hashlib
 import logging
 import time
-from datetime import timedelta
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
@@ -38,12 +46,18 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.module_loading import import_string
 from django_tasks import task
 
+from .purge import backends, purge_edge_task
+
 logger = logging.getLogger(__name__)
 
-VERSION_KEY = "content-version"
-NEXT_CHANGE_KEY = "next-change:{version}"
+ALL = "all"  # on every public page
+KEY_VERSION = "kv:{key}"
+UPCOMING_KEY = "upcoming-changes"
 CHANGED_AT_KEY = "content-changed-at"
-DEFAULT_MAX_AGE = 60
+DEFAULT_MAX_AGE = 60  # what browsers (and a cache that is never purged) may keep a page
+LOCK_SECONDS = 10  # a render holding the lock longer than this is presumed dead
+WAIT_SECONDS = 2.0  # how long a request waits for another's render before rendering itself
+WAIT_STEP = 0.02
 # Headers worth replaying on a cache hit; per-request ones (cookies, dates) are not stored.
 STORED_HEADERS = {
     "content-type",
@@ -59,15 +73,112 @@ STORED_HEADERS = {
     "content-security-policy",
     "vary",
 }
+RETRY_DELAYS = (5, 15, 60, 300)  # seconds before each further attempt; then every 5 minutes
 
 
-def content_version() -> int:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = time.time_ns()
-        cache.add(VERSION_KEY, version, timeout=None)
-        version = cache.get(VERSION_KEY, version)
-    return version
+# --- keys ----------------------------------------------------------------------------------------
+
+
+def tag_response(response, keys: Iterable[str]):
+    """Add `keys` to what `response` (or the response to the request `response`) is known to
+    show (see the module docstring). Returns it."""
+    existing = getattr(response, "surrogate_keys", set())
+    response.surrogate_keys = existing | {str(key) for key in keys}
+    return response
+
+
+def _versions(keys: Iterable[str]) -> dict[str, str]:
+    """The current version of each key, made up (and stored) for keys that have none."""
+    names = {key: KEY_VERSION.format(key=key) for key in keys}
+    found = cache.get_many(list(names.values()))
+    missing = [name for name in names.values() if name not in found]
+    for name in missing:
+        cache.add(name, uuid.uuid4().hex, timeout=None)
+    if missing:
+        found.update(cache.get_many(missing))
+    return {key: found.get(name, "") for key, name in names.items()}
+
+
+def _fresh(entry: dict) -> bool:
+    stored = entry["keys"]
+    if not stored or entry["expires"] <= time.time():
+        return False
+    names = {key: KEY_VERSION.format(key=key) for key in stored}
+    current = cache.get_many(list(names.values()))
+    return all(current.get(names[key]) == version for key, version in stored.items())
+
+
+def _mode_keys(keys: Iterable[str]) -> set[str]:
+    if settings.NEWSROOM_PAGE_CACHE_INVALIDATION == "version":
+        return {ALL}  # the old design: any change makes every page stale
+    return set(keys)
+
+
+def purge_now(keys: Iterable[str]) -> bool:
+    """Make the pages carrying `keys` stale in this site's cache now. Returns False when the
+    cache could not be reached (nothing was made stale)."""
+    keys = _mode_keys(keys)
+    _record_change(time.time())
+    cache.delete(UPCOMING_KEY)
+    cache.set_many({KEY_VERSION.format(key=key): uuid.uuid4().hex for key in keys}, timeout=None)
+    return getattr(cache, "available", True)
+
+
+def purge(keys: Iterable[str], *, soft: bool = False) -> None:
+    """Make the pages carrying `keys` stale, here and at the edge, once the transaction commits
+    (at once outside one). The purges of one transaction go out together, as one batch. `soft`:
+    the edge may serve its old copy while it fetches the new one (not for a takedown).
+
+    The batch is gathered on the connection and sent by the first of its after-commit callbacks
+    to run; what a rolled-back transaction left there goes out with the next batch, which can
+    only purge more than needed, never less."""
+    item = (frozenset(keys), soft)
+    waiting = connection.__dict__.setdefault("purges_waiting", [])
+    waiting.append(item)
+
+    def run():
+        if not any(entry is item for entry in waiting):
+            return  # sent with an earlier callback's batch
+        batch = set().union(*(entry[0] for entry in waiting))
+        all_soft = all(entry[1] for entry in waiting)
+        waiting.clear()
+        _send_purge(_mode_keys(batch), soft=all_soft)
+
+    transaction.on_commit(run)
+
+
+def _send_purge(keys: set[str], *, soft: bool) -> None:
+    if not purge_now(keys):
+        logger.warning("cache unreachable: %s key(s) left to a retrying task", len(keys))
+        retry_invalidation_task.enqueue(sorted(keys), attempt=1)
+    if backends():
+        purge_edge_task.enqueue(sorted(keys), soft=soft)
+
+
+def content_changed() -> None:
+    """Something readers may see changed and nobody said which pages show it: all of them."""
+    purge([ALL])
+
+
+@task()
+def retry_invalidation_task(keys: list[str] | None = None, attempt: int = 1) -> bool:
+    """Make the pages carrying `keys` (default: every page) stale, as a change that could not
+    reach the cache asked; when the cache still cannot be reached, try again later, for as long
+    as it takes. Idempotent."""
+    keys = keys or [ALL]
+    if purge_now(keys):
+        logger.info("cached pages made stale (attempt %s)", attempt)
+        return True
+    delay = RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
+    if not retry_invalidation_task.get_backend().supports_defer:
+        logger.error("cache unreachable and this task backend cannot retry later: not retried")
+        return False
+    later = retry_invalidation_task.using(run_after=timezone.now() + timedelta(seconds=delay))
+    transaction.on_commit(partial(later.enqueue, keys, attempt=attempt + 1))
+    return False
+
+
+# --- lifetimes -----------------------------------------------------------------------------------
 
 
 def content_changed_at() -> float:
@@ -84,99 +195,65 @@ def _record_change(moment: float) -> None:
         cache.set(CHANGED_AT_KEY, moment, timeout=None)
 
 
-def bump_content_version() -> bool:
-    """Make every cached page stale. Runs after the change commits, never before. Returns
-    False when the cache could not be reached (nothing was made stale)."""
-    _record_change(time.time())
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # no version yet (or evicted): start a fresh, never-used one
-        cache.set(VERSION_KEY, time.time_ns(), timeout=None)
-    return getattr(cache, "available", True)
-
-
-def invalidate_or_retry() -> None:
-    """Make cached pages stale now, or, when the cache cannot be reached from this process,
-    leave the job to a background task that retries until it can (a withdrawal must not be
-    lost because one process could not see Redis at that moment: its pages would be served
-    again once Redis is back)."""
-    if not bump_content_version():
-        logger.warning("cache unreachable: pages will be made stale by a retrying task")
-        retry_invalidation_task.enqueue(attempt=1)
-
-
-RETRY_DELAYS = (5, 15, 60, 300)  # seconds before each further attempt; then every 5 minutes
-
-
-@task()
-def retry_invalidation_task(attempt: int = 1) -> bool:
-    """Make cached pages stale, as a change that could not reach the cache asked; when the cache
-    still cannot be reached, try again later, for as long as it takes. Idempotent."""
-    if bump_content_version():
-        logger.info("cached pages made stale (attempt %s)", attempt)
-        return True
-    delay = RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
-    if not retry_invalidation_task.get_backend().supports_defer:
-        logger.error("cache unreachable and this task backend cannot retry later: not retried")
-        return False
-    later = retry_invalidation_task.using(run_after=timezone.now() + timedelta(seconds=delay))
-    transaction.on_commit(partial(later.enqueue, attempt=attempt + 1))
-    return False
-
-
-def content_changed() -> None:
-    """Call when published content may have changed: the version is bumped once after the
-    transaction commits (at once outside a transaction), however many changes it made.
-
-    Every call queues its own callback and the first to run bumps for the others: whether
-    one already ran is not judged from the queue, which tests run without committing."""
-    bumps = getattr(connection, "content_bumps", 0)
-
-    def bump():
-        if getattr(connection, "content_bumps", 0) == bumps:
-            connection.content_bumps = bumps + 1
-            invalidate_or_retry()
-
-    transaction.on_commit(bump)
-
-
-def seconds_until_next_change(version: int) -> int | None:
-    """Seconds until the next scheduled publication or banner expiry, cached per version. The
-    content's app says when that is (`NEWSROOM_NEXT_CHANGE`: a function of the current time)."""
-    key = NEXT_CHANGE_KEY.format(version=version)
-    cached = cache.get(key)
+def upcoming_changes() -> list[tuple[float, frozenset[str]]]:
+    """(moment, keys) of the coming changes nobody saves (`NEWSROOM_UPCOMING_CHANGES`), soonest
+    first, kept in the cache until the first of them or a purge."""
     now = time.time()
-    if cached is None or 0 < cached <= now:
-        # Not known for this version, or the moment has passed (a scheduled story is out): look
-        # again, and count the published set as changed now, as it may have by itself.
-        _record_change(now)
-        moment = _next_change()(timezone.now())
-        cached = moment.timestamp() if moment else 0.0
-        cache.set(key, cached, timeout=3600)
-    if not cached:
-        return None
-    return max(0, int(cached - now))
+    cached = cache.get(UPCOMING_KEY)
+    if cached is None or (cached and cached[0][0] <= now):
+        if cached:
+            _record_change(now)  # a scheduled change has happened by itself
+        events = _upcoming_hook()(timezone.now())
+        cached = sorted((moment.timestamp(), frozenset(keys)) for moment, keys in events)
+        timeout = 3600 if not cached else max(1, min(3600, int(cached[0][0] - now)))
+        cache.set(UPCOMING_KEY, cached, timeout=timeout)
+    return [event for event in cached if event[0] > now]
+
+
+def seconds_until_next_change(keys: Iterable[str]) -> int | None:
+    """Seconds until the next change, among those that nobody saves, touching any of `keys`."""
+    keys = set(keys) | {ALL}
+    now = time.time()
+    for moment, touched in upcoming_changes():
+        if ALL in touched or keys & touched:
+            return max(0, int(moment - now))
+    return None
 
 
 @functools.cache
-def _next_change():
-    return import_string(settings.NEWSROOM_NEXT_CHANGE)
+def _upcoming_hook():
+    return import_string(settings.NEWSROOM_UPCOMING_CHANGES)
 
 
-def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
-    """Mark a view's 200 responses as the same for every reader: cacheable here and by a CDN
-    for `max_age` seconds at most, and never past the next scheduled change."""
+def edge_max_age() -> int:
+    """What the edge may keep a page for: long when purges reach it, else a browser's minute."""
+    return settings.NEWSROOM_EDGE_MAX_AGE if backends() else DEFAULT_MAX_AGE
+
+
+# --- views and the middleware -------------------------------------------------------------------
+
+
+def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str] = ()):
+    """Mark a view's 200 responses as the same for every reader: cacheable here and at the edge
+    (purged by their keys: `keys`, and what the view tagged the response or the request with),
+    by browsers for `max_age` seconds at most, and never past the next change touching their
+    keys that nobody saves."""
+    fixed = frozenset(keys)
 
     def decorator(func):
         @functools.wraps(func)
         def wrapper(request, *args, **kwargs):
             response = func(request, *args, **kwargs)
             if request.method in ("GET", "HEAD") and response.status_code == 200:
-                version = getattr(request, "_page_cache_version", None) or content_version()
-                until = seconds_until_next_change(version)
-                ttl = max_age if until is None else max(0, min(max_age, until))
-                patch_cache_control(response, public=True, max_age=ttl)
-                response.public_page_ttl = ttl
+                keys = getattr(response, "surrogate_keys", set()) | {ALL} | fixed
+                keys |= getattr(request, "surrogate_keys", set())
+                response.surrogate_keys = keys
+                until = seconds_until_next_change(keys)
+                edge = edge_max_age() if until is None else min(edge_max_age(), until)
+                browser = min(max_age, edge)
+                patch_cache_control(response, public=True, max_age=browser, s_maxage=edge)
+                response[settings.NEWSROOM_SURROGATE_KEY_HEADER] = _header(keys)
+                response.public_page_ttl = edge
                 if response.has_header("Last-Modified"):
                     _not_modified_before(response, content_changed_at())
             return response
@@ -186,16 +263,25 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE):
     return decorator(view) if view is not None else decorator
 
 
+def _header(keys: set[str]) -> str:
+    separator = "," if settings.NEWSROOM_SURROGATE_KEY_HEADER.lower() == "cache-tag" else " "
+    return separator.join(sorted(keys))
+
+
 def _not_modified_before(response: HttpResponse, moment: float) -> None:
     stated = parse_http_date_safe(response["Last-Modified"])
     if stated is None or stated < int(moment):
         response["Last-Modified"] = http_date(moment)
 
 
-def set_last_modified(response: HttpResponse, moment) -> HttpResponse:
+def set_last_modified(response: HttpResponse, moment: datetime | None) -> HttpResponse:
     if moment:
         response["Last-Modified"] = http_date(moment.timestamp())
     return response
+
+
+def _stored_headers() -> set[str]:
+    return STORED_HEADERS | {settings.NEWSROOM_SURROGATE_KEY_HEADER.lower()}
 
 
 class PublicPageCacheMiddleware:
@@ -208,28 +294,52 @@ class PublicPageCacheMiddleware:
         key = self._key(request)
         if key is None:
             return self.get_response(request)
-        found = cache.get_many([VERSION_KEY, key])
-        version = found.get(VERSION_KEY)
-        entry = found.get(key)
-        if entry and version is not None and entry["version"] == version:
-            if entry["expires"] > time.time():
+        entry = cache.get(key)
+        if entry and _fresh(entry):
+            return self._replay(entry)
+        if entry is None:  # never cached, or run out: nobody is waiting on it
+            response = self.get_response(request)
+            self._store(key, response)
+            return response
+        # Purged while cached: a page readers are asking for. One request renders it; the
+        # others wait a moment for that copy instead of all rendering it at once.
+        lock = f"render:{key}"
+        if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+            entry = self._wait_for(key)
+            if entry is not None:
                 return self._replay(entry)
-        request._page_cache_version = version or content_version()
-
-        response = self.get_response(request)
-        ttl = getattr(response, "public_page_ttl", 0)
-        if ttl and response.status_code == 200 and not response.streaming and not response.cookies:
-            if not response.has_header("ETag"):
-                response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
-            entry = {
-                "version": request._page_cache_version,
-                "expires": time.time() + ttl,
-                "status": response.status_code,
-                "headers": [(k, v) for k, v in response.items() if k.lower() in STORED_HEADERS],
-                "content": response.content,
-            }
-            cache.set(key, entry, timeout=ttl)
+        try:
+            response = self.get_response(request)
+            self._store(key, response)
+        finally:
+            cache.delete(lock)
         return response
+
+    @staticmethod
+    def _wait_for(key: str) -> dict | None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(WAIT_STEP)
+            entry = cache.get(key)
+            if entry and _fresh(entry):
+                return entry
+        return None
+
+    @staticmethod
+    def _store(key: str, response) -> None:
+        ttl = getattr(response, "public_page_ttl", 0)
+        if not ttl or response.status_code != 200 or response.streaming or response.cookies:
+            return
+        if not response.has_header("ETag"):
+            response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
+        entry = {
+            "keys": _versions(response.surrogate_keys),
+            "expires": time.time() + ttl,
+            "status": response.status_code,
+            "headers": [(k, v) for k, v in response.items() if k.lower() in _stored_headers()],
+            "content": response.content,
+        }
+        cache.set(key, entry, timeout=ttl)
 
     @staticmethod
     def _key(request) -> str | None:
@@ -250,8 +360,10 @@ class PublicPageCacheMiddleware:
         response = HttpResponse(entry["content"], status=entry["status"])
         for header, value in entry["headers"]:
             response[header] = value
-        # The time left, not the time the page was first given, is what a CDN may keep it for.
+        # The time left, not the time the page was first given, is what a cache may keep it for.
         remaining = max(0, int(entry["expires"] - time.time()))
-        patch_cache_control(response, public=True, max_age=remaining)
+        patch_cache_control(
+            response, public=True, max_age=min(DEFAULT_MAX_AGE, remaining), s_maxage=remaining
+        )
         response["X-Page-Cache"] = "hit"
         return response

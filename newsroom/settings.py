@@ -320,9 +320,24 @@ NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_
 # Seconds after which another worker may take over a batch a worker claimed but did not finish.
 NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT", 300))
 
-# When what readers may see next changes by itself (a scheduled story's time): cached pages
-# never outlive it. A function of the current time, from the content's app.
-NEWSROOM_NEXT_CHANGE = "articles.models.next_public_change"
+# When what readers may see changes by itself (a scheduled story's time, a banner's or a
+# licence's end), with the surrogate keys of the pages it touches: cached pages never outlive
+# it. A function of the current time, from the content's app.
+NEWSROOM_UPCOMING_CHANGES = "articles.surrogates.upcoming_changes"
+# The edge (Varnish, a CDN): where purges go, each a dict with BACKEND (newsroom.purge's
+# VarnishPurge, FastlyPurge or CloudflarePurge) and its options. NEWSROOM_VARNISH_URLS is the
+# short way for Varnish: its addresses, comma-separated. With purges reaching it, the edge may
+# keep pages for NEWSROOM_EDGE_MAX_AGE seconds (browsers: a minute); without, for a minute.
+NEWSROOM_PURGE_BACKENDS = [
+    {"BACKEND": "newsroom.purge.VarnishPurge", "URLS": env_list("NEWSROOM_VARNISH_URLS")}
+] if env_list("NEWSROOM_VARNISH_URLS") else []  # fmt: skip
+NEWSROOM_EDGE_MAX_AGE = int(os.environ.get("NEWSROOM_EDGE_MAX_AGE", "3600"))
+# The response header carrying the surrogate keys: xkey for Varnish's xkey module,
+# Surrogate-Key for Fastly, Cache-Tag for Cloudflare (comma-separated there).
+NEWSROOM_SURROGATE_KEY_HEADER = os.environ.get("NEWSROOM_SURROGATE_KEY_HEADER", "xkey")
+# "keys" (purge what changed) or "version" (every change makes every page stale, the earlier
+# design, kept for comparison in the benchmarks).
+NEWSROOM_PAGE_CACHE_INVALIDATION = os.environ.get("NEWSROOM_PAGE_CACHE_INVALIDATION", "keys")
 
 # Embeds: links an editor pastes are made into snapshots by asking their provider's oEmbed
 # endpoint, on the server (pictures/embeds.py). Each provider: the link patterns it answers for

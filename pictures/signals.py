@@ -1,19 +1,22 @@
-"""Cached pages show pictures and embed snapshots: any change to one makes them stale, and a
-deleted picture's files go with it."""
+"""Cached pages show pictures and embed snapshots: a change to one makes the pages showing it
+stale (by its surrogate key), and a deleted picture's files go with it."""
 
 from functools import partial
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from newsroom.cache import content_changed
+from newsroom.cache import purge
 
+from . import keys
 from .models import Embed, Image
 from .renditions import delete_renditions
 
 
-def _changed(sender, **kwargs):
-    content_changed()
+def _changed(sender, instance, raw=False, **kwargs):
+    if not raw:
+        key = keys.image(instance.pk) if sender is Image else keys.embed(instance.pk)
+        purge({key}, soft=True)
 
 
 def _delete_files(image_id: int, key: str, name: str, storage) -> None:

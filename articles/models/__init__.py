@@ -7,7 +7,6 @@ from .article import (
     SLUG_MAX_LENGTH,
     Article,
     article_slug,
-    next_public_change,
     to_the_second,
 )
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible
@@ -28,7 +27,6 @@ __all__ = [
     "Transition",
     "archive_range",
     "article_slug",
-    "next_public_change",
     "to_the_second",
     "validate_section_slug",
     "visible",

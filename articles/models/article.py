@@ -264,12 +264,6 @@ class Article(models.Model):
         return self.status == Status.PUBLISHED and not self.is_visible
 
 
-def next_public_change(now: datetime) -> datetime | None:
-    """When what readers may see changes next by itself (`NEWSROOM_NEXT_CHANGE` for the page
-    cache): a scheduled story's time or a breaking banner's expiry."""
-    return Article.objects.next_change_after(now)
-
-
 def article_slug(headline: str) -> str:
     """The slug a headline would get before any "-2" suffix (see `newsroom.slugs`)."""
     return base_slug(headline, max_length=SLUG_MAX_LENGTH, fallback="story")

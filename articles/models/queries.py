@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import datetime
 
-from django.db import models
-from django.db.models import F, Q, Subquery, Window
+from django.db import connection, models
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
-
-from pictures.models import Image
 
 from ..parsing import headline_key
 from .choices import Status
@@ -71,6 +69,39 @@ class ArticleQuerySet(models.QuerySet):
             .filter(Q(breaking_until__isnull=True) | Q(breaking_until__gt=now))
         )
 
+    def earlier_in_section(self, story):
+        """Stories of `story`'s section published before it, the latest first (its "related
+        stories" when none are chosen: a rail that publishing a new story does not change)."""
+        earlier = Q(published_at__lt=story.published_at)
+        earlier |= Q(published_at=story.published_at, pk__lt=story.pk)
+        return self.filter(earlier, section_id=story.section_id).order_by("-published_at", "-pk")
+
+    def rails_showing(self, stories: list[tuple[int, int, datetime.datetime]], count: int):
+        """The visible stories whose `earlier_in_section` rail of `count` shows one of
+        `stories` ((pk, section_id, published_at) each): the `count` published just after each
+        in its section. One query on PostgreSQL (a lateral join), one per story elsewhere."""
+        if not stories:
+            return set()
+        now = timezone.now()
+        if connection.vendor == "postgresql":
+            table = self.model._meta.db_table
+            sql = f"""SELECT DISTINCT later.id FROM unnest(%s::bigint[], %s::bigint[],
+                %s::timestamptz[]) AS story(pk, section_id, published_at)
+                CROSS JOIN LATERAL (SELECT a.id FROM {table} a WHERE a.section_id =
+                story.section_id AND a.status = %s AND a.published_at <= %s AND
+                (a.published_at, a.id) > (story.published_at, story.pk)
+                ORDER BY a.published_at, a.id LIMIT %s) later"""
+            columns = [list(column) for column in zip(*stories, strict=True)]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [*columns, PUBLISHED, now, count])
+                return {pk for (pk,) in cursor.fetchall()}
+        found = set()
+        for pk, section_id, published_at in stories:
+            later = Q(published_at__gt=published_at) | Q(published_at=published_at, pk__gt=pk)
+            rows = self.published(now=now).filter(later, section_id=section_id)
+            found |= set(rows.order_by("published_at", "pk").values_list("pk", flat=True)[:count])
+        return found
+
     def in_section(self, section):
         """Stories of `section` (a `Section` or its slug)."""
         if isinstance(section, str):
@@ -86,25 +117,6 @@ class ArticleQuerySet(models.QuerySet):
     def published_between(self, start: datetime.datetime, end: datetime.datetime):
         """Visible stories published in [start, end)."""
         return self.published().filter(published_at__gte=start, published_at__lt=end)
-
-    def next_change_after(self, now: datetime.datetime) -> datetime.datetime | None:
-        """The next moment at which `published()` or `breaking()` will give other rows without
-        anyone saving anything (a scheduled story's time, a banner's expiry), or a picture's
-        licence runs out (it leaves every page then). A cached page must not outlive it. One
-        query: the pictures' first expiry is a subquery of the stories' aggregate."""
-        first_expiry = (
-            Image.objects.filter(rights_expire_at__gt=now)
-            .order_by("rights_expire_at")
-            .values("rights_expire_at")[:1]
-        )
-        times = self.filter(status=PUBLISHED).aggregate(
-            scheduled=models.Min("published_at", filter=Q(published_at__gt=now)),
-            expiring=models.Min(
-                "breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)
-            ),
-            pictures=models.Min(Subquery(first_expiry)),
-        )
-        return min((t for t in times.values() if t), default=None)
 
     # --- in what shape --------------------------------------------------------------------------
 
