@@ -33,12 +33,17 @@ PLACED_BY += ("is_breaking", "breaking_until")
 TEXT = ("headline", "standfirst", "body")
 
 
+def _moment(name: str, value):
+    """A time field's value as a datetime (a row saved with a string holds the string)."""
+    return Article._meta.get_field(name).to_python(value) if isinstance(value, str) else value
+
+
 def _placement(pk, values: dict, *, with_lists: bool) -> surrogates.Placement:
     now = timezone.now()
-    published_at = values["published_at"]
+    published_at = _moment("published_at", values["published_at"])
     visible = values["status"] == Status.PUBLISHED and published_at is not None
     visible = visible and published_at <= now
-    until = values["breaking_until"]
+    until = _moment("breaking_until", values["breaking_until"])
     tags = authors = frozenset()
     if with_lists and visible:
         kind = ContentType.objects.get_for_model(Article)
@@ -103,7 +108,7 @@ def _rails(placements) -> set[str]:
         (p.pk, p.section_id, p.published_at) for p in placements if p is not None and p.visible
     ]
     pks = Article.objects.rails_showing(shown, surrogates.RELATED_RAIL)
-    return {surrogates.story(pk) for pk in pks}
+    return {surrogates.rail(pk) for pk in pks}
 
 
 def _article_deleted(sender, instance, **kwargs):

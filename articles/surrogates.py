@@ -6,8 +6,9 @@ wherever it appears), `p3` (author 3's byline and profile), `t7` (tag 7's name),
 picture 5), `e2` (an embed's snapshot), `h…` (a headline teasers and previous/next lines link to
 by its words, linked only while a visible story has it). And the *listings*, whose membership
 or order changes when a story enters, leaves or moves: `home`, `s4` (section 4's pages and feed),
-`tl7` (tag 7's page), `pl3` (author 3's page), `d20261201` and `m202612` (the archive's day
-and month), `feeds`, `sitemaps`, `search`, `corrections`.
+`tl7` (tag 7's page), `pl3` (author 3's page), `d20261201` and `m202612` (the archive's day and
+month), `feeds`, `sitemaps`, `search`, `corrections`, and `r12` (story 12's own page's related
+rail: the stories of its section just before it).
 
 A story's edit that changes none of what decides where it is listed purges its own key only:
 every page showing it carries that key. One that does (publication, withdrawal, a new time,
@@ -22,6 +23,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import Min, Q, Subquery
 from django.utils import timezone
 
 from pictures.keys import embed as embed  # pictures' keys, named here with the others
@@ -39,6 +41,11 @@ def story(pk: int) -> str:
 
 def section(pk: int) -> str:
     return f"s{pk}"
+
+
+def rail(pk: int) -> str:
+    """Story `pk`'s own page's "related stories" rail (not its cards elsewhere)."""
+    return f"r{pk}"
 
 
 def author(pk: int) -> str:
@@ -166,6 +173,7 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
     from pictures.models import Image
 
     from .models import Article
+    from .models.choices import Status
 
     events, horizons = [], []
 
@@ -174,7 +182,17 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
             horizons.append(moment(rows[-1]))
         return rows
 
-    scheduled = limited(
+    # One query says which kinds there are (most often none); rows only for those.
+    first_expiry = (
+        Image.objects.filter(rights_expire_at__gt=now).order_by("rights_expire_at")
+        .values("rights_expire_at")[:1]
+    )  # fmt: skip
+    firsts = Article.objects.filter(status=Status.PUBLISHED).aggregate(
+        scheduled=Min("published_at", filter=Q(published_at__gt=now)),
+        banners=Min("breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)),
+        pictures=Min(Subquery(first_expiry)),
+    )
+    scheduled = [] if firsts["scheduled"] is None else limited(
         list(Article.objects.scheduled(now=now).order_by("published_at")
              .values("pk", "published_at", "section_id", "headline")[:UPCOMING_LIMIT]),
         lambda row: row["published_at"],
@@ -195,13 +213,13 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
             tag_ids=frozenset(by_story[row["pk"]][0]), author_ids=frozenset(by_story[row["pk"]][1]),
         )  # fmt: skip
         events.append((row["published_at"], placed.listings() | {story(row["pk"])}))
-    banners = limited(
+    banners = [] if firsts["banners"] is None else limited(
         list(Article.objects.published(now=now).filter(is_breaking=True, breaking_until__gt=now)
              .order_by("breaking_until").values_list("pk", "breaking_until")[:UPCOMING_LIMIT]),
         lambda row: row[1],
     )  # fmt: skip
     events += [(until, {HOME, story(pk)}) for pk, until in banners]
-    expiring = limited(
+    expiring = [] if firsts["pictures"] is None else limited(
         list(Image.objects.filter(rights_expire_at__gt=now).order_by("rights_expire_at")
              .values_list("pk", "rights_expire_at")[:UPCOMING_LIMIT]),
         lambda row: row[1],

@@ -42,7 +42,7 @@ def home(request):
     response = render(request, "articles/home.html", context)
     shown = [lead, *latest, *breaking, *(story for _, rail in context["rails"] for story in rail)]
     tag_response(response, surrogates.of_cards(shown) | {surrogates.HOME})
-    newest = max((s.updated_at for s in [lead, *latest] if s), default=None)
+    newest = max((_changed_at(s) for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
 
 
@@ -50,7 +50,13 @@ def _listing_page(request, stories, template, context, keys):
     page = Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
     response = render(request, template, {**context, "page": page})
     tag_response(response, surrogates.of_cards(page) | set(keys))
-    return set_last_modified(response, max((s.updated_at for s in page), default=None))
+    return set_last_modified(response, max((_changed_at(s) for s in page), default=None))
+
+
+def _changed_at(story):
+    """When a card last changed: its story's last save, or its publication when that came
+    later (a scheduled story appears at its time, long after it was saved)."""
+    return max(story.updated_at, story.published_at or story.updated_at)
 
 
 @public_page
@@ -179,7 +185,7 @@ def _article_keys(article, segments, related, embeds) -> set[str]:
     """What a story page shows: the story, its bylines, tags and pictures (those not shown
     now too: a renewed licence brings them back), its embeds, the stories it links to, and the
     headlines its teasers and previous/next lines would link to."""
-    keys = surrogates.of_cards([article, *related])
+    keys = surrogates.of_cards([article, *related]) | {surrogates.rail(article.pk)}
     keys |= {surrogates.tag(tag.pk) for tag in article.tags.all()}
     keys |= {surrogates.image(pk) for segment in segments for pk in segment.ids}
     for item in embeds.values():

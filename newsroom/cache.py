@@ -52,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 ALL = "all"  # on every public page
 KEY_VERSION = "kv:{key}"
+# A key's version is kept a day: one that has gone (expired, evicted) only makes the pages
+# stored under it stale, never fresh, so the versions of a million stories need not stay.
+KEY_VERSION_SECONDS = 86_400
 UPCOMING_KEY = "upcoming-changes"
 CHANGED_AT_KEY = "content-changed-at"
 DEFAULT_MAX_AGE = 60  # what browsers (and a cache that is never purged) may keep a page
@@ -93,7 +96,7 @@ def _versions(keys: Iterable[str]) -> dict[str, str]:
     found = cache.get_many(list(names.values()))
     missing = [name for name in names.values() if name not in found]
     for name in missing:
-        cache.add(name, uuid.uuid4().hex, timeout=None)
+        cache.add(name, uuid.uuid4().hex, timeout=KEY_VERSION_SECONDS)
     if missing:
         found.update(cache.get_many(missing))
     return {key: found.get(name, "") for key, name in names.items()}
@@ -120,7 +123,8 @@ def purge_now(keys: Iterable[str]) -> bool:
     keys = _mode_keys(keys)
     _record_change(time.time())
     cache.delete(UPCOMING_KEY)
-    cache.set_many({KEY_VERSION.format(key=key): uuid.uuid4().hex for key in keys}, timeout=None)
+    versions = {KEY_VERSION.format(key=key): uuid.uuid4().hex for key in keys}
+    cache.set_many(versions, timeout=KEY_VERSION_SECONDS)
     return getattr(cache, "available", True)
 
 
@@ -129,20 +133,22 @@ def purge(keys: Iterable[str], *, soft: bool = False) -> None:
     (at once outside one). The purges of one transaction go out together, as one batch. `soft`:
     the edge may serve its old copy while it fetches the new one (not for a takedown).
 
-    The batch is gathered on the connection and sent by the first of its after-commit callbacks
-    to run; what a rolled-back transaction left there goes out with the next batch, which can
-    only purge more than needed, never less."""
+    The purges wait in a list on the connection; the first of a commit's callbacks to run sends
+    its own and every later one (the rest of that transaction's: a commit runs its callbacks in
+    order, one after another), and the others find theirs sent. Earlier ones still waiting were
+    rolled back (their callbacks will never run) and are dropped."""
     item = (frozenset(keys), soft)
     waiting = connection.__dict__.setdefault("purges_waiting", [])
     waiting.append(item)
 
     def run():
-        if not any(entry is item for entry in waiting):
+        position = next((n for n, entry in enumerate(waiting) if entry is item), None)
+        if position is None:
             return  # sent with an earlier callback's batch
-        batch = set().union(*(entry[0] for entry in waiting))
-        all_soft = all(entry[1] for entry in waiting)
+        batch = waiting[position:]
         waiting.clear()
-        _send_purge(_mode_keys(batch), soft=all_soft)
+        keys = set().union(*(entry[0] for entry in batch))
+        _send_purge(_mode_keys(keys), soft=all(entry[1] for entry in batch))
 
     transaction.on_commit(run)
 
@@ -202,11 +208,12 @@ def upcoming_changes() -> list[tuple[float, frozenset[str]]]:
     cached = cache.get(UPCOMING_KEY)
     if cached is None or (cached and cached[0][0] <= now):
         if cached:
-            _record_change(now)  # a scheduled change has happened by itself
+            _record_change(cached[0][0])  # a scheduled change has happened by itself
         events = _upcoming_hook()(timezone.now())
         cached = sorted((moment.timestamp(), frozenset(keys)) for moment, keys in events)
-        timeout = 3600 if not cached else max(1, min(3600, int(cached[0][0] - now)))
-        cache.set(UPCOMING_KEY, cached, timeout=timeout)
+        # Kept past the first change (looked at again then, and that change recorded), for a
+        # day at most: a purge or a new scheduled story forgets it sooner.
+        cache.set(UPCOMING_KEY, cached, timeout=86_400)
     return [event for event in cached if event[0] > now]
 
 
@@ -253,7 +260,7 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
                 browser = min(max_age, edge)
                 patch_cache_control(response, public=True, max_age=browser, s_maxage=edge)
                 response[settings.NEWSROOM_SURROGATE_KEY_HEADER] = _header(keys)
-                response.public_page_ttl = edge
+                response.public_page_ttl = edge  # as long here as at the edge
                 if response.has_header("Last-Modified"):
                     _not_modified_before(response, content_changed_at())
             return response
@@ -362,8 +369,9 @@ class PublicPageCacheMiddleware:
             response[header] = value
         # The time left, not the time the page was first given, is what a cache may keep it for.
         remaining = max(0, int(entry["expires"] - time.time()))
+        edge = min(edge_max_age(), remaining)
         patch_cache_control(
-            response, public=True, max_age=min(DEFAULT_MAX_AGE, remaining), s_maxage=remaining
+            response, public=True, max_age=min(DEFAULT_MAX_AGE, edge), s_maxage=edge
         )
         response["X-Page-Cache"] = "hit"
         return response

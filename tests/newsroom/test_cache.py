@@ -5,13 +5,14 @@ import os
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
-from django.db import transaction
-from django.test import Client, override_settings
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_max_age
@@ -241,20 +242,6 @@ def test_each_committed_change_refreshes_the_pages_again(
             story.save()
         response = client.get("/")
         assert not is_hit(response) and headline in response.content.decode()
-
-
-def test_a_transaction_of_many_changes_bumps_the_version_once(
-    story, author, django_capture_on_commit_callbacks
-):
-    before = page_cache.content_version()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            story.headline = "Gulls return the chips"
-            story.save()
-            ArticleFactory(authors=[author], tags=["gulls"])
-            Correction.objects.create(article=story, text="Terns, not gulls.")
-    assert len(callbacks) > 1
-    assert page_cache.content_version() == before + 1
 
 
 def test_nothing_is_refreshed_before_the_change_commits(client, story):
@@ -542,3 +529,44 @@ def test_the_retry_waits_and_tries_again_while_redis_stays_unreachable(
     assert again.args_kwargs["kwargs"] == {"attempt": 4}
     wait = (again.run_after - timezone.now()).total_seconds()
     assert 50 <= wait <= 60  # the third retry waits a minute
+
+
+# Stampedes ---------------------------------------------------------------------------------
+
+
+def test_a_purged_hot_page_is_made_once_while_the_other_readers_wait_for_it(monkeypatch):
+    """After a purge, sixteen readers at once: one request renders the page, the others wait
+    for its copy (a lock in the cache) instead of all rendering it."""
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    renders = []
+
+    @page_cache.public_page(keys=["hot"])
+    def view(request):
+        renders.append(request)
+        time.sleep(0.3)
+        return HttpResponse(f"version {len(renders)}")
+
+    middleware = page_cache.PublicPageCacheMiddleware(view)
+    factory = RequestFactory()
+    middleware(factory.get("/hot/"))
+    assert middleware(factory.get("/hot/"))["X-Page-Cache"] == "hit"
+    page_cache.purge_now({"hot"})
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: middleware(factory.get("/hot/")), range(16)))
+    assert len(renders) == 2  # the first copy, and one after the purge
+    assert {answer.content for answer in answers} == {b"version 2"}
+
+
+def test_a_purge_of_other_keys_leaves_the_page_cached(monkeypatch):
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+
+    @page_cache.public_page(keys=["a1"])
+    def view(request):
+        return HttpResponse("story")
+
+    middleware = page_cache.PublicPageCacheMiddleware(view)
+    middleware(RequestFactory().get("/story/"))
+    page_cache.purge_now({"a2", "home"})
+    assert middleware(RequestFactory().get("/story/"))["X-Page-Cache"] == "hit"
+    page_cache.purge_now({"a1"})
+    assert not middleware(RequestFactory().get("/story/")).has_header("X-Page-Cache")

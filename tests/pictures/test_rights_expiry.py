@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.models import next_public_change
+from articles.surrogates import upcoming_changes
+from pictures.keys import image
 from tests.articles.factories import ArticleFactory
 
 from .factories import ImageFactory
@@ -53,7 +54,8 @@ def test_an_expired_licence_takes_the_picture_off_every_page_feed_and_crawler_da
         return found
 
     assert all(shown().values()), shown()
-    assert next_public_change(timezone.now()) == expiry  # cached pages end then
+    # Cached pages showing it end then.
+    assert (expiry, {image(picture.pk)}) in upcoming_changes(timezone.now())
 
     time_machine.move_to(expiry + timedelta(seconds=1))
 
