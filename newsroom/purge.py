@@ -3,8 +3,9 @@ to forget the pages that carry some surrogate keys.
 
 Backends are configured in `NEWSROOM_PURGE_BACKENDS` (a list of dicts, each with a `BACKEND`
 dotted path and its options); each takes a batch of keys and sends as few requests as its API
-allows. `purge_edge_task` runs them after the change has committed, and a failure is retried
-with growing delays until the edge has taken the purge: a takedown must reach it.
+allows. `purge_edge_task` runs them after the change has committed, on the `edge` queue's
+worker, and a failure is retried with growing delays until the edge has taken the purge: a
+takedown must reach it.
 
 - `VarnishPurge`: `PURGE` to each Varnish, with the keys in an `xkey-purge` header (hard, for
   a takedown) or `xkey-softpurge` (the copy stays usable as stale while one fetch refreshes it,
@@ -35,6 +36,9 @@ from django_tasks import task
 logger = logging.getLogger(__name__)
 TIMEOUT = 5  # seconds per request to an edge
 RETRY_DELAYS = (1, 5, 15, 60, 300)  # before each further attempt; then every 5 minutes
+# Purges have a queue of their own, with its own worker (`run_worker -- --queue-name edge
+# --interval 0.1`): a takedown must not wait behind a newsletter being sent.
+QUEUE = "edge"
 
 
 class PurgeFailed(Exception):
@@ -133,7 +137,7 @@ def edge_names() -> list[str]:
     return [type(backend).__name__ for backend in backends()]
 
 
-@task()
+@task(queue_name=QUEUE)
 def purge_edge_task(keys: list[str], soft: bool = False, attempt: int = 1) -> int:
     """Purge `keys` at every edge; when one does not take it, try again later (the whole batch:
     purging twice is harmless). Returns the number of requests sent."""

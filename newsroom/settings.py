@@ -290,7 +290,9 @@ EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
 
 # Background tasks: Django's Tasks API (the django-tasks backport) with the database backend;
 # `manage.py run_worker` runs them. Tests switch to the immediate backend.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Queues: "default" (newsletters, pictures' renditions) and "edge" (purges of the edge cache,
+# each a few milliseconds, with a worker of their own so that they never wait behind a send).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "edge"]}}
 
 # Newsletters (see newsletters/ and .env.example).
 NEWSROOM_NEWSLETTER_FROM = os.environ.get(
