@@ -8,6 +8,11 @@ the answer is public).
   cache is optional (pages are made afresh without it), so a cache outage is reported as
   "degraded" with a 200: a shared Redis going down must not take every container out of the
   load balancer together.
+- Read replicas, when there are any, are reported the same way: one that is down or late only
+  sends its reads to the primary, so it makes the answer "degraded", never a 503 (a replica
+  failing must not empty the load balancer either). Their state is this process's latest
+  verdict (`newsroom.replicas`), checked again when it is due, so a probe never waits on a
+  replica that has gone away more than once per retry interval.
 """
 
 import logging
@@ -17,6 +22,8 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+
+from . import replicas
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +38,13 @@ def healthz(request):
 def readyz(request):
     started = time.monotonic()
     checks = {"database": _database(), "cache": _cache()}
+    replica_checks = {
+        alias: replicas.replica_state(alias).describe() for alias in replicas.replica_aliases()
+    }
+    if replica_checks:
+        checks["replicas"] = replica_checks
     status = "ok"
-    if checks["cache"] != "ok":
+    if checks["cache"] != "ok" or any(state != "ok" for state in replica_checks.values()):
         status = "degraded"
     if checks["database"] != "ok":
         status = "unavailable"

@@ -81,6 +81,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Once the session is known: where this request reads (a replica for a public read). Inside
+    # the page cache, which serves hits without reading at all and stores no response that sets
+    # this middleware's read-your-writes cookie.
+    "newsroom.routers.ReplicaReadsMiddleware",
     # Once the user is known and before anything reads the body: bodies bounded by sender.
     "newsroom.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -197,13 +201,42 @@ TEMPLATES = [
     },
 ]
 
+_CONN_MAX_AGE = int(os.environ.get("DJANGO_CONN_MAX_AGE", "60"))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_max_age=_CONN_MAX_AGE,
         conn_health_checks=True,
     )
 }
+# Read replicas: PostgreSQL streaming standbys of DATABASE_URL, comma-separated, known as
+# replica_1, replica_2, … Public pages and feeds read from a usable one (newsroom.routers); the
+# admin, the newsletter pages, every write, tasks and commands use the primary. Under test each
+# is a mirror of the primary (no test database of its own).
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    _replica = dj_database_url.parse(
+        _url,
+        conn_max_age=_CONN_MAX_AGE,
+        conn_health_checks=True,
+        test_options={"MIRROR": "default"},
+    )
+    # A replica host that has gone away costs this long (libpq's least) once per retry interval.
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES[f"replica_{_number}"] = _replica
+NEWSROOM_REPLICAS = tuple(alias for alias in DATABASES if alias != "default")
+if NEWSROOM_REPLICAS and any(not db["ENGINE"].endswith("postgresql") for db in DATABASES.values()):
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS: replicas are of a PostgreSQL DATABASE_URL.")
+DATABASE_ROUTERS = ["newsroom.routers.ReplicaRouter"]
+# Paths whose every read uses the primary, even a GET: the admin (previews included) and a
+# reader's own newsletter pages (sign-up, confirm, unsubscribe, preferences), which must show
+# what was just done there, perhaps from another device than the one that did it.
+NEWSROOM_PRIMARY_PATHS = ("/admin/", "/newsletters/")
+# A replica further behind than this is not read. Verdicts are kept per process for
+# NEWSROOM_REPLICA_CHECK_SECONDS; one that did not answer is tried again after
+# NEWSROOM_REPLICA_RETRY_SECONDS.
+NEWSROOM_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("NEWSROOM_REPLICA_MAX_LAG_SECONDS", "5"))
+NEWSROOM_REPLICA_CHECK_SECONDS = float(os.environ.get("NEWSROOM_REPLICA_CHECK_SECONDS", "2"))
+NEWSROOM_REPLICA_RETRY_SECONDS = float(os.environ.get("NEWSROOM_REPLICA_RETRY_SECONDS", "30"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if os.environ.get("REDIS_URL"):

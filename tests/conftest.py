@@ -1,5 +1,6 @@
 """Suite-wide fixtures and the rule that a skipped test fails the run under CI=true."""
 
+import copy
 import os
 
 import factory.random
@@ -11,6 +12,20 @@ IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 def pytest_configure(config):
     factory.random.reseed_random("newsroom")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A read replica, `replica_1`, for the router's tests: a mirror of the test database (a
+    second connection to it, as Django gives a mirror no database of its own). Nothing reads
+    from it unless a test names it in NEWSROOM_REPLICAS (tests/newsroom/test_routers.py)."""
+    from django.db import connections
+
+    databases = connections.settings
+    if "replica_1" not in databases:
+        replica = copy.deepcopy(databases["default"])
+        replica["TEST"] = {**replica.get("TEST", {}), "MIRROR": "default"}
+        databases["replica_1"] = replica
 
 
 @pytest.fixture(autouse=True)

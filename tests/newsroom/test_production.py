@@ -9,7 +9,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.request
@@ -19,6 +18,7 @@ import pytest
 import yaml
 from django.urls import reverse
 
+from tests import pg_clusters
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory
 
@@ -263,68 +263,43 @@ def test_a_hung_redis_is_tried_once_then_skipped_and_readiness_stays_up(client, 
 
 
 READYZ_SCRIPT = """
-import json, os, subprocess, sys
+import json, sys
+from pathlib import Path
 import django
 django.setup()
 from django.test import Client
+from tests.pg_clusters import Cluster
 client = Client()
-ctl, data = sys.argv[1], sys.argv[2]
+cluster = Cluster(Path(sys.argv[1]), int(sys.argv[2]))
 def readyz():
     response = client.get("/readyz")
     return [response.status_code, response.json()]
 out = [readyz()]
-subprocess.run(["runuser", "-u", "postgres", "--", ctl, "-D", data, "-m", "fast", "-w", "stop"],
-               check=True, capture_output=True)
+cluster.stop()
 out.append(readyz())
-subprocess.run(["runuser", "-u", "postgres", "--", ctl, "-D", data, "-w", "-l",
-                os.path.join(data, "log"), "start"], check=True, capture_output=True)
+cluster.start()
 out.append(readyz())
 print(json.dumps(out))
 """
 
 
-def test_readyz_is_503_while_the_database_is_down_and_recovers(tmp_path):
+def test_readyz_is_503_while_the_database_is_down_and_recovers():
     """Against a throwaway PostgreSQL cluster of the test's own on a spare port: the machine's
     shared server is never touched."""
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not bins or os.geteuid() != 0 or shutil.which("runuser") is None:
-        pytest.skip("needs PostgreSQL's initdb and root (to run it as the postgres user)")
-    bindir = bins[-1].parent
-    # Outside pytest's private tmp folders, which the postgres user cannot enter.
-    scratch = Path(tempfile.mkdtemp(prefix="newsroom-pg-"))
-    scratch.chmod(0o755)
-    data = scratch / "cluster"
-    data.mkdir()
-    shutil.chown(data, "postgres")
-    port = free_port()
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    ctl = str(bindir / "pg_ctl")
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [*as_postgres, ctl, "-D", str(data), "-o", options, "-w", "-l", str(data / "log"), "start"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    (data / "postgresql.auto.conf").write_text(
-        f"port = {port}\nunix_socket_directories = '{data}'\nlisten_addresses = '127.0.0.1'\n"
-    )
+    if reason := pg_clusters.unavailable():
+        pytest.skip(reason)
+    scratch, cluster = pg_clusters.scratch_dir(), None
     try:
+        cluster = pg_clusters.Cluster.create(scratch)
         env = clean_env(
             DJANGO_SECRET_KEY="x",
-            DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/postgres",
+            DATABASE_URL=cluster.url,
             DJANGO_CONN_MAX_AGE="60",
             DJANGO_ALLOWED_HOSTS="testserver",
             DJANGO_SETTINGS_MODULE="newsroom.settings",
         )
         result = subprocess.run(
-            [sys.executable, "-c", READYZ_SCRIPT, ctl, str(data)],
+            [sys.executable, "-c", READYZ_SCRIPT, str(cluster.data), str(cluster.port)],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -334,11 +309,8 @@ def test_readyz_is_503_while_the_database_is_down_and_recovers(tmp_path):
         assert result.returncode == 0, result.stderr[-2000:]
         up, down, again = json.loads(result.stdout.strip().splitlines()[-1])
     finally:
-        subprocess.run(
-            [*as_postgres, ctl, "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
+        if cluster is not None:
+            cluster.discard()
         shutil.rmtree(scratch, ignore_errors=True)
     assert up[0] == 200 and up[1]["checks"]["database"] == "ok"
     assert down[0] == 503 and down[1]["status"] == "unavailable"
