@@ -128,6 +128,59 @@ class Nginx(_Server):
         return self.start(self.command, 30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+class Varnish(_Server):
+    """Debian's varnishd in the foreground with deploy/varnish/newsroom.vcl (rendered by its
+    render.py) in front of `backend`: readers on `port`, purges on `purge_port`."""
+
+    name, VARNISHD = "varnish", Path("/usr/sbin/varnishd")
+
+    def __init__(self, prefix: Path, *, backend: int, memory: str = "256m"):
+        if not os.access(self.VARNISHD, os.X_OK):
+            raise BenchError(f"no varnishd at {self.VARNISHD} (make system-packages)")
+        spec = importlib.util.spec_from_file_location("vcl", ROOT / "deploy/varnish/render.py")
+        spec.loader.exec_module(render := importlib.util.module_from_spec(spec))
+        prefix.mkdir(parents=True)
+        (prefix / "newsroom.vcl").write_text(render.render(
+            BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend), PURGERS="127.0.0.1",
+            GRACE="1h", REFRESH_GRACE="10s",
+        ))  # fmt: skip
+        self.port, self.purge_port, self.log_path = free_port(), free_port(), prefix / "log"
+        self.workdir = prefix / "work"
+        self.command = [
+            str(self.VARNISHD), "-F", "-j", "none", "-n", str(self.workdir), "-T", "none",
+            "-f", str(prefix / "newsroom.vcl"), "-a", f"127.0.0.1:{self.port}",
+            "-a", f"purge=127.0.0.1:{self.purge_port}", "-s", f"malloc,{memory}",
+        ]  # fmt: skip
+
+    def __enter__(self) -> Self:
+        with open(self.log_path, "w") as log:
+            return self.start(self.command, 60, stdout=log, stderr=log)
+
+    def counters(self) -> dict[str, int]:
+        """varnishstat's counters now (MAIN.cache_hit, MAIN.cache_miss, …)."""
+        done = subprocess.run(["varnishstat", "-n", str(self.workdir), "-1", "-j"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        found = json.loads(done.stdout)
+        return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
+
+
+class Worker:
+    """`manage.py ARGS` in the background (a task worker), stopped with TERM, then KILL."""
+
+    def __init__(self, env: dict, *args: str):
+        self.env, self.args, self.process = env, args, None
+
+    def __enter__(self) -> Self:
+        command = [PYTHON, str(ROOT / "manage.py"), *self.args]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, start_new_session=True, **quiet
+        )
+        return self
+
+    __exit__ = _Server.__exit__
+
+
 class SmtpSink:
     """An SMTP server on 127.0.0.1 that accepts everything and only counts messages (in its
     one event-loop thread)."""

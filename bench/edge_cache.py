@@ -1,0 +1,288 @@
+"""Benchmark: Varnish (`deploy/varnish/newsroom.vcl`) in front of the site, purged by key.
+
+The site (`bench/lib/servers.py`: 10,000 imported stories, gunicorn with the Redis page cache,
+`NEWSROOM_VARNISH_URLS` at Varnish's purge listener, the `edge` queue's worker polling every
+0.1 s), pages at `s-maxage` 3600. A driver (`manage.py shell` reading commands) makes changes as
+an editor: `Article.save()`, whose signals purge after commit.
+Throughput: an article from Varnish's cache against nginx serving a static file of its bytes,
+wrk `-t2 -c32` runs alternating (each response checked: a 200 of the page's size; HITs around).
+Freshness: 60 changes, update / publish / withdraw in turn, each on a page just cached (a
+HIT); Varnish polled every 20 ms from the moment the save returned until it shows the change
+(the edit's words, the new headline on the home page, the 410).
+Mix: reads through Varnish at saturation (wrk `-c64`), 10 % the home page, 5 % section pages,
+85 % stories by a Zipf law (s = 1.1) over the visible stories in a fixed random order, while the
+driver saves one of them (drawn the same way) every 2 s and publishes a story every 30 s: a
+20 s warm-up, then 40 s measured; edge hit ratio from varnishstat (hits over hits, misses and
+passes), origin CPU (gunicorn, PostgreSQL's backends, the purge worker) per 1,000 reads. Then
+again with `NEWSROOM_PAGE_CACHE_INVALIDATION=version` (every save purges every page), the
+servers restarted and both caches emptied. Goals (from the issue): p99 of the changes ≤ 1 s;
+hit ratio ≥ 97 %; origin CPU per 1,000 reads ≥ 5× lower than the version design's; the cached
+article at ≥ 50 % of the static file's requests/s.
+"""
+
+import html
+import json
+import os
+import random
+import statistics
+import subprocess
+import threading
+import time
+from contextlib import ExitStack
+from urllib.parse import quote
+
+from bench.lib import MANAGE, PYTHON, ROOT, BenchError, load, report
+from bench.lib.commands import query
+from bench.lib.load import check_load, fetch, wire_size, wrk
+from bench.lib.servers import Gunicorn, Nginx, Varnish, Worker, site
+
+NAME = "edge_cache"
+TITLE = "Varnish: a cached article against a static file, changes seen, a newsroom's mix"
+DATABASE_NAME, STORIES, STATIC_COPY = "newsroom_bench_edge", 10_000, "bench/article-copy.html"
+STATIC, CACHED = "static file through nginx", "cached article through Varnish"
+GOALS = {"ratio": 0.50, "p99": 1.0, "hits": 0.97, "cpu": 5.0}
+SECTIONS = ["news", "world", "politics", "science", "showbiz", "sport", "money"]
+TRIALS, POLL, MIX_SECONDS, WARM_SECONDS, SIZE_TOLERANCE = 60, 0.02, 40, 20, 0.02
+DRIVER = """
+import json, sys, time
+from django.utils import timezone
+from articles.models import Article, Section
+news = Section.objects.get(slug="news")
+for line in sys.stdin:
+    verb, pk = line.split()
+    if verb == "update":
+        story, words = Article.objects.get(pk=pk), f"Edge check {time.time_ns()}"
+        story.body += f"<p>{words}</p>"
+        story.save()
+        done = {"path": story.get_absolute_url(), "shows": words}
+    elif verb == "publish":
+        words = f"Edge check story {time.time_ns()}"
+        Article.objects.create(headline=words, section=news, body="<p>New.</p>",
+                               status="published", published_at=timezone.now())
+        done = {"path": "/", "shows": words}
+    else:
+        story = Article.objects.get(pk=pk)
+        story.status, story.withdrawn_reason = "withdrawn", "editorial"
+        story.save()
+        done = {"path": story.get_absolute_url(), "gone": True}
+    print(json.dumps(done | {"at": time.time()}), flush=True)
+"""
+
+
+def add_arguments(group) -> None:
+    group.add_argument("--edge-rounds", type=int, default=2, help="Cached-article runs (2).")
+    group.add_argument("--edge-stories", type=int, default=STORIES, help="Stories (10,000).")
+
+
+def run(args) -> dict:
+    with site(DATABASE_NAME, stories=args.edge_stories, serve=False) as web:
+        stories = _stories(web.url)
+        mix, slices, freshness = {}, [], None
+        for mode in ("keys", "version"):
+            env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
+            web.forget_cache()
+            with _edge(web, env) as (server, varnish, worker, driver, nginx):
+                if mode == "keys":
+                    slices = _throughput(web, varnish, nginx, stories[0], args.edge_rounds)
+                    freshness = _freshness(varnish, driver, stories[1 : 1 + TRIALS])
+                # Stories withdrawn above are left out: every read must be a 200.
+                mix[mode] = _mix(web, server, varnish, worker, driver, _stories(web.url), mode)
+    load.add_ratios(slices, STATIC, key="static", cpu=lambda e: None)
+    cached = load.summarise(slices, CACHED, key="static")
+    return {
+        "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, wrk",
+        "database": DATABASE_NAME, "machine": web.facts, "stories": web.stories,
+        "slices": slices, "freshness": freshness, "mix": mix,
+        "goals": _goals(cached, freshness, mix), "table": _table(cached, freshness, mix),
+    }  # fmt: skip
+
+
+class _edge(ExitStack):
+    """Gunicorn, Varnish in front of it, the purge worker, the driver and nginx, started."""
+
+    def __init__(self, web, env):
+        super().__init__()
+        self.web, self.env = web, env
+
+    def __enter__(self):
+        super().__enter__()
+        web, server = self.web, Gunicorn(self.env, self.web.scratch)
+        varnish = Varnish(web.scratch / f"varnish-{server.port}", backend=server.port)
+        env = self.env | {"NEWSROOM_VARNISH_URLS": f"http://127.0.0.1:{varnish.purge_port}"}
+        server.env |= {"NEWSROOM_VARNISH_URLS": env["NEWSROOM_VARNISH_URLS"]}
+        self.enter_context(server)
+        self.enter_context(varnish)  # up once /healthz answers through it
+        worker = self.enter_context(Worker(env, "db_worker", "--queue-name", "edge",
+                                           "--interval", "0.1", "--no-startup-delay"))  # fmt: skip
+        roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
+        nginx = self.enter_context(Nginx(web.scratch / f"nginx-{server.port}",
+                                         upstream=server.port, **roots))  # fmt: skip
+        command = [PYTHON, str(MANAGE), "shell", "--no-imports", "-c", DRIVER]
+        driver = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+        self.callback(lambda: (driver.stdin.close(), driver.wait(timeout=30)))
+        return server, varnish, worker, driver, nginx
+
+
+def _stories(url: str) -> list[tuple[int, str]]:
+    """Visible stories (id, path) in a fixed pseudo-random order: the Zipf law's ranks."""
+    sql = """SELECT a.id, '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
+        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
+        a.published_at <= now() ORDER BY md5(a.slug)"""
+    return [(pk, quote(path)) for pk, path in query(url, sql)]
+
+
+def _change(driver, verb: str, pk: int = 0) -> dict:
+    driver.stdin.write(f"{verb} {pk}\n")
+    line = driver.stdout.readline()
+    if not line:
+        raise BenchError(f"the driver stopped ({driver.poll()}) on {verb} {pk}")
+    return json.loads(line)
+
+
+def _cached(port: int, path: str) -> tuple[dict, bytes]:
+    """GET `path` until Varnish answers it from its cache; that answer's headers and body."""
+    for _ in range(5):
+        status, headers, body = fetch(port, path)
+        if status == 200 and headers.get("x-cache") == "HIT":
+            return headers, body
+    raise BenchError(f"GET {path} through Varnish: {status} {headers.get('x-cache')}, not a HIT")
+
+
+def _throughput(web, varnish, nginx, story, rounds: int) -> list[dict]:
+    """Alternating wrk runs: the static copy through nginx, the article from Varnish's cache."""
+    headers, body = _cached(varnish.port, story[1])
+    static = web.scratch / "static" / STATIC_COPY
+    static.parent.mkdir(parents=True, exist_ok=True)
+    static.write_bytes(body)
+    static.chmod(0o644)
+    targets = {STATIC: (nginx.port, f"/static/{STATIC_COPY}"), CACHED: (varnish.port, story[1])}
+    slices = []
+    for number in range(1, rounds + 2):
+        for label in (STATIC, CACHED) if number <= rounds else (STATIC,):
+            port, path = targets[label]
+            options = {"connections": 32, "scratch": web.scratch}
+            wrk(port, (path,), seconds=2, **options)
+            expected, load_before = wire_size(port, path), os.getloadavg()[0]
+            result = wrk(port, (path,), seconds=10, **options)
+            check_load(label, result, varnish.tail())
+            size = result["bytes"] / result["requests"]
+            if abs(size / expected - 1) > SIZE_TOLERANCE:
+                raise BenchError(f"{label}: {size:,.0f} bytes a response, not {expected:,}")
+            if label == CACHED:
+                _cached(varnish.port, path)  # still a hit after the run
+            slices.append(load.slice_entry(label, number, result, load_before, path=path))
+            print(f"  [{number}] {label}: {slices[-1]['requests_per_second']:,.0f} req/s")
+    return slices
+
+
+def _freshness(varnish, driver, stories) -> dict:
+    """Each change on a page Varnish has just cached, and how long until Varnish shows it."""
+    trials = []
+    for number, (pk, path) in enumerate(stories):
+        verb = ("update", "publish", "withdraw")[number % 3]
+        _cached(varnish.port, "/" if verb == "publish" else path)
+        done = _change(driver, verb, pk)
+        while time.time() - done["at"] < 10:
+            status, _, body = fetch(varnish.port, done["path"])
+            text = body.decode(errors="replace")
+            if status == 410 if done.get("gone") else html.escape(done["shows"]) in text:
+                break
+            time.sleep(POLL)
+        trials.append({"change": verb, "path": done["path"], "seconds": time.time() - done["at"]})
+    seconds = sorted(t["seconds"] for t in trials)
+    cuts = statistics.quantiles(seconds, n=100, method="inclusive")
+    figures = {"p50": cuts[49], "p99": cuts[98], "max": seconds[-1]}
+    print("  freshness: " + ", ".join(f"{k} {v:.3f} s" for k, v in figures.items()))
+    return {"trials": trials, "seconds": {k: round(v, 3) for k, v in figures.items()}}
+
+
+def _zipf(rng: random.Random, stories: list, count: int) -> list:
+    weights = [1 / rank**1.1 for rank in range(1, len(stories) + 1)]
+    return rng.choices(stories, weights=weights, k=count)
+
+
+def _reads(stories, count=60_000) -> list[str]:
+    """The readers' requests: 10 % home, 5 % a section, the rest stories by the Zipf law."""
+    rng, sections = random.Random(2026), [f"/{s}/" for s in SECTIONS]
+    picked = _zipf(rng, stories, count)
+    return [
+        "/" if draw < 0.10 else rng.choice(sections) if draw < 0.15 else picked[n][1]
+        for n, draw in enumerate(rng.random() for _ in range(count))
+    ]
+
+
+def _mix(web, server, varnish, worker, driver, stories, mode) -> dict:
+    """Saturating reads through Varnish while an editor saves and publishes."""
+    paths, stop = _reads(stories), threading.Event()
+    edits = _zipf(random.Random(7), stories, 200)  # popular stories get edited more
+
+    def editor():
+        for tick in range(1, 10_000):
+            if stop.wait(2):
+                return
+            _change(driver, "publish" if tick % 15 == 0 else "update", edits[tick % 200][0])
+
+    thread = threading.Thread(target=editor)
+    thread.start()
+    try:
+        wrk(varnish.port, paths, seconds=WARM_SECONDS, connections=64, scratch=web.scratch)
+        before = varnish.counters(), _origin_cpu(web, server, worker)
+        result = wrk(varnish.port, paths, seconds=MIX_SECONDS, connections=64, scratch=web.scratch)
+        after = varnish.counters(), _origin_cpu(web, server, worker)
+    finally:
+        stop.set()
+        thread.join()
+    if mode == "keys":  # the old design may overwhelm the origin: its errors are counted
+        check_load("mix", result, varnish.tail())
+    names = ("cache_hit", "cache_miss", "cache_hitpass", "cache_hitmiss")
+    counted = {k: after[0][f"MAIN.{k}"] - before[0][f"MAIN.{k}"] for k in names}
+    served = counted["cache_hit"] + counted["cache_miss"] + counted["cache_hitpass"]
+    cpu = sum(load.cpu_used(b, a) or 0.0 for b, a in zip(before[1], after[1], strict=True))
+    entry = {"reads": result["requests"], "requests_per_second": result["requests"] / MIX_SECONDS}
+    entry |= {"counters": counted, "hit_ratio": counted["cache_hit"] / max(1, served)}
+    entry |= {"not_200": result["non200"], "socket_errors": result["errors"]}
+    entry["origin_cpu_ms_per_1000_reads"] = 1e6 * cpu / max(1, result["requests"])
+    rate, cpu = entry["requests_per_second"], entry["origin_cpu_ms_per_1000_reads"]
+    print(
+        f"  mix: {rate:,.0f} reads/s, hits {entry['hit_ratio']:.2%}, origin CPU {cpu:,.0f} ms/1,000"
+    )
+    return entry
+
+
+def _origin_cpu(web, server, worker) -> tuple:
+    pids = server.process.pid, worker.process.pid
+    return load.server_cpu(pids[0]), load.backends_cpu(web.url), load.proc_cpu(pids[1])
+
+
+def _goals(cached, freshness, mix) -> list[dict]:
+    ratio, p99 = cached["ratio_to_static"], freshness["seconds"]["p99"]
+    hits = mix["keys"]["hit_ratio"]
+    cpu = {mode: e["origin_cpu_ms_per_1000_reads"] for mode, e in mix.items()}
+    lower = cpu["version"] / max(cpu["keys"], 1e-9)
+    texts = {
+        "ratio": "cached article through Varnish ≥ 50% of a static file through nginx",
+        "p99": f"update, publish, withdraw seen through Varnish within 1 s (p99, {TRIALS})",
+        "hits": "edge hit ratio in the mix ≥ 97%",
+        "cpu": "origin CPU per 1,000 reads ≥ 5× lower than with the version design",
+    }
+    actual = {"ratio": ratio, "p99": p99, "hits": hits, "cpu": lower}
+    units = {"ratio": "of the static file's req/s", "p99": "s", "hits": "", "cpu": "× lower"}
+    return [
+        report.goal(texts[k], GOALS[k], round(actual[k], 3), units[k],
+                    actual[k] <= GOALS[k] if k == "p99" else actual[k] >= GOALS[k])
+        for k in GOALS
+    ]  # fmt: skip
+
+
+def _table(cached, freshness, mix) -> dict:
+    s = freshness["seconds"]
+    rate, ratio = cached["requests_per_second"], cached["ratio_to_static"]
+    rows = [[CACHED, f"{rate:,.0f} req/s, {ratio:.1%} of the static file's"]]
+    shown = f"p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s"
+    rows.append([f"{TRIALS} changes seen through Varnish", shown])
+    for mode, e in mix.items():
+        cpu = e["origin_cpu_ms_per_1000_reads"]
+        shown = f"{e['requests_per_second']:,.0f} reads/s, hit ratio {e['hit_ratio']:.2%}, "
+        rows.append([f"mix, invalidation by {mode}", f"{shown}origin CPU {cpu:,.0f} ms/1,000"])
+    return {"columns": ["measure", "result"], "rows": rows}
