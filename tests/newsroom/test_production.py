@@ -1,6 +1,7 @@
 """Production behaviour: deploy check, security headers, login lockout, bad requests, health,
 and the container and proxy files."""
 
+import importlib.util
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -456,6 +458,7 @@ def test_compose_nginx_config_is_the_rendered_template_and_nginx_accepts_it(tmp_
         LISTEN=f"127.0.0.1:{free_port()}",
         STATIC_ROOT=str(tmp_path),
         MEDIA_ROOT=str(tmp_path),
+        PAGE_CACHE="newsroom_pages",
     )
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
@@ -469,6 +472,25 @@ def test_compose_nginx_config_is_the_rendered_template_and_nginx_accepts_it(tmp_
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_varnish_vcl_is_the_rendered_template_and_its_image_builds_from_it():
+    """tests/newsroom/test_varnish.py runs the same template under a real varnishd."""
+    spec = importlib.util.spec_from_file_location(
+        "varnish_render", ROOT / "deploy/varnish/render.py"
+    )
+    render = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render)
+    assert (ROOT / "deploy/varnish/default.vcl").read_text() == render.render(**render.COMPOSE)
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    assert compose["services"]["varnish"]["build"] == "./deploy/varnish"
+    dockerfile = (ROOT / "deploy/varnish/Dockerfile").read_text()
+    assert "varnish-modules" in dockerfile and "COPY default.vcl " in dockerfile
+    assert "purge=:6082" in dockerfile
+    urls = compose["x-app"]["environment"]["NEWSROOM_VARNISH_URLS"]
+    assert urlsplit(urls).netloc == "varnish:6082"  # the purge listener
+    with pytest.raises(ValueError, match="unfilled: __GRACE__$"):
+        render.render(**{k: v for k, v in render.COMPOSE.items() if k != "GRACE"})
 
 
 def test_the_image_entry_command_starts_the_app_outside_a_container(tmp_path):
