@@ -46,7 +46,7 @@ from django.utils.http import http_date, parse_http_date_safe
 from django.utils.module_loading import import_string
 from django_tasks import task
 
-from .purge import backends, purge_edge_task
+from .purge import backends, purge_task
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _send_purge(keys: set[str], *, soft: bool) -> None:
         logger.warning("cache unreachable: %s key(s) left to a retrying task", len(keys))
         retry_invalidation_task.enqueue(sorted(keys), attempt=1)
     if backends():
-        purge_edge_task.enqueue(sorted(keys), soft=soft)
+        purge_task().enqueue(sorted(keys), soft=soft)
 
 
 def content_changed() -> None:

@@ -150,7 +150,7 @@ def purge_edge_task(keys: list[str], soft: bool = False, attempt: int = 1) -> in
         delay = RETRY_DELAYS[min(attempt - 1, len(RETRY_DELAYS) - 1)]
         logger.warning("edge purge of %s key(s) failed (%s); again in %s s", len(keys), exc, delay)
         if purge_edge_task.get_backend().supports_defer:
-            later = purge_edge_task.using(run_after=timezone.now() + timedelta(seconds=delay))
+            later = purge_task().using(run_after=timezone.now() + timedelta(seconds=delay))
             transaction.on_commit(partial(later.enqueue, keys, soft=soft, attempt=attempt + 1))
         else:
             logger.error("this task backend cannot retry later: edge purge not retried")
@@ -159,6 +159,14 @@ def purge_edge_task(keys: list[str], soft: bool = False, attempt: int = 1) -> in
         "edge purge: %s key(s), %s request(s), %s", len(keys), sent, "soft" if soft else "hard"
     )
     return sent
+
+
+def purge_task():
+    """`purge_edge_task` on the `edge` queue, or on the default one where the task backend has
+    no `edge` queue (a purge must not fail for want of its own worker)."""
+    if QUEUE in purge_edge_task.get_backend().queues:
+        return purge_edge_task
+    return purge_edge_task.using(queue_name="default")
 
 
 @receiver(setting_changed)
