@@ -38,25 +38,28 @@ def _moment(name: str, value):
     return Article._meta.get_field(name).to_python(value) if isinstance(value, str) else value
 
 
-def _placement(pk, values: dict, *, with_lists: bool) -> surrogates.Placement:
+def _lists(pks) -> dict[int, tuple[frozenset, frozenset]]:
+    """The tag ids and byline ids of each story: two queries however many."""
+    found = {pk: (set(), set()) for pk in pks}
+    kind = ContentType.objects.get_for_model(Article)
+    tagged = TaggedItem.objects.filter(object_id__in=found, content_type=kind)
+    for pk, tag_id in tagged.values_list("object_id", "tag_id"):
+        found[pk][0].add(tag_id)
+    bylines = Article.authors.through.objects.filter(article_id__in=found)
+    for pk, author_id in bylines.values_list("article_id", "author_id"):
+        found[pk][1].add(author_id)
+    return {pk: (frozenset(tags), frozenset(authors)) for pk, (tags, authors) in found.items()}
+
+
+def _placement(pk, values: dict, *, lists=None) -> surrogates.Placement:
+    """Where a story in this state is listed; `lists`: its (tag ids, byline ids), when they
+    matter (it enters or leaves listings), from `_lists`."""
     now = timezone.now()
     published_at = _moment("published_at", values["published_at"])
     visible = values["status"] == Status.PUBLISHED and published_at is not None
     visible = visible and published_at <= now
     until = _moment("breaking_until", values["breaking_until"])
-    tags = authors = frozenset()
-    if with_lists and visible:
-        kind = ContentType.objects.get_for_model(Article)
-        tags = frozenset(
-            TaggedItem.objects.filter(object_id=pk, content_type=kind).values_list(
-                "tag_id", flat=True
-            )
-        )
-        authors = frozenset(
-            Article.authors.through.objects.filter(article_id=pk).values_list(
-                "author_id", flat=True
-            )
-        )
+    tags, authors = lists if lists and visible else (frozenset(), frozenset())
     return surrogates.Placement(
         pk=pk,
         visible=visible,
@@ -84,15 +87,16 @@ def _article_saved(sender, instance, created=False, raw=False, **kwargs):
         return
     row = getattr(instance, "_placement_before", None)
     now = {field: getattr(instance, field) for field in (*PLACED_BY, *TEXT)}
-    after = _placement(instance.pk, now, with_lists=False)
-    before = _placement(instance.pk, row, with_lists=False) if row else None
+    after = _placement(instance.pk, now)
+    before = _placement(instance.pk, row) if row else None
     if (
         before is None
         or before.visible != after.visible
         or (after.visible and before.published_at != after.published_at)
     ):  # it enters or leaves listings: those of its tags and bylines too
-        after = _placement(instance.pk, now, with_lists=True)
-        before = _placement(instance.pk, row, with_lists=True) if row else None
+        lists = _lists([instance.pk])[instance.pk]
+        after = _placement(instance.pk, now, lists=lists)
+        before = _placement(instance.pk, row, lists=lists) if row else None
     text = row is not None and any(row[field] != now[field] for field in TEXT)
     keys = surrogates.for_change(before, after, text=text)
     where = (after.visible, after.published_at, after.section_id)
@@ -113,17 +117,17 @@ def _rails(placements) -> set[str]:
 
 def _article_deleted(sender, instance, **kwargs):
     values = {field: getattr(instance, field) for field in PLACED_BY}
-    gone = _placement(instance.pk, values, with_lists=False)
+    gone = _placement(instance.pk, values)
     purge(surrogates.for_change(gone, None) | _rails([gone]))
 
 
 def _inserted(sender, ids, **kwargs):
-    """The importer's new stories: the listings they enter (their tags' and bylines' too)."""
-    fields = ("pk", *PLACED_BY)
-    keys, placed = set(), []
-    for row in Article.objects.filter(pk__in=ids).values(*fields):
-        placed.append(_placement(row["pk"], row, with_lists=True))
-        keys |= surrogates.for_change(None, placed[-1])
+    """The importer's new stories: the listings they enter (their tags' and bylines' too), in
+    a fixed number of queries. Not their own keys: no page can show a story just made."""
+    rows = list(Article.objects.filter(pk__in=ids).values("pk", *PLACED_BY))
+    lists = _lists([row["pk"] for row in rows])
+    placed = [_placement(row["pk"], row, lists=lists[row["pk"]]) for row in rows]
+    keys = set().union(*(p.listings() for p in placed)) if placed else set()
     purge(keys | _rails(placed), soft=True)
 
 

@@ -3,6 +3,7 @@ shows, and each kind of change makes exactly the pages showing it stale, no othe
 change × page, checked through the page cache (a page is stale when it is no longer a hit)."""
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.urls import reverse
@@ -233,3 +234,21 @@ def test_the_old_design_is_one_switch_away(
     with django_capture_on_commit_callbacks(execute=True):
         edit_draft(world)
     assert not any(is_hit(client.get(url)) for url in urls.values())
+
+
+def test_an_import_makes_the_listings_it_enters_stale_and_no_story_page(
+    client, world, django_capture_on_commit_callbacks, tmp_path
+):
+    from django.core.management import call_command
+
+    seed = tmp_path / "story.txt"
+    seed.write_text("Gull seen eating a whole pasty\n\nIt took the lot.\n", encoding="utf-8")
+    urls = pages(world)
+    for url in urls.values():
+        client.get(url)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_articles", str(seed), "--section", "sport", stdout=StringIO())
+    assert Article.objects.filter(headline="Gull seen eating a whole pasty").exists()
+    stale = {name for name, url in urls.items() if not is_hit(client.get(url))}
+    # Stories are imported with the time of the import: today's archive page too.
+    assert stale == {"home", "sport", "feed", "news feed", "sitemap", "search", "archive"}
