@@ -188,6 +188,18 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_visible_idx"),
             models.Index(fields=["section", "status", "-published_at"], name="article_section_idx"),
+            # The home page's lead and breaking banner: a few rows each, which without these
+            # were found by reading most published stories (5 and 11 ms at 10,000 stories).
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(status=Status.PUBLISHED, is_featured=True),
+                name="article_featured_idx",
+            ),
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(status=Status.PUBLISHED, is_breaking=True),
+                name="article_breaking_idx",
+            ),
         ]
         permissions = [
             ("publish_article", "Can publish, schedule, unpublish and withdraw articles"),

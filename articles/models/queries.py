@@ -11,6 +11,7 @@ import datetime
 
 from django.db import connection, models
 from django.db.models import F, Q, Window
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -179,23 +180,11 @@ class ArticleQuerySet(models.QuerySet):
     def section_rails(self, *, per_section: int, exclude=(), now=None) -> list[tuple]:
         """(section, its newest `per_section` visible stories not in `exclude`) for each
         section with any, in navigation order: one query for the rows, one for their bylines.
-        Stories are ranked by ids alone in a subquery: ranking whole rows made PostgreSQL sort
-        every published story's row, on disk."""
-        ranked = (
-            self.published(now=now)
-            .exclude(pk__in=exclude)
-            .annotate(
-                position=Window(
-                    RowNumber(),
-                    partition_by=[F("section_id")],
-                    order_by=[F("published_at").desc(), F("pk").desc()],
-                )
-            )
-            .filter(position__lte=per_section)
-            .values("pk")
-        )
+        On PostgreSQL each section's stories are found by a lateral join, `per_section` rows
+        read from the (section, status, published_at) index each: ranking every published
+        story by a window made the home page's costliest query (30 ms at 10,000 stories)."""
         stories = (
-            self.model.objects.filter(pk__in=ranked)
+            self.model.objects.filter(pk__in=self._rail_ids(per_section, exclude, now))
             .for_listing()
             .order_by("section__order", "section__name", "-published_at", "-pk")
         )
@@ -203,6 +192,26 @@ class ArticleQuerySet(models.QuerySet):
         for story in stories:
             rails.setdefault(story.section, []).append(story)
         return list(rails.items())
+
+    def _rail_ids(self, per_section: int, exclude, now):
+        """The ids of `section_rails`' stories, as a subquery."""
+        now = now or timezone.now()
+        if connection.vendor == "postgresql":
+            table, sections = self.model._meta.db_table, self.model.section.field.related_model
+            sql = f"""SELECT rail.id FROM {sections._meta.db_table} s CROSS JOIN LATERAL
+                (SELECT a.id FROM {table} a WHERE a.section_id = s.id AND a.status = %s AND
+                a.published_at <= %s AND NOT (a.id = ANY(%s::bigint[]))
+                ORDER BY a.published_at DESC, a.id DESC LIMIT %s) rail"""
+            return RawSQL(sql, [PUBLISHED, now, list(exclude), per_section])
+        ranked = self.published(now=now).exclude(pk__in=exclude)
+        ranked = ranked.annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("section_id")],
+                order_by=[F("published_at").desc(), F("pk").desc()],
+            )
+        )
+        return ranked.filter(position__lte=per_section).values("pk")
 
     def linked_by_headline(self, titles) -> dict:
         """Published articles whose headline matches one of `titles` (teasers, navigation),
