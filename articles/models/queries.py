@@ -50,6 +50,13 @@ def _bylines():
     return Author.objects.only("name", "slug")
 
 
+def with_bylines(stories) -> None:
+    """Load the bylines of `stories` (loaded `for_listing(bylines=False)`; None is skipped) in
+    one query, as `for_listing` would for each list: a page of several lists pays one query."""
+    stories = [story for story in stories if story is not None]
+    models.prefetch_related_objects(stories, models.Prefetch("authors", queryset=_bylines()))
+
+
 class ArticleQuerySet(models.QuerySet):
     # --- which stories -------------------------------------------------------------------------
 
@@ -121,11 +128,12 @@ class ArticleQuerySet(models.QuerySet):
 
     # --- in what shape --------------------------------------------------------------------------
 
-    def for_listing(self, *, text: bool = False):
+    def for_listing(self, *, text: bool = False, bylines: bool = True):
         """Everything a story card needs, newest first, in a fixed number of queries (one for
-        the rows with their section and picture, one for all their bylines). Not the search
-        vector (a few KB a row that only the database reads), nor the body and standfirst
-        unless `text` (feeds and search summarise them), nor a picture's rights text."""
+        the rows with their section and picture, one for all their bylines; without `bylines`,
+        left to `with_bylines` for several lists at once). Not the search vector (a few KB a
+        row that only the database reads), nor the body and standfirst unless `text` (feeds
+        and search summarise them), nor a picture's rights text."""
         deferred = ["search_vector"] if text else ["body", "standfirst", "search_vector"]
         # Of the picture, a card needs its size, alt text and renditions' key (feeds: credit).
         unused = ["file", "caption", "source", "rights", "processing_note", "licence"]
@@ -137,12 +145,10 @@ class ArticleQuerySet(models.QuerySet):
             *([] if text else ["credit"]),
         ]
         deferred += [f"hero_image__{name}" for name in unused]
-        return (
-            self.select_related("section", "hero_image")
-            .prefetch_related(models.Prefetch("authors", queryset=_bylines()))
-            .defer(*deferred)
-            .order_by("-published_at", "-pk")
-        )
+        rows = self.select_related("section", "hero_image")
+        if bylines:
+            rows = rows.prefetch_related(models.Prefetch("authors", queryset=_bylines()))
+        return rows.defer(*deferred).order_by("-published_at", "-pk")
 
     def for_detail(self):
         """Everything the article page shows, in a fixed number of queries (the picture's row
@@ -177,15 +183,18 @@ class ArticleQuerySet(models.QuerySet):
             .order_by("-published_at", "-pk")
         )
 
-    def section_rails(self, *, per_section: int, exclude=(), now=None) -> list[tuple]:
+    def section_rails(
+        self, *, per_section: int, exclude=(), now=None, bylines: bool = True
+    ) -> list[tuple]:
         """(section, its newest `per_section` visible stories not in `exclude`) for each
-        section with any, in navigation order: one query for the rows, one for their bylines.
+        section with any, in navigation order: one query for the rows, one for their bylines
+        (unless not `bylines`, as in `for_listing`).
         On PostgreSQL each section's stories are found by a lateral join, `per_section` rows
         read from the (section, status, published_at) index each: ranking every published
         story by a window made the home page's costliest query (30 ms at 10,000 stories)."""
         stories = (
             self.model.objects.filter(pk__in=self._rail_ids(per_section, exclude, now))
-            .for_listing()
+            .for_listing(bylines=bylines)
             .order_by("section__order", "section__name", "-published_at", "-pk")
         )
         rails: dict = {}
