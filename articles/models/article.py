@@ -8,10 +8,10 @@ from datetime import datetime
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from newsroom.links import address
 from newsroom.slugs import base_slug, unique_slug
 from newsroom.text import clean_text_fields
 
@@ -231,7 +231,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("articles:detail", args=[self.section.slug, self.slug])
+        return address("articles:detail", self.section.slug, self.slug)
 
     def refresh_derived_fields(self, *, body_is_sanitized: bool = False) -> None:
         """Sanitise the body and recompute what derives from the row's own fields. `save()`
