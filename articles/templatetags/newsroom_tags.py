@@ -7,7 +7,7 @@ import json
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
-from django.utils.dateformat import format as format_date
+from django.utils.dates import MONTHS_3
 from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
@@ -105,12 +105,10 @@ def story_card(article, *, heading_level=3, snippet="", eager=False, compact=Fal
     extra = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
     extra = mark_safe(extra)
     if not compact:
-        published = localtime(article.published_at) if article.published_at else None
         extra += format_html(
             '<p class="card__meta">{} <time datetime="{}">{}</time></p>',
             byline(article.authors.all()),
-            format_date(published, r"Y-m-d\TH:i:sO") if published else "",
-            format_date(published, "j M Y, H:i") if published else "",
+            *_card_time(article.published_at),
         )
     return format_html(
         '<article class="{}">{}<div class="card__text"><p class="card__section">'
@@ -121,4 +119,16 @@ def story_card(article, *, heading_level=3, snippet="", eager=False, compact=Fal
         section.name,
         headline,
         extra,
+    )
+
+
+def _card_time(moment) -> tuple[str, str]:
+    """A card's time in newsroom time, as the date filters `Y-m-d\\TH:i:sO` and `j M Y, H:i`
+    write it, without Django's date formatter (a quarter of a card's time)."""
+    if moment is None:
+        return "", ""
+    local = localtime(moment)
+    month = MONTHS_3[local.month].title()
+    return local.isoformat(timespec="seconds")[:-6] + local.strftime("%z"), (
+        f"{local.day} {month} {local.year}, {local:%H:%M}"
     )
