@@ -25,7 +25,7 @@ from .body import plain_text
 from .models import Article
 
 MAX_QUERY_LENGTH = 200
-MAX_RESULTS = 500  # the newest matches ranked and paged (25 pages); counted up to one more
+MAX_RESULTS = 200  # the newest matches ranked and paged (10 pages); counted up to one more
 CONFIG = "english"
 # Control characters cannot appear in article text, so they mark highlights safely; the
 # snippet is escaped first and the markers become <mark> afterwards.
