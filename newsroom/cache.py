@@ -32,7 +32,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -109,6 +109,20 @@ def _add_many(data: dict, *, timeout: int) -> None:
         return
     for key, value in data.items():
         cache.add(key, value, timeout=timeout)
+
+
+def kept_until_any_change(name: str, make: Callable[[], object]):
+    """`make()`, kept in the cache under `name` until the next purge of `all` (for what every
+    page shows, such as the navigation): one round trip while kept."""
+    version_name = KEY_VERSION.format(key=ALL)
+    found = cache.get_many([name, version_name])
+    version = found.get(version_name) or _versions([ALL])[ALL]
+    kept = found.get(name)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    value = make()  # after reading the version: a purge meanwhile leaves this copy stale
+    cache.set(name, (version, value), timeout=KEY_VERSION_SECONDS)
+    return value
 
 
 def _fresh(entry: dict) -> bool:
