@@ -82,7 +82,11 @@ class ArticleQuerySet(models.QuerySet):
         stories" when none are chosen: a rail that publishing a new story does not change)."""
         earlier = Q(published_at__lt=story.published_at)
         earlier |= Q(published_at=story.published_at, pk__lt=story.pk)
-        return self.filter(earlier, section_id=story.section_id).order_by("-published_at", "-pk")
+        # The bound alone too: the index can start at it, where the condition above is checked
+        # row by row (on an old story's page, every later story of its section read first).
+        return self.filter(
+            earlier, published_at__lte=story.published_at, section_id=story.section_id
+        ).order_by("-published_at", "-pk")
 
     def rails_showing(self, stories: list[tuple[int, int, datetime.datetime]], count: int):
         """The visible stories whose `earlier_in_section` rail of `count` shows one of
