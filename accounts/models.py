@@ -2,9 +2,9 @@
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
+from newsroom.links import address
 from newsroom.slugs import base_slug, unique_slug
 
 
@@ -72,7 +72,7 @@ class Author(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("articles:author", args=[self.slug])
+        return address("articles:author", self.slug)
 
 
 def unique_author_slug(name: str) -> str:

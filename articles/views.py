@@ -12,7 +12,7 @@ from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified, tag_response
 
 from . import body, search, surrogates
-from .models import Article, Correction, Section, archive_range
+from .models import Article, Correction, Section, archive_range, with_bylines
 from .parsing import headline_key
 from .services import media
 
@@ -25,23 +25,24 @@ RELATED_FALLBACK = surrogates.RELATED_RAIL
 @public_page
 def home(request):
     now = timezone.now()
-    stories = Article.objects.published(now=now).for_listing()
+    stories = Article.objects.published(now=now).for_listing(bylines=False)
     # The newest featured story leads; without one, the newest story. Two index-ordered
     # lookups: ordering by -is_featured first made PostgreSQL sort every published story.
     lead = stories.filter(is_featured=True).first() or stories.first()
     latest = list(stories.exclude(pk=getattr(lead, "pk", None))[:LATEST_ON_HOME])
-    breaking = list(Article.objects.breaking(now=now).for_listing()[:3])
-    context = {
-        "lead": lead,
-        "latest": latest,
-        "breaking": breaking,
-        "rails": Article.objects.section_rails(
-            per_section=PER_SECTION_RAIL, exclude=[s.pk for s in [lead, *latest] if s], now=now
-        ),
-    }
+    # The banner shows headlines only: no bylines to load.
+    breaking = list(Article.objects.breaking(now=now).for_links()[:3])
+    rails = Article.objects.section_rails(
+        per_section=PER_SECTION_RAIL,
+        exclude=[s.pk for s in [lead, *latest] if s],
+        now=now,
+        bylines=False,
+    )
+    cards = [lead, *latest, *(story for _, rail in rails for story in rail)]
+    with_bylines(cards)  # one query for every card's
+    context = {"lead": lead, "latest": latest, "breaking": breaking, "rails": rails}
     response = render(request, "articles/home.html", context)
-    shown = [lead, *latest, *breaking, *(story for _, rail in context["rails"] for story in rail)]
-    tag_response(response, surrogates.of_cards(shown) | {surrogates.HOME})
+    tag_response(response, surrogates.of_cards([*cards, *breaking]) | {surrogates.HOME})
     newest = max((_changed_at(s) for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
 

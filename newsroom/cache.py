@@ -32,7 +32,7 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -94,12 +94,35 @@ def _versions(keys: Iterable[str]) -> dict[str, str]:
     """The current version of each key, made up (and stored) for keys that have none."""
     names = {key: KEY_VERSION.format(key=key) for key in keys}
     found = cache.get_many(list(names.values()))
-    missing = [name for name in names.values() if name not in found]
-    for name in missing:
-        cache.add(name, uuid.uuid4().hex, timeout=KEY_VERSION_SECONDS)
+    missing = {name: uuid.uuid4().hex for name in names.values() if name not in found}
     if missing:
-        found.update(cache.get_many(missing))
+        _add_many(missing, timeout=KEY_VERSION_SECONDS)
+        found.update(cache.get_many(list(missing)))
     return {key: found.get(name, "") for key, name in names.items()}
+
+
+def _add_many(data: dict, *, timeout: int) -> None:
+    """`cache.add` for each item: in one round trip on Redis (a story page has a dozen keys
+    seen for the first time), one by one on other caches."""
+    if hasattr(cache, "add_many"):
+        cache.add_many(data, timeout=timeout)
+        return
+    for key, value in data.items():
+        cache.add(key, value, timeout=timeout)
+
+
+def kept_until_any_change(name: str, make: Callable[[], object]):
+    """`make()`, kept in the cache under `name` until the next purge of `all` (for what every
+    page shows, such as the navigation): one round trip while kept."""
+    version_name = KEY_VERSION.format(key=ALL)
+    found = cache.get_many([name, version_name])
+    version = found.get(version_name) or _versions([ALL])[ALL]
+    kept = found.get(name)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    value = make()  # after reading the version: a purge meanwhile leaves this copy stale
+    cache.set(name, (version, value), timeout=KEY_VERSION_SECONDS)
+    return value
 
 
 def _fresh(entry: dict) -> bool:

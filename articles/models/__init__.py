@@ -9,7 +9,7 @@ from .article import (
     article_slug,
     to_the_second,
 )
-from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible
+from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
 from .records import Correction, Transition
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 
@@ -30,4 +30,5 @@ __all__ = [
     "to_the_second",
     "validate_section_slug",
     "visible",
+    "with_bylines",
 ]

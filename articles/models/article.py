@@ -8,10 +8,10 @@ from datetime import datetime
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
 
+from newsroom.links import address
 from newsroom.slugs import base_slug, unique_slug
 from newsroom.text import clean_text_fields
 
@@ -188,6 +188,18 @@ class Article(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_visible_idx"),
             models.Index(fields=["section", "status", "-published_at"], name="article_section_idx"),
+            # The home page's lead and breaking banner: a few rows each, which without these
+            # were found by reading most published stories (5 and 11 ms at 10,000 stories).
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(status=Status.PUBLISHED, is_featured=True),
+                name="article_featured_idx",
+            ),
+            models.Index(
+                fields=["-published_at"],
+                condition=Q(status=Status.PUBLISHED, is_breaking=True),
+                name="article_breaking_idx",
+            ),
         ]
         permissions = [
             ("publish_article", "Can publish, schedule, unpublish and withdraw articles"),
@@ -219,7 +231,7 @@ class Article(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("articles:detail", args=[self.section.slug, self.slug])
+        return address("articles:detail", self.section.slug, self.slug)
 
     def refresh_derived_fields(self, *, body_is_sanitized: bool = False) -> None:
         """Sanitise the body and recompute what derives from the row's own fields. `save()`

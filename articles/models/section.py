@@ -2,7 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.urls import reverse
+
+from newsroom.links import address
 
 # First path segments that belong to the site, not to a section.
 RESERVED_SECTION_SLUGS = {
@@ -46,4 +47,4 @@ class Section(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("articles:section", args=[self.slug])
+        return address("articles:section", self.slug)

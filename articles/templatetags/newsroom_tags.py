@@ -1,14 +1,19 @@
-"""Template helpers for metadata crawlers read: JSON-LD and absolute URLs."""
+"""Template helpers: story cards and bylines (written in Python: a front page has dozens of
+them, and a template include costs more than a card's whole markup), and what metadata
+crawlers read, JSON-LD and absolute URLs."""
 
 import json
 
 from django import template
 from django.conf import settings
 from django.templatetags.static import static
+from django.utils.dates import MONTHS_3
 from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
 from newsroom.text import one_line
+from pictures.templatetags.pictures_tags import card_picture
 
 from .. import structured_data
 
@@ -80,3 +85,50 @@ def absolute_static(path: str) -> str:
     """An absolute URL for a static file, for tags read off-site (Open Graph images)."""
     url = static(path)
     return url if url.startswith(("http://", "https://")) else f"{settings.SITE_URL}{url}"
+
+
+@register.simple_tag
+def story_card(article, *, heading_level=3, snippet="", eager=False, compact=False) -> str:
+    """A story's card: its picture (`card_picture`), section, headline as a link (an `<h2>` or,
+    by default, an `<h3>`), `snippet` (safe HTML) if any and, unless `compact`, byline and
+    time. `eager`: the page's first picture. Expects the story loaded `for_listing()`."""
+    classes = "card" + (" card--compact" if compact else "")
+    classes += " card--breaking" if article.is_breaking else ""
+    section = article.section
+    tag = "h2" if heading_level == 2 else "h3"
+    headline = format_html(
+        '<{0} class="card__headline"><a href="{1}">{2}</a></{0}>',
+        mark_safe(tag),
+        article.get_absolute_url(),
+        article.headline,
+    )
+    extra = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
+    extra = mark_safe(extra)
+    if not compact:
+        extra += format_html(
+            '<p class="card__meta">{} <time datetime="{}">{}</time></p>',
+            byline(article.authors.all()),
+            *_card_time(article.published_at),
+        )
+    return format_html(
+        '<article class="{}">{}<div class="card__text"><p class="card__section">'
+        '<a href="{}">{}</a></p>{}{}</div></article>',
+        classes,
+        card_picture(article, compact=compact, eager=eager),
+        section.get_absolute_url(),
+        section.name,
+        headline,
+        extra,
+    )
+
+
+def _card_time(moment) -> tuple[str, str]:
+    """A card's time in newsroom time, as the date filters `Y-m-d\\TH:i:sO` and `j M Y, H:i`
+    write it, without Django's date formatter (a quarter of a card's time)."""
+    if moment is None:
+        return "", ""
+    local = localtime(moment)
+    month = MONTHS_3[local.month].title()
+    return local.isoformat(timespec="seconds")[:-6] + local.strftime("%z"), (
+        f"{local.day} {month} {local.year}, {local:%H:%M}"
+    )

@@ -1,12 +1,14 @@
 """Reader search: full-text search on PostgreSQL (ranking, stemming, the query syntax people
 type, highlighted snippets), the simple fallback used on SQLite, and queries meant to break it."""
 
+from datetime import timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import lxml.html
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from articles import search
 from articles.models import Article
@@ -282,6 +284,26 @@ def test_pagination_links_keep_the_query(client):
     (previous_link,) = second.xpath('//nav[@class="pagination"]//a[@rel="prev"]')
     assert parse_qs(urlsplit(previous_link.get("href")).query) == {"q": [query], "page": ["1"]}
     assert Article.objects.published().count() == PER_PAGE + 1
+
+
+def test_a_common_word_ranks_only_the_newest_matches_and_says_there_were_more(client, monkeypatch):
+    monkeypatch.setattr(search, "MAX_RESULTS", 2)
+    now = timezone.now()
+    # The oldest would rank first (its headline matches), but only the newest two are ranked.
+    ArticleFactory(headline="Otters everywhere", published_at=now - timedelta(hours=3))
+    for hours, headline in [(2, "Harbour news"), (1, "River news")]:
+        ArticleFactory(
+            headline=headline,
+            body=body("An otter was seen."),
+            published_at=now - timedelta(hours=hours),
+        )
+    page = search_page(client, "otter")
+    assert set(headlines(page)) == {"Harbour news", "River news"}
+    status = " ".join(page.xpath('//p[@role="status"]')[0].text_content().split())
+    assert status.startswith("More than 2 stories found for “otter”")
+    ArticleFactory(headline="Only one", body=body("A lone heron."))
+    status = search_page(client, "heron").xpath('//p[@role="status"]')[0].text_content()
+    assert " ".join(status.split()) == "1 story found for “heron”."
 
 
 @pytest.mark.django_db

@@ -295,3 +295,24 @@ def test_a_story_page_costs_the_same_with_one_body_picture_or_twenty(client, wit
     one = queries_for(client, story(1).get_absolute_url())
     twenty = queries_for(client, story(20).get_absolute_url())
     assert one == twenty <= BEFORE_PICTURES["article"] + BODY_MEDIA_QUERY["article"]
+
+
+def test_the_navigation_is_kept_until_a_section_changes(client, django_capture_on_commit_callbacks):
+    story = ArticleFactory()
+    weather = Section.objects.create(name="Weather", slug="weather", order=99)
+
+    def navigation(url):  # each URL once: made afresh, never from the page cache
+        with CaptureQueriesContext(connection) as captured:
+            html = client.get(url).content.decode()
+        asked = any('FROM "articles_section" ORDER BY' in q["sql"] for q in captured)
+        return re.findall(r'<nav class="sections".*?</nav>', html, re.S)[0], asked
+
+    first, asked = navigation("/")
+    assert "Weather" in first and asked
+    again, asked = navigation(story.get_absolute_url())
+    assert again.replace(' aria-current="page"', "") == first and not asked
+    with django_capture_on_commit_callbacks(execute=True):
+        weather.name = "Weather and tides"
+        weather.save()
+    renamed, asked = navigation("/?after-the-change")
+    assert "Weather and tides" in renamed and asked

@@ -462,6 +462,15 @@ def test_on_redis_a_second_request_is_served_without_queries(
         assert is_hit(client.get(story.get_absolute_url()))
 
 
+def test_on_redis_add_many_adds_only_the_keys_not_there_in_one_round_trip(redis_cache):
+    cache.set("kept", "old")
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client(write=True) is client  # one client, not one a call
+    cache.add_many({"kept": "new", "added": "first"}, timeout=60)
+    assert cache.get_many(["kept", "added"]) == {"kept": "old", "added": "first"}
+    assert 0 < client.ttl(cache.make_key("added")) <= 60
+
+
 def test_pages_made_for_https_and_for_http_are_kept_apart(story, settings):
     # Behind a TLS-terminating proxy that says so, pages carry https links; a reader on plain
     # http (or a load balancer's probe) must not be given those, nor the reverse. The proxy
