@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "articles", "newsletters", "pictures")
 PACKAGES = ("newsroom", *APPS)
 MAX_MODULE_LINES = 400
-MAX_BENCH_MODULE_LINES = 300
+MAX_BENCH_MODULE_LINES = 350
 
 
 def modules() -> dict[str, Path]:
