@@ -3,12 +3,16 @@ the configuration. compose.conf is this template rendered for compose.yaml (in f
 so PAGE_CACHE is off); the nginx benchmark and test render their own copy for loopback, with
 the micro-cache (PAGE_CACHE=newsroom_pages)."""
 
-import re
+import importlib.util
 import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("newsroom.conf")
-PLACEHOLDER = re.compile(r"__[A-Z][A-Z_]*__")
+_spec = importlib.util.spec_from_file_location(
+    "deploy_placeholders", Path(__file__).resolve().parent.parent / "placeholders.py"
+)
+_placeholders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_placeholders)
 COMPOSE = {
     "CACHE_DIR": "/var/cache/nginx/newsroom",
     "UPSTREAM": "varnish:6081",
@@ -20,17 +24,7 @@ COMPOSE = {
 
 
 def render(**values: str) -> str:
-    text = TEMPLATE.read_text()
-    for key, value in values.items():
-        text = text.replace(f"__{key}__", value)
-    # Placeholders only: a value may itself contain "__" (a temporary directory's name).
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
-    left = sorted(
-        {m for line in lines for m in PLACEHOLDER.findall(line)} - {f"__{k}__" for k in values}
-    )
-    if left:
-        raise ValueError(f"placeholders left unfilled: {', '.join(left)}")
-    return text
+    return _placeholders.fill(TEMPLATE, values)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,16 @@ written out as the `purgers` ACL; GRACE (how long past its lifetime a copy may s
 origin that fails) and REFRESH_GRACE (how long after a soft purge or its lifetime a copy may be
 given while one fetch refreshes it, the origin being healthy) are VCL durations."""
 
-import re
+import importlib.util
 import sys
 from pathlib import Path
 
 TEMPLATE = Path(__file__).with_name("newsroom.vcl")
-PLACEHOLDER = re.compile(r"__[A-Z][A-Z_]*__")
+_spec = importlib.util.spec_from_file_location(
+    "deploy_placeholders", Path(__file__).resolve().parent.parent / "placeholders.py"
+)
+_placeholders = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_placeholders)
 COMPOSE = {
     "BACKEND_HOST": "web",
     "BACKEND_PORT": "8000",
@@ -35,17 +39,7 @@ def acl(entries: str) -> str:
 def render(**values: str) -> str:
     if "PURGERS" in values:
         values = {**values, "PURGERS": acl(values["PURGERS"])}
-    text = TEMPLATE.read_text()
-    for key, value in values.items():
-        text = text.replace(f"__{key}__", value)
-    # Placeholders only: a value may itself contain "__" (a temporary directory's name).
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
-    left = sorted(
-        {m for line in lines for m in PLACEHOLDER.findall(line)} - {f"__{k}__" for k in values}
-    )
-    if left:
-        raise ValueError(f"placeholders left unfilled: {', '.join(left)}")
-    return text
+    return _placeholders.fill(TEMPLATE, values)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -28,6 +28,7 @@ from articles.services import workflow
 from newsroom import cache as page_cache
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory, SectionFactory
+from tests.newsroom.loopback import LoopbackServer, free_port
 
 # Django's live server on the loopback address, where nginx's upstream points (pytest-django's
 # default, "localhost", may resolve to ::1 as well).
@@ -55,13 +56,7 @@ def _render():
     return module.render
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Proxy:
+class Proxy(LoopbackServer):
     """nginx on 127.0.0.1:port; `get`/`post` return (status, lower-cased headers, text)."""
 
     def __init__(self, port: int, static_root: Path):
@@ -70,26 +65,6 @@ class Proxy:
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def request(self, method, path, *, headers=None, body=None):
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", errors="replace")
-            found = {}
-            for name, value in response.getheaders():
-                found.setdefault(name.lower(), []).append(value)
-            return response.status, found, text
-        finally:
-            connection.close()
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, fields, *, headers=None):
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-        return self.request("POST", path, headers=headers, body=urlencode(fields).encode())
 
 
 def cache_status(headers) -> str | None:
@@ -111,7 +86,7 @@ def proxy(live_server, transactional_db):
     (static_root / STATIC_FILE).write_text(STATIC_TEXT)
     (scratch / "media").mkdir()
     (scratch / "tmp").mkdir()
-    port = _free_port()
+    port = free_port()
     site = _render()(
         CACHE_DIR=str(scratch / "cache"),
         UPSTREAM=upstream,

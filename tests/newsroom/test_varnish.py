@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -34,6 +34,7 @@ from articles.services import workflow
 from newsroom.purge import PurgeFailed, VarnishPurge
 from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory, SectionFactory
+from tests.newsroom.loopback import LoopbackServer, free_port
 
 # Django's live server on the loopback address, where Varnish's backend points (pytest-django's
 # default, "localhost", may resolve to ::1 as well).
@@ -58,13 +59,7 @@ def _render():
     return module.render
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Varnish:
+class Varnish(LoopbackServer):
     """varnishd on 127.0.0.1: readers on `port`, purges on `purge_port`. `get`/`post` return
     (status, lower-cased headers, text)."""
 
@@ -74,26 +69,6 @@ class Varnish:
     @property
     def purge_url(self) -> str:
         return f"http://127.0.0.1:{self.purge_port}/"
-
-    def request(self, method, path, *, headers=None, body=None, port=None):
-        connection = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=headers or {})
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", errors="replace")
-            found = {}
-            for name, value in response.getheaders():
-                found.setdefault(name.lower(), []).append(value)
-            return response.status, found, text
-        finally:
-            connection.close()
-
-    def get(self, path, **kwargs):
-        return self.request("GET", path, **kwargs)
-
-    def post(self, path, fields, *, headers=None):
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
-        return self.request("POST", path, headers=headers, body=urlencode(fields).encode())
 
     def purge(self, keys: str, *, soft=False, port=None):
         """(status, text) of a PURGE of `keys`, on the purge listener unless told otherwise."""
@@ -139,7 +114,7 @@ def start_varnish():
                 REFRESH_GRACE=refresh,
             )
         )
-        port, purge_port = _free_port(), _free_port()
+        port, purge_port = free_port(), free_port()
         # -j none: no separate users for the cache process (root or not, it is this user's).
         # A small log and few threads: the machine is shared.
         command = [
