@@ -17,6 +17,11 @@ entering its listings, a banner's expiry): the content's app lists those moments
 keys (`NEWSROOM_UPCOMING_CHANGES`), and a page's lifetime stops at the first one touching its
 keys, here and at the edge.
 
+A page made while a purge went out (a second save during the render of the first one's
+pages) is stored, but as stale: every purge also moves a counter, and a page is stored as fresh
+only when the counter did not move while it was made. On Redis a hit is one round trip whatever
+the number of keys: the versions are checked there (`newsroom.cache_backends`).
+
 When a page goes stale under load, one request renders it while the others wait briefly for
 that copy (a lock in the cache), so a purge of a hot page does not send a herd to the views.
 
@@ -30,8 +35,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import random
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
@@ -55,6 +60,7 @@ KEY_VERSION = "kv:{key}"
 # A key's version is kept a day: one that has gone (expired, evicted) only makes the pages
 # stored under it stale, never fresh, so the versions of a million stories need not stay.
 KEY_VERSION_SECONDS = 86_400
+PURGE_COUNTER = "purge-counter"  # moved by every purge
 UPCOMING_KEY = "upcoming-changes"
 CHANGED_AT_KEY = "content-changed-at"
 DEFAULT_MAX_AGE = 60  # what browsers (and a cache that is never purged) may keep a page
@@ -90,15 +96,20 @@ def tag_response(response, keys: Iterable[str]):
     return response
 
 
-def _versions(keys: Iterable[str]) -> dict[str, str]:
-    """The current version of each key, made up (and stored) for keys that have none."""
-    names = {key: KEY_VERSION.format(key=key) for key in keys}
-    found = cache.get_many(list(names.values()))
-    missing = {name: uuid.uuid4().hex for name in names.values() if name not in found}
+def _new_version() -> int:
+    return random.getrandbits(62)  # an int: Redis keeps it as digits, which its scripts compare
+
+
+def _versions(keys: Iterable[str]) -> tuple[object, dict[str, int]]:
+    """The purge counter, and the current version of each key (by its cache key), read together;
+    versions are made up (and stored) for keys that have none."""
+    names = [KEY_VERSION.format(key=key) for key in keys]
+    found = cache.get_many([PURGE_COUNTER, *names])
+    missing = {name: _new_version() for name in names if name not in found}
     if missing:
         _add_many(missing, timeout=KEY_VERSION_SECONDS)
         found.update(cache.get_many(list(missing)))
-    return {key: found.get(name, "") for key, name in names.items()}
+    return found.pop(PURGE_COUNTER, None), found
 
 
 def _add_many(data: dict, *, timeout: int) -> None:
@@ -116,7 +127,7 @@ def kept_until_any_change(name: str, make: Callable[[], object]):
     page shows, such as the navigation): one round trip while kept."""
     version_name = KEY_VERSION.format(key=ALL)
     found = cache.get_many([name, version_name])
-    version = found.get(version_name) or _versions([ALL])[ALL]
+    version = found.get(version_name) or _versions([ALL])[1].get(version_name)
     kept = found.get(name)
     if kept is not None and kept[0] == version:
         return kept[1]
@@ -125,13 +136,23 @@ def kept_until_any_change(name: str, make: Callable[[], object]):
     return value
 
 
-def _fresh(entry: dict) -> bool:
-    stored = entry["keys"]
-    if not stored or entry["expires"] <= time.time():
-        return False
-    names = {key: KEY_VERSION.format(key=key) for key in stored}
-    current = cache.get_many(list(names.values()))
-    return all(current.get(names[key]) == version for key, version in stored.items())
+def _load(key: str) -> tuple[dict | None, bool, object]:
+    """The page kept under `key` (or None), whether it is fresh, and the purge counter now."""
+    if hasattr(cache, "get_page"):
+        entry, fresh, counter = cache.get_page(key, PURGE_COUNTER)
+    else:
+        found = cache.get_many([key, PURGE_COUNTER])
+        entry, counter = found.get(key), found.get(PURGE_COUNTER)
+        stored = entry["versions"] if entry else None
+        fresh = bool(stored) and cache.get_many(list(stored)) == stored
+    return entry, fresh and entry["expires"] > time.time(), counter
+
+
+def _save(key: str, entry: dict, versions: dict[str, int], ttl: int) -> None:
+    if hasattr(cache, "set_page"):
+        cache.set_page(key, entry, versions, ttl)
+    else:
+        cache.set(key, {**entry, "versions": versions}, timeout=ttl)
 
 
 def _mode_keys(keys: Iterable[str]) -> set[str]:
@@ -146,7 +167,9 @@ def purge_now(keys: Iterable[str]) -> bool:
     keys = _mode_keys(keys)
     _record_change(time.time())
     cache.delete(UPCOMING_KEY)
-    versions = {KEY_VERSION.format(key=key): uuid.uuid4().hex for key in keys}
+    # The counter first: a page made meanwhile that sees a new version sees the new counter.
+    versions = {PURGE_COUNTER: _new_version()}
+    versions.update((KEY_VERSION.format(key=key), _new_version()) for key in keys)
     cache.set_many(versions, timeout=KEY_VERSION_SECONDS)
     return getattr(cache, "available", True)
 
@@ -257,7 +280,7 @@ def _upcoming_hook():
 
 def edge_max_age() -> int:
     """What the edge may keep a page for: long when purges reach it, else a browser's minute."""
-    return settings.NEWSROOM_EDGE_MAX_AGE if backends() else DEFAULT_MAX_AGE
+    return settings.NEWSROOM_EDGE_MAX_AGE if settings.NEWSROOM_PURGE_BACKENDS else DEFAULT_MAX_AGE
 
 
 # --- views and the middleware -------------------------------------------------------------------
@@ -324,52 +347,49 @@ class PublicPageCacheMiddleware:
         key = self._key(request)
         if key is None:
             return self.get_response(request)
-        entry = cache.get(key)
-        if entry and _fresh(entry):
+        entry, fresh, counter = _load(key)
+        if fresh:
             return self._replay(entry)
         if entry is None:  # never cached, or run out: nobody is waiting on it
             response = self.get_response(request)
-            self._store(key, response)
+            self._store(key, response, counter)
             return response
         # Purged while cached: a page readers are asking for. One request renders it; the
         # others wait a moment for that copy instead of all rendering it at once.
         lock = f"render:{key}"
-        if not cache.add(lock, 1, timeout=LOCK_SECONDS):
-            entry = self._wait_for(key)
-            if entry is not None:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not (locked := cache.add(lock, 1, timeout=LOCK_SECONDS)):
+            if time.monotonic() >= deadline:
+                break  # the render holding the lock is slow: make this one too
+            time.sleep(WAIT_STEP)
+            entry, fresh, counter = _load(key)
+            if fresh:
                 return self._replay(entry)
         try:
             response = self.get_response(request)
-            self._store(key, response)
+            self._store(key, response, counter)
         finally:
-            cache.delete(lock)
+            if locked:
+                cache.delete(lock)
         return response
 
     @staticmethod
-    def _wait_for(key: str) -> dict | None:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(WAIT_STEP)
-            entry = cache.get(key)
-            if entry and _fresh(entry):
-                return entry
-        return None
-
-    @staticmethod
-    def _store(key: str, response) -> None:
+    def _store(key: str, response, counter: object) -> None:
+        """Keep `response` under `key`: fresh if no purge went out since the purge counter read
+        `counter` (before the page was made), else as stale (the next reader makes it again)."""
         ttl = getattr(response, "public_page_ttl", 0)
         if not ttl or response.status_code != 200 or response.streaming or response.cookies:
             return
         if not response.has_header("ETag"):
             response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
         entry = {
-            "keys": _versions(response.surrogate_keys),
             "expires": time.time() + ttl,
             "status": response.status_code,
             "headers": [(k, v) for k, v in response.items() if k.lower() in _stored_headers()],
             "content": response.content,
         }
-        cache.set(key, entry, timeout=ttl)
+        counter_now, versions = _versions(response.surrogate_keys)
+        _save(key, entry, versions if counter_now == counter else {}, ttl)
 
     @staticmethod
     def _key(request) -> str | None:
@@ -383,7 +403,7 @@ class PublicPageCacheMiddleware:
         # The scheme too: a page made for https carries https links, which a reader on plain
         # http must not be given (and the reverse).
         digest = hashlib.sha1(f"{request.scheme}://{request.get_host()}{path}".encode()).hexdigest()
-        return f"page:{digest}"
+        return f"cached-page:{digest}"  # a Redis hash (a string before)
 
     @staticmethod
     def _replay(entry) -> HttpResponse:

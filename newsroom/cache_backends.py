@@ -7,6 +7,10 @@ socket timeout, with no retries) opens it, and for the next `NEWSROOM_CACHE_RETR
 call in this process returns at once without touching Redis; then one call tries again, and a
 success closes it. Without the breaker a hung Redis cost every cache call its full timeout, and
 a page several of them.
+
+Whole pages (`newsroom.cache`) are kept as a Redis hash: the page, and the version each of its
+surrogate keys had when it was made. A script checks those versions where they live, so a cached
+front page with a hundred keys is one round trip and one value to unpickle.
 """
 
 from __future__ import annotations
@@ -100,6 +104,27 @@ def _unavailable(*args, **kwargs):
     raise ValueError("cache unavailable")
 
 
+PAGE_FIELD = "_page"
+# KEYS: the page's hash, the purge counter. Returns {counter}, or {counter, fresh, page}; fresh
+# is 1 when the page was stored under versions and each is still its key's current one.
+GET_PAGE_SCRIPT = """
+local counter = redis.call('GET', KEYS[2]) or ''
+local fields = redis.call('HGETALL', KEYS[1])
+local page = nil
+local fresh, marked = 1, 0
+for i = 1, #fields, 2 do
+  if fields[i] == '_page' then
+    page = fields[i + 1]
+  else
+    marked = 1
+    if fresh == 1 and redis.call('GET', fields[i]) ~= fields[i + 1] then fresh = 0 end
+  end
+end
+if page == nil then return {counter} end
+return {counter, fresh * marked, page}
+"""
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     """Django's client, keeping one redis-py client per server: Django makes a new one for every
     call, and making one (it sets up its table of reply parsers) cost more CPU than a call."""
@@ -120,6 +145,25 @@ class ReusingRedisCacheClient(RedisCacheClient):
         pipeline = self.get_client(write=True).pipeline(transaction=False)
         for key, value in data.items():
             pipeline.set(key, self._serializer.dumps(value), ex=timeout, nx=True)
+        pipeline.execute()
+
+    def get_page(self, key: str, counter: str):
+        client = self.get_client(key)
+        script = self.__dict__.get("_get_page")
+        if script is None:
+            script = self._get_page = client.register_script(GET_PAGE_SCRIPT)
+        reply = script(keys=[key, counter], client=client)
+        counter_value = self._serializer.loads(reply[0]) if reply[0] else None
+        if len(reply) == 1:
+            return None, False, counter_value
+        return self._serializer.loads(reply[2]), bool(reply[1]), counter_value
+
+    def set_page(self, key: str, page, versions: dict[str, int], timeout) -> None:
+        mapping = {PAGE_FIELD: self._serializer.dumps(page), **versions}
+        pipeline = self.get_client(key, write=True).pipeline(transaction=True)
+        pipeline.delete(key)
+        pipeline.hset(key, mapping=mapping)
+        pipeline.expire(key, timeout)
         pipeline.execute()
 
 
@@ -155,3 +199,17 @@ class ResilientRedisCache(RedisCache):
         """`add` of each of `data`'s keys, in one round trip (a pipeline, not a transaction)."""
         data = {self.make_and_validate_key(key, version=version): v for key, v in data.items()}
         self._cache.add_many(data, self.get_backend_timeout(timeout))
+
+    @_soft(lambda key, counter: (None, False, None))
+    def get_page(self, key: str, counter: str):
+        """(page, fresh, counter's value) for the page kept under `key`, in one round trip: the
+        page (None if there is none), whether every version it was stored under is still its
+        key's current one, and the cache key `counter`'s value now."""
+        return self._cache.get_page(self.make_and_validate_key(key), self.make_key(counter))
+
+    @_soft(_none)
+    def set_page(self, key: str, page, versions: dict[str, int], timeout: int) -> None:
+        """Keep `page` under `key` for `timeout` seconds, fresh while each cache key of
+        `versions` holds its version (none given: stored, but never fresh)."""
+        versions = {self.make_key(name): version for name, version in versions.items()}
+        self._cache.set_page(self.make_and_validate_key(key), page, versions, timeout)

@@ -579,3 +579,60 @@ def test_a_purge_of_other_keys_leaves_the_page_cached(monkeypatch):
     assert middleware(RequestFactory().get("/story/"))["X-Page-Cache"] == "hit"
     page_cache.purge_now({"a1"})
     assert not middleware(RequestFactory().get("/story/")).has_header("X-Page-Cache")
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def any_cache(request):
+    """The page cache on each backend it runs on: the local memory cache and Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_cache")
+    return request.param
+
+
+def test_a_page_made_while_its_story_is_saved_again_is_not_kept_as_fresh(any_cache, monkeypatch):
+    """A render reads the story; before it is stored, a second save commits and purges the page.
+    The copy holds the old text: it must not be taken for the page after that purge."""
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    story = {"text": "first draft"}
+
+    @page_cache.public_page(keys=["a1"])
+    def view(request):
+        text = story["text"]
+        if text == "first draft":
+            story["text"] = "second draft"  # the second save commits mid-render...
+            page_cache.purge_now({"a1"})  # ...and its purge goes out
+        return HttpResponse(text)
+
+    middleware = page_cache.PublicPageCacheMiddleware(view)
+    assert middleware(RequestFactory().get("/story/")).content == b"first draft"
+    again = middleware(RequestFactory().get("/story/"))
+    assert again.content == b"second draft" and not again.has_header("X-Page-Cache")
+    assert middleware(RequestFactory().get("/story/"))["X-Page-Cache"] == "hit"
+
+
+def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(redis_cache, monkeypatch):
+    import redis
+
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    keys = [f"a{n}" for n in range(100)]
+
+    @page_cache.public_page(keys=keys)
+    def view(request):
+        return HttpResponse("front page")
+
+    middleware = page_cache.PublicPageCacheMiddleware(view)
+    middleware(RequestFactory().get("/"))
+    commands = []
+    real = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        commands.append(args[0])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    assert middleware(RequestFactory().get("/"))["X-Page-Cache"] == "hit"
+    assert commands == ["EVALSHA"]
+    page_cache.purge_now({"a99"})
+    commands.clear()
+    assert not middleware(RequestFactory().get("/")).has_header("X-Page-Cache")
+    assert commands[0] == "EVALSHA"  # the same read finds it stale
