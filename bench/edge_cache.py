@@ -29,17 +29,16 @@ import json
 import os
 import pickle
 import random
-import statistics
 import subprocess
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
-from urllib.parse import quote
+from contextlib import contextmanager
+from types import SimpleNamespace
 
 from bench.lib import MANAGE, PYTHON, ROOT, BenchError, load, report
-from bench.lib.commands import query
+from bench.lib.commands import visible_stories
 from bench.lib.load import check_load, fetch, wire_size, wrk
 from bench.lib.servers import Gunicorn, Nginx, Varnish, Worker, site
 
@@ -83,17 +82,15 @@ def add_arguments(group) -> None:
 
 def run(args) -> dict:
     with site(DATABASE_NAME, stories=args.edge_stories, serve=False) as web:
-        stories = _stories(web.url)
-        mix, slices, freshness, stampede = {}, [], None, None
+        stories, mix = visible_stories(web.url), {}
         for mode in ("keys", "version"):
-            env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
-            with _edge(web, env) as (server, varnish, worker, driver, nginx):
+            with _edge(web, mode) as edge:
                 if mode == "keys":
-                    slices = _throughput(web, varnish, nginx, stories[0], args.edge_rounds)
-                    freshness = _freshness(varnish, driver, stories[1 : 1 + TRIALS])
-                    stampede = _stampede(web, server, varnish)
+                    slices = _throughput(web, edge, stories[0], args.edge_rounds)
+                    freshness = _freshness(edge, stories[1 : 1 + TRIALS])
+                    stampede = _stampede(web, edge)
                 # Stories withdrawn above are left out: every read must be a 200.
-                mix[mode] = _mix(web, server, varnish, worker, driver, _stories(web.url), mode)
+                mix[mode] = _mix(web, edge, visible_stories(web.url), mode)
     load.add_ratios(slices, STATIC, key="static", cpu=lambda e: None)
     cached = load.summarise(slices, CACHED, key="static")
     return {
@@ -105,39 +102,28 @@ def run(args) -> dict:
     }  # fmt: skip
 
 
-class _edge(ExitStack):
-    """Gunicorn, Varnish in front of it, the purge worker, the driver and nginx, started."""
-
-    def __init__(self, web, env):
-        super().__init__()
-        self.web, self.env = web, env
-
-    def __enter__(self):
-        super().__enter__()
-        web, server = self.web, Gunicorn(self.env, self.web.scratch)
-        varnish = Varnish(web.scratch / f"varnish-{server.port}", backend=server.port)
-        env = self.env | {"NEWSROOM_VARNISH_URLS": f"http://127.0.0.1:{varnish.purge_port}"}
-        server.env |= {"NEWSROOM_VARNISH_URLS": env["NEWSROOM_VARNISH_URLS"]}
-        self.enter_context(server)
-        self.enter_context(varnish)  # up once /healthz answers through it
-        worker = self.enter_context(Worker(env, "db_worker", "--queue-name", "edge",
-                                           "--interval", "0.1", "--no-startup-delay"))  # fmt: skip
-        roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
-        nginx = self.enter_context(Nginx(web.scratch / f"nginx-{server.port}",
-                                         upstream=server.port, **roots))  # fmt: skip
-        command = [PYTHON, str(MANAGE), "shell", "--no-imports", "-c", DRIVER]
+@contextmanager
+def _edge(web, mode: str):
+    """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
+    env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
+    server = Gunicorn(env, web.scratch)
+    varnish = Varnish(web.scratch / f"varnish-{server.port}", backend=server.port)
+    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
+    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
+    worker = Worker(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
+                    "--no-startup-delay")  # fmt: skip
+    roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
+    nginx = Nginx(web.scratch / f"nginx-{server.port}", upstream=server.port, **roots)
+    with server, varnish, worker, nginx:  # Varnish is up once /healthz answers through it
+        command = [PYTHON, MANAGE, "shell", "--no-imports", "-c", DRIVER]
         driver = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-        self.callback(lambda: (driver.stdin.close(), driver.wait(timeout=30)))
-        return server, varnish, worker, driver, nginx
-
-
-def _stories(url: str) -> list[tuple[int, str]]:
-    """Visible stories (id, path) in a fixed pseudo-random order: the Zipf law's ranks."""
-    sql = """SELECT a.id, '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
-        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
-        a.published_at <= now() ORDER BY md5(a.slug)"""
-    return [(pk, quote(path)) for pk, path in query(url, sql)]
+        try:
+            yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
+                                  driver=driver)  # fmt: skip
+        finally:
+            driver.stdin.close()
+            driver.wait(timeout=30)
 
 
 def _change(driver, verb: str, pk: int = 0) -> dict:
@@ -157,8 +143,9 @@ def _cached(port: int, path: str) -> tuple[dict, bytes]:
     raise BenchError(f"GET {path} through Varnish: {status} {headers.get('x-cache')}, not a HIT")
 
 
-def _throughput(web, varnish, nginx, story, rounds: int) -> list[dict]:
+def _throughput(web, edge, story, rounds: int) -> list[dict]:
     """Alternating wrk runs: the static copy through nginx, the article from Varnish's cache."""
+    varnish, nginx = edge.varnish, edge.nginx
     headers, body = _cached(varnish.port, story[1])
     static = web.scratch / "static" / STATIC_COPY
     static.parent.mkdir(parents=True, exist_ok=True)
@@ -184,32 +171,29 @@ def _throughput(web, varnish, nginx, story, rounds: int) -> list[dict]:
     return slices
 
 
-def _freshness(varnish, driver, stories) -> dict:
+def _freshness(edge, stories) -> dict:
     """Each change on a page Varnish has just cached, and how long until Varnish shows it."""
-    trials = []
+    trials, port = [], edge.varnish.port
     for number, (pk, path) in enumerate(stories):
         verb = ("update", "publish", "withdraw")[number % 3]
-        _cached(varnish.port, "/" if verb == "publish" else path)
-        done = _change(driver, verb, pk)
+        _cached(port, "/" if verb == "publish" else path)
+        done = _change(edge.driver, verb, pk)
         while time.time() - done["at"] < 10:
-            status, _, body = fetch(varnish.port, done["path"])
+            status, _, body = fetch(port, done["path"])
             text = body.decode(errors="replace")
             if status == 410 if done.get("gone") else html.escape(done["shows"]) in text:
                 break
             time.sleep(POLL)
         trials.append({"change": verb, "path": done["path"], "seconds": time.time() - done["at"]})
-    seconds = sorted(t["seconds"] for t in trials)
-    cuts = statistics.quantiles(seconds, n=100, method="inclusive")
-    figures = {"p50": cuts[49], "p99": cuts[98], "max": seconds[-1]}
+    figures = load.percentiles([t["seconds"] for t in trials], 3)
     print("  freshness: " + ", ".join(f"{k} {v:.3f} s" for k, v in figures.items()))
-    return {"trials": trials, "seconds": {k: round(v, 3) for k, v in figures.items()}}
+    return {"trials": trials, "seconds": figures}
 
 
-def _stampede(web, server, varnish, rounds: int = 5) -> dict:
-    """The cached home page purged, then 64 readers at once for 3 s: the requests Varnish sent
-    to the app (varnishstat), and, reached directly, how many pages the app made (responses
-    that were not page-cache hits) after its own copy was purged, in each round."""
-    fetches, renders = [], []
+def _stampede(web, edge, rounds: int = 5) -> dict:
+    """Each round, the cached home page purged and 64 readers for 3 s: the requests Varnish sent
+    the app, then, read directly after its own copy was purged, the pages the app made."""
+    fetches, renders, server, varnish = [], [], edge.server, edge.varnish
     version = f"{web.prefix}:1:kv:{'home'}"  # newsroom.cache's key version, in Django's form
     for _ in range(rounds):
         _cached(varnish.port, "/")
@@ -240,9 +224,9 @@ def _reads(stories, count=60_000) -> list[str]:
     ]
 
 
-def _mix(web, server, varnish, worker, driver, stories, mode) -> dict:
+def _mix(web, edge, stories, mode) -> dict:
     """Saturating reads through Varnish while an editor saves and publishes."""
-    paths, stop = _reads(stories), threading.Event()
+    paths, stop, varnish = _reads(stories), threading.Event(), edge.varnish
     edits = _zipf(random.Random(7), stories, 200)  # popular stories get edited more
     with ThreadPoolExecutor(8) as pool:  # the edge holds what an hour of readers asked for
         warmed = Counter(pool.map(lambda path: fetch(varnish.port, path)[0], set(paths)))
@@ -252,15 +236,15 @@ def _mix(web, server, varnish, worker, driver, stories, mode) -> dict:
         for tick in range(1, 10_000):
             if stop.wait(2):
                 return
-            _change(driver, "publish" if tick % 15 == 0 else "update", edits[tick % 200][0])
+            _change(edge.driver, "publish" if tick % 15 == 0 else "update", edits[tick % 200][0])
 
     thread = threading.Thread(target=editor)
     thread.start()
     try:
         wrk(varnish.port, paths, seconds=WARM_SECONDS, connections=64, scratch=web.scratch)
-        before = varnish.counters(), _origin_cpu(web, server, worker)
+        before = varnish.counters(), _origin_cpu(web, edge)
         result = wrk(varnish.port, paths, seconds=MIX_SECONDS, connections=64, scratch=web.scratch)
-        after = varnish.counters(), _origin_cpu(web, server, worker)
+        after = varnish.counters(), _origin_cpu(web, edge)
     finally:
         stop.set()
         thread.join()
@@ -277,35 +261,33 @@ def _mix(web, server, varnish, worker, driver, stories, mode) -> dict:
     entry |= {"not_200": result["non200"], "socket_errors": result["errors"]}
     entry["origin_cpu_ms_per_1000_reads"] = 1e6 * cpu / max(1, reads)
     rate, cpu = entry["requests_per_second"], entry["origin_cpu_ms_per_1000_reads"]
-    print(
-        f"  mix: {rate:,.0f} reads/s, hits {entry['hit_ratio']:.2%}, origin CPU {cpu:,.0f} ms/1,000"
-    )
+    hits = entry["hit_ratio"]
+    print(f"  mix: {rate:,.0f} reads/s, hits {hits:.2%}, origin CPU {cpu:,.0f} ms/1,000")
     return entry
 
 
-def _origin_cpu(web, server, worker) -> tuple:
-    pids = server.process.pid, worker.process.pid
+def _origin_cpu(web, edge) -> tuple:
+    pids = edge.server.process.pid, edge.worker.process.pid
     return load.server_cpu(pids[0]), load.backends_cpu(web.url), load.proc_cpu(pids[1])
 
 
 def _goals(cached, freshness, mix) -> list[dict]:
-    ratio, p99 = cached["ratio_to_static"], freshness["seconds"]["p99"]
-    hits = mix["keys"]["hit_ratio"]
     cpu = {mode: e["origin_cpu_ms_per_1000_reads"] for mode, e in mix.items()}
-    lower = cpu["version"] / max(cpu["keys"], 1e-9)
-    texts = {
-        "ratio": "cached article through Varnish ≥ 50% of a static file through nginx",
-        "p99": f"update, publish, withdraw seen through Varnish within 1 s (p99, {TRIALS})",
-        "hits": "edge hit ratio in the mix ≥ 97%",
-        "cpu": "origin CPU per 1,000 reads ≥ 5× lower than with the version design",
-    }
-    actual = {"ratio": ratio, "p99": p99, "hits": hits, "cpu": lower}
-    units = {"ratio": "of the static file's req/s", "p99": "s", "hits": "", "cpu": "× lower"}
+    goals = {  # text, actual, unit
+        "ratio": ("cached article through Varnish ≥ 50% of a static file through nginx",
+                  cached["ratio_to_static"], "of the static file's req/s"),
+        "p99": (f"update, publish, withdraw seen through Varnish within 1 s (p99, {TRIALS})",
+                freshness["seconds"]["p99"], "s"),
+        "hits": ("edge hit ratio in the mix ≥ 97%", mix["keys"]["hit_ratio"], ""),
+        "cpu": ("origin CPU per 1,000 reads ≥ 5× lower than with the version design",
+                cpu["version"] / max(cpu["keys"], 1e-9), "× lower"),
+    }  # fmt: skip
     return [
-        report.goal(texts[k], GOALS[k], round(actual[k], 3), units[k],
-                    actual[k] <= GOALS[k] if k == "p99" else actual[k] >= GOALS[k])
-        for k in GOALS
-    ]  # fmt: skip
+        report.goal(
+            text, GOALS[k], round(v, 3), unit, v <= GOALS[k] if k == "p99" else v >= GOALS[k]
+        )
+        for k, (text, v, unit) in goals.items()
+    ]
 
 
 def _table(cached, freshness, mix, stampede) -> dict:
@@ -314,9 +296,8 @@ def _table(cached, freshness, mix, stampede) -> dict:
     rows = [[CACHED, f"{rate:,.0f} req/s, {ratio:.1%} of the static file's"]]
     shown = f"p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s"
     rows.append([f"{TRIALS} changes seen through Varnish", shown])
-    shown = (
-        f"Varnish to the app {stampede['varnish_fetches']}, pages made {stampede['app_renders']}"
-    )
+    fetches, renders = stampede["varnish_fetches"], stampede["app_renders"]
+    shown = f"Varnish to the app {fetches}, pages made {renders}"
     rows.append(["home page purged, 64 readers: requests per purge", shown])
     for mode, e in mix.items():
         cpu = e["origin_cpu_ms_per_1000_reads"]

@@ -81,30 +81,27 @@ def _import_size(url: str, directory: Path, size: int, largest: int) -> list[dic
 def _import(url: str, directory: Path, *, created: int, unchanged: int, label: str) -> dict:
     """One timed run of the command; it must report exactly the outcomes expected."""
     args = [PYTHON, MANAGE, "import_articles", str(directory), "--section", SECTION]
-    measured = run_measured([*args, "--author", AUTHOR, "-v", "0"], env=command_env(url))
-    if measured.returncode or not (match := SUMMARY.search(measured.stdout)):
-        output = f"{measured.stdout[-2000:]}{measured.stderr[-2000:]}"
-        raise BenchError(f"import_articles exited with {measured.returncode}:\n{output}")
+    args += ["--author", AUTHOR, "-v", "0"]
+    m = run_measured(args, env=command_env(url), what="import_articles")
+    if not (match := SUMMARY.search(m.stdout)):
+        raise BenchError(f"no summary from import_articles:\n{m.stdout[-2000:]}{m.stderr[-2000:]}")
     counts = {key: int(value) for key, value in match.groupdict().items()}
     expected = {"created": created, "updated": 0, "unchanged": unchanged, "failed": 0}
     if counts != {**expected, "total": created + unchanged}:
         raise BenchError(f"the command reported {counts}, expected {expected}")
-    m, mib = measured, report.mib
+    mib = report.mib
     entry = {"run": label, "files": counts["total"], "outcomes": {k: counts[k] for k in expected}}
     entry |= {"wall_seconds": round(m.wall_seconds, 3), "peak_rss_mib": mib(m.peak_tree_rss_kib)}
     entry |= {"peak_rss_largest_process_mib": mib(m.peak_rss_kib), "max_processes": m.max_processes}
-    entry |= {
-        "cpu_seconds": round(m.cpu_seconds, 2),
-        "load_average_before": round(m.load_before, 2),
-    }
+    entry["cpu_seconds"] = round(m.cpu_seconds, 2)
+    entry["load_average_before"] = round(m.load_before, 2)
     shown = (f"{heading} {cell(entry)}" for heading, cell in COLUMNS[1:] if "/" not in heading)
     print(f"  {label}: " + ", ".join(shown))
     return entry | {"rss_method": m.rss_method}
 
 
 def _check_rows(url: str, expected: int) -> tuple:
-    """One published article per file, in the section, with the byline (the import happened);
-    returns the latest change too, which an unchanged re-import must leave as it is."""
+    """One published article per file, in the section, with the byline; the latest change."""
     sql = """SELECT count(*), count(*) FILTER (WHERE s.slug = %s), count(*) FILTER (WHERE
         a.status = 'published' AND a.published_at IS NOT NULL), (SELECT count(*) FROM
         articles_article_authors aa JOIN accounts_author au ON au.id = aa.author_id WHERE

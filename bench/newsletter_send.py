@@ -13,23 +13,14 @@ largest worker's peak memory. Goals (from the issue): ≥ 500 messages/s, and pe
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
-from bench.lib import MANAGE, PYTHON, BenchError, report, sizes
-from bench.lib.commands import (
-    command_env,
-    database_name,
-    database_url,
-    drop_database,
-    fresh_database,
-    manage,
-    query,
-    run_measured,
-)
+from bench.lib import MANAGE, PYTHON, BenchError, commands, report, sizes
 from bench.lib.servers import SmtpSink
 
 NAME = "newsletter_send"
 TITLE = "Newsletter: one edition to N subscribers through the worker into an SMTP sink"
-GOAL, WORKERS = 500, 2  # messages a second; workers started at once
+DATABASE_NAME, GOAL, WORKERS = "newsroom_bench_newsletter", 500, 2  # messages/s; workers at once
 WORKER = ["run_worker", "--", "--batch", "--no-startup-delay", "--no-reload"]
 SEED = """
 from django.utils import timezone
@@ -64,19 +55,18 @@ def add_arguments(group) -> None:
 
 
 def run(args) -> dict:
-    url = database_url("newsroom_bench_newsletter")
-    runs, facts, goals = [], None, []
+    url, runs, facts, goals = commands.database_url(DATABASE_NAME), [], None, []
     try:
         for size in args.newsletter_sizes:
-            fresh_database(url)
+            commands.fresh_database(url)
             facts, seeded = facts or report.machine_facts(url), time.monotonic()
-            out = manage(command_env(url), "shell", "-c", SEED.format(size=size))
+            out = commands.manage(commands.command_env(url), "shell", "-c", SEED.format(size=size))
             if int(out.split()[-2]) != size:
                 raise BenchError(f"seeded {out.split()[-2]} subscribers, expected {size}")
             print(f"  {size:,} subscribers seeded ({time.monotonic() - seeded:.1f} s)")
             runs.append(_send(url, size, int(out.split()[-1])))
     finally:
-        drop_database(url)
+        commands.drop_database(url)
     for e in runs:
         text = f"≥ {GOAL} messages/s ({e['subscribers']:,} subscribers, {WORKERS} workers"
         rate = e["messages_per_second"]
@@ -86,7 +76,7 @@ def run(args) -> dict:
         goals.append(report.memory_growth_goal(runs[0], runs[-1], size=noun, noun=noun))
     return {
         "command": f"{WORKERS} × manage.py {' '.join(WORKER)} (started at once)",
-        "database": database_name(url), "machine": facts, "runs": runs, "goals": goals,
+        "database": DATABASE_NAME, "machine": facts, "runs": runs, "goals": goals,
         "settings": {"sizes": list(args.newsletter_sizes), "workers": WORKERS},
         "rss_method": f"the largest worker's, {runs[0]['rss_method']}",
         "table": report.table(COLUMNS, runs),
@@ -95,7 +85,7 @@ def run(args) -> dict:
 
 def _send(url: str, size: int, edition: int) -> dict:
     """Run the workers into a sink; the edition must be sent, every message received."""
-    env = command_env(
+    env = commands.command_env(
         url, DJANGO_EMAIL_HOST="127.0.0.1", NEWSROOM_SITE_URL="https://bench.example",
         NEWSROOM_NEWSLETTER_FROM="The Daily Racket <newsletters@bench.example>",
         NEWSROOM_LOG_FORMAT="text", DJANGO_LOG_LEVEL="WARNING",
@@ -103,15 +93,14 @@ def _send(url: str, size: int, edition: int) -> dict:
     with SmtpSink() as sink, ThreadPoolExecutor(WORKERS) as pool:
         env["DJANGO_EMAIL_PORT"], command = str(sink.port), [PYTHON, MANAGE, *WORKER]
         load_before, started = os.getloadavg()[0], time.monotonic()
-        measured = list(pool.map(lambda _: run_measured(command, env=env), range(WORKERS)))
+        measure = partial(commands.run_measured, command, env=env, what="a worker")
+        measured = list(pool.map(lambda _: measure(), range(WORKERS)))
         wall = time.monotonic() - started
         time.sleep(0.2)  # the sink's last replies
-    for worker in (w for w in measured if w.returncode):
-        raise BenchError(f"a worker exited with {worker.returncode}:\n{worker.stderr[-3000:]}")
     sql = """SELECT count(*) FILTER (WHERE d.status = 'sent'), e.status, min(d.sent_at),
         max(d.sent_at) FROM newsletters_edition e LEFT JOIN newsletters_delivery d
         ON d.edition_id = e.id WHERE e.id = %s GROUP BY e.status"""
-    sent, status, first, last = query(url, sql, (edition,))[0]
+    sent, status, first, last = commands.query(url, sql, (edition,))[0]
     if sink.messages != size or sent != size or status != "sent":
         raise BenchError(
             f"expected {size:,} messages: the sink got {sink.messages:,}, {sent:,} deliveries "

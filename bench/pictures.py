@@ -9,7 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from bench.lib import PYTHON, BenchError, report
+from bench.lib import MANAGE, PYTHON, report
 from bench.lib.commands import command_env, database_url, run_measured
 
 NAME = "pictures"
@@ -43,10 +43,10 @@ def run(args) -> dict:
     env, rounds = command_env(database_url("newsroom_bench_pictures")), []
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-pictures-") as scratch:
         path = str(Path(scratch) / "camera.jpg")
-        _checked(run_measured([PYTHON, "-c", MAKE.format(path=path)], env=env))
+        run_measured([PYTHON, "-c", MAKE.format(path=path)], env=env, what="making the picture")
         for number in range(1, args.pictures_rounds + 1):
             code = UPLOAD.format(path=path, media=str(Path(scratch) / f"media-{number}"))
-            done = _checked(run_measured([PYTHON, "manage.py", "shell", "-c", code], env=env))
+            done = run_measured([PYTHON, MANAGE, "shell", "-c", code], env=env, what="the upload")
             e = json.loads(done.stdout.strip().splitlines()[-1]) | {"round": number}
             e |= {"total": e["check"] + e["renditions"], "peak_mib": report.mib(done.peak_rss_kib)}
             rounds.append(e | {"ms_each": 1000 * e["renditions"] / e["files"]})
@@ -66,9 +66,3 @@ def run(args) -> dict:
                         peak < PEAK_MIB)],
         "notes": ["Times leave Django's start-up out; peak memory (GNU time %M) has it in."],
     }  # fmt: skip
-
-
-def _checked(done):
-    if done.returncode != 0:
-        raise BenchError(f"the picture command failed: {done.stderr[-800:]}")
-    return done

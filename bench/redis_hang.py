@@ -11,16 +11,14 @@ alternating, then 10 each without it; each must be a 200 the app rendered. Goal 
 security review): hung Redis, breaker open: p50 within 50 ms of no cache on every page.
 """
 
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
-from urllib.parse import quote
 
 from bench.lib import BenchError, report
-from bench.lib.commands import query
-from bench.lib.load import fetch
+from bench.lib.commands import visible_stories
+from bench.lib.load import fetch, percentiles
 from bench.lib.servers import Gunicorn, hung_redis, site
 
 NAME = "redis_hang"
@@ -36,18 +34,14 @@ def add_arguments(group) -> None:
 
 def run(args) -> dict:
     with site(DATABASE_NAME, stories=STORIES, serve=False) as web, hung_redis() as (url, accepted):
-        hung_env = web.env | {"REDIS_URL": url}
-        envs = {  # in the order they are warmed
-            NO_BREAKER: hung_env | {"NEWSROOM_CACHE_RETRY_SECONDS": "0"},
-            NO_CACHE: {k: v for k, v in web.env.items() if k != "REDIS_URL"}
-            | {"BENCH_CACHE": "dummy"},
-            BREAKER: hung_env,
-        }
+        hung = web.env | {"REDIS_URL": url}
+        no_cache = {k: v for k, v in web.env.items() if k != "REDIS_URL"} | {"BENCH_CACHE": "dummy"}
+        no_breaker = hung | {"NEWSROOM_CACHE_RETRY_SECONDS": "0"}
+        envs = {NO_BREAKER: no_breaker, NO_CACHE: no_cache, BREAKER: hung}  # the warm-up's order
         with ExitStack() as stack:
-            servers = {
-                case: stack.enter_context(Gunicorn(env, web.scratch)) for case, env in envs.items()
-            }
-            times = _measure(servers, _pages(web.url), accepted, args.redis_requests)
+            servers = {c: stack.enter_context(Gunicorn(e, web.scratch)) for c, e in envs.items()}
+            pages = {"home": "/", "section": "/news/", "article": visible_stories(web.url, 1)[0][1]}
+            times = _measure(servers, pages, accepted, args.redis_requests)
     runs = [_entry(*key, times) for key in sorted(times, key=lambda key: CASES.index(key[0]))]
     worst = max(e["p50_over_no_cache_ms"] for e in runs if e["case"] == BREAKER)
     text = f"hung Redis, breaker open: p50 within {GOAL_MS} ms of no cache (worst page)"
@@ -67,9 +61,7 @@ def _measure(servers: dict, pages: dict, accepted: list, requests: int) -> dict:
             list(pool.map(partial(_timed, server), [*pages.values()] * 4))
     opened = servers[BREAKER].log_count("cache unavailable")  # the breaker's warning
     if opened < Gunicorn.workers or not accepted:
-        raise BenchError(
-            f"the breaker opened {opened} times; Redis had {len(accepted)} connections"
-        )
+        raise BenchError(f"breaker opened {opened} times; Redis had {len(accepted)} connections")
     times = {(case, page): [] for case in servers for page in pages.items()}
     for count, cases in ((requests, (NO_CACHE, BREAKER)), (max(2, requests // 10), (NO_BREAKER,))):
         for _ in range(count):
@@ -77,14 +69,6 @@ def _measure(servers: dict, pages: dict, accepted: list, requests: int) -> dict:
                 times[case, page].append(_timed(servers[case], page[1]))
         print(f"  {', '.join(cases)}: {count} requests per page")
     return times
-
-
-def _pages(url: str) -> dict[str, str]:
-    """The home page, a section page and a visible article (a fixed pseudo-random one)."""
-    sql = """SELECT '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
-        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
-        a.published_at <= now() ORDER BY md5(a.slug) LIMIT 1"""
-    return {"home": "/", "section": "/news/", "article": quote(query(url, sql)[0][0])}
 
 
 def _timed(server: Gunicorn, path: str) -> float:
@@ -97,11 +81,7 @@ def _timed(server: Gunicorn, path: str) -> float:
 
 
 def _entry(case: str, page: tuple, times: dict) -> dict:
-    def latency(values: list[float]) -> dict:
-        cuts = statistics.quantiles(values, n=100, method="inclusive")
-        return {"p50": round(cuts[49], 1), "p99": round(cuts[98], 1), "max": round(max(values), 1)}
-
-    mine, base = latency(times[case, page]), latency(times[NO_CACHE, page])
+    mine, base = percentiles(times[case, page], 1), percentiles(times[NO_CACHE, page], 1)
     entry = {"case": case, "page": page[0], "path": page[1], "requests": len(times[case, page])}
     return entry | {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
 

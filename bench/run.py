@@ -1,11 +1,11 @@
 """Run Newsroom's benchmarks (`make bench`) and report their figures.
 
 Each benchmark is a module here with a docstring (its method), `NAME`, `TITLE`, `add_arguments`
-and `run(args) -> dict` (its results: a "table", "goals" passed or not). Each one run writes
-`bench/results/NAME.json`; then `bench/results/README.md` is rewritten from them all and printed.
-`--only NAME` runs one; the exit status is 1 when one could not measure (a check or a command
-failed) and, with `--strict`, when a goal was missed. The databases are PostgreSQL on this
-machine (`BENCH_DATABASE_URL`), dropped and recreated, and their names must contain "bench".
+and `run(args) -> dict` (a "table", "goals" passed or not), written to `bench/results/NAME.json`;
+`bench/results/README.md` is then rendered from them all and printed. `--only NAME` runs one.
+Exit status 1: a benchmark could not measure (a check or command failed), or, with `--strict`, a
+goal was missed. The databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped
+and recreated, and their names must contain "bench".
 """
 
 import argparse

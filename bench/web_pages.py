@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from bench.lib import BenchError, load, report
-from bench.lib.commands import query
+from bench.lib.commands import query, visible_stories
 from bench.lib.load import check_load, fetch, wrk
 from bench.lib.servers import Site, site
 
@@ -76,12 +76,8 @@ def run(args) -> dict:
 
 
 def targets(url: str) -> list[Target]:
-    """What is measured, in order: visible articles in a fixed pseudo-random order (not the
-    newest: a reader arriving from search or social), the home page, sections, search."""
-    sql = """SELECT '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
-        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
-        a.published_at <= now() ORDER BY md5(a.slug) LIMIT %s"""
-    first, *articles = [quote(path) for (path,) in query(url, sql, (2 * ROTATION + 1,))]
+    """What is measured, in order: visible articles, the home page, sections, search."""
+    first, *articles = [path for _, path in visible_stories(url, 2 * ROTATION + 1)]
     if len(articles) < 2 * ROTATION:
         raise BenchError(f"only {len(articles) + 1} visible articles; need {2 * ROTATION + 1}")
     order = 'SELECT slug FROM articles_section ORDER BY "order", name'
@@ -126,7 +122,8 @@ def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
     check_load(target.label, result, web.server.tail())
     hits, checked = _check_cache(target, result, headers.get("x-page-cache"), before, port, sample)
     per_request, used = 1000 / max(1, result["requests"]), map(load.cpu_used, cpu_before, cpu_after)
-    cpu = dict(zip(("app", "db"), (report.rounded(s, per_request, 3) for s in used), strict=True))
+    cpu = [None if s is None else round(s * per_request, 3) for s in used]
+    cpu = dict(zip(("app", "db"), cpu, strict=True))
     entry = load.slice_entry(target.label, number, result, load_before, page_bytes=len(body))
     entry |= {"page_cache_hits": hits, "page_cache_checked": checked, "cpu_ms_per_request": cpu}
     rate = f"{entry['requests_per_second']:,.0f} req/s, CPU {_cpu_cell(entry)} ms/req"
@@ -135,8 +132,7 @@ def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
 
 
 def _check_cache(target: Target, result: dict, cache: str, before: int, port, sample) -> tuple:
-    """(hits, checked): plain requests before and after a cached run must all be hits; an
-    uncached run's responses (almost) never; the bare view never comes from the cache."""
+    """(hits, checked): around a cached run all hits; an uncached run (almost) none; bare none."""
     if target.cached:
         hits, checked = before + _cache_hits(port, sample), 2 * SAMPLES
         wrong = hits != checked

@@ -1,5 +1,5 @@
-"""Running the project's commands, untimed (`manage`) or timed with their peak memory
-(`run_measured`); and the benchmark databases, only on this machine and named *bench*."""
+"""The project's commands, untimed (`manage`) or timed with their peak memory (`run_measured`);
+the benchmark databases, only on this machine and named *bench*, and their visible stories."""
 
 import os
 import re
@@ -9,7 +9,7 @@ import threading
 import time
 from collections import namedtuple
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
 
@@ -19,8 +19,7 @@ GNU_TIME, DEFAULT_URL = "/usr/bin/time", "postgres://postgres@127.0.0.1:5432/new
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:
-    """The environment of every command the benchmarks start. DEBUG is off: with it on, Django
-    keeps every SQL query in memory and the memory figures would be meaningless."""
+    """Every command's environment. DEBUG off: Django would keep every SQL query in memory."""
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SECRET_KEY="bench-only", DJANGO_DEBUG="0")
     env.pop("REDIS_URL", None)
     return {**env, **extra}
@@ -53,11 +52,11 @@ Measured = namedtuple(
 RSS_METHOD = "GNU time %M (ru_maxrss of the command, forked from a small process)"
 
 
-def run_measured(args: list[str], *, env: dict[str, str]) -> Measured:
-    """Run `args`, timing the whole child (start-up included: what one waits for). The largest
-    process's peak memory is GNU time's %M (a child forked from this process would start as a
-    copy of it, and Linux counts that in its ru_maxrss; GNU time is small); the command and
-    its worker processes together are summed from /proc every 20 ms. Safe in several threads."""
+def run_measured(args: list[str], *, env: dict[str, str], what: str) -> Measured:
+    """Run `args`, timed whole (start-up included); BenchError naming `what` if it fails. The
+    largest process's peak memory is GNU time's %M (a child forked from this process would start
+    as a copy of it, counted in its ru_maxrss; GNU time is small); with its workers, summed from
+    /proc every 20 ms. Thread-safe."""
     if not os.access(GNU_TIME, os.X_OK):
         raise BenchError(f"no GNU time at {GNU_TIME} (make system-packages)")
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-run-") as scratch:
@@ -78,13 +77,14 @@ def run_measured(args: list[str], *, env: dict[str, str]) -> Measured:
         if not numbers:
             raise BenchError(f"no figure in GNU time's report: {times.read_text()!r}")
         code, texts = os.waitstatus_to_exitcode(status), (out.read_text(), err.read_text())
+    if code:
+        raise BenchError(f"{what} exited with {code}:\n{texts[0][-2000:]}{texts[1][-3000:]}")
     cpu = usage.ru_utime + usage.ru_stime
     return Measured(code, *texts, wall, int(numbers[-1]), RSS_METHOD, *peaks, cpu, load_before)
 
 
 def _sample(pid: int, done: threading.Event, peaks: list) -> None:
-    """Until `done`, every 20 ms: the most resident memory of `pid`'s descendants (GNU time's
-    own left out) together, and the most processes, into `peaks` (Linux /proc)."""
+    """Until `done`, every 20 ms: peak RSS of `pid`'s descendants together, most processes."""
     while not done.is_set():
         pids = descendants(pid)
         status = (read_proc(f"/proc/{pid}/status") or "" for pid in pids)
@@ -102,11 +102,10 @@ def read_proc(path: str, how=lambda path: Path(path).read_text()):
 
 
 def children(pid: int) -> list[int]:
-    """The child processes of `pid` (of every one of its threads), from /proc."""
+    """The child processes of `pid` (of every one of its threads)."""
     tasks = read_proc(f"/proc/{pid}/task", os.listdir) or []
-    return [
-        int(c) for t in tasks for c in (read_proc(f"/proc/{pid}/task/{t}/children") or "").split()
-    ]
+    found = (read_proc(f"/proc/{pid}/task/{t}/children") or "" for t in tasks)
+    return [int(child) for text in found for child in text.split()]
 
 
 def descendants(pid: int) -> list[int]:
@@ -142,8 +141,7 @@ def drop_database(url: str) -> None:
 
 
 def query(url: str, sql: str, params: tuple = (), *, database: str | None = None) -> list[tuple]:
-    """Rows of one statement, in autocommit (DROP/CREATE DATABASE refuse to run in a
-    transaction, and psycopg2's `with connection` would open one)."""
+    """Rows of one statement, in autocommit (DROP/CREATE DATABASE refuse a transaction)."""
     url = urlunsplit(urlsplit(url)._replace(path=f"/{database}")) if database else url
     connection = psycopg2.connect(url)
     connection.autocommit = True
@@ -153,3 +151,11 @@ def query(url: str, sql: str, params: tuple = (), *, database: str | None = None
             return cursor.fetchall() if cursor.description else []
     finally:
         connection.close()
+
+
+def visible_stories(url: str, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, quoted path) of the first `limit` visible stories in a fixed pseudo-random order."""
+    sql = """SELECT a.id, '/' || s.slug || '/' || a.slug || '/' FROM articles_article a JOIN
+        articles_section s ON s.id = a.section_id WHERE a.status = 'published' AND
+        a.published_at <= now() ORDER BY md5(a.slug) LIMIT %s"""
+    return [(pk, quote(path)) for pk, path in query(url, sql, (limit,))]

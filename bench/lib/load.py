@@ -43,7 +43,7 @@ def wire_size(port: int, path: str) -> int:
 
 
 def wrk_version() -> str:
-    """wrk's version, or BenchError when it is missing: the web benchmarks' load generator."""
+    """wrk's version (BenchError when it is missing)."""
     if shutil.which("wrk") is None:
         raise BenchError("wrk is not installed: the web benchmarks need it (apt-get install wrk)")
     done = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
@@ -51,8 +51,8 @@ def wrk_version() -> str:
 
 
 def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None) -> dict:
-    """Load `paths` for `seconds` (2 threads): one path is one fixed request with no Lua work per
-    request; several are requested in turn. `bust` appends a query parameter never sent before."""
+    """Load `paths` for `seconds` (2 threads): one is a fixed request with no Lua work, several
+    are requested in turn; `bust` appends a query parameter never sent before."""
     env = {k: v for k, v in os.environ.items() if k not in {"WRK_PATHS", "WRK_BUST"}}
     env["WRK_THREADS"] = "2"
     if len(paths) > 1 or bust:
@@ -70,8 +70,8 @@ def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust
 
 
 def check_load(label: str, result: dict, log: str = "") -> None:
-    """Refuse a wrk run in which nothing finished, a response had an error status (wrk's count;
-    the Lua script counts those that are not 200 when it rotates paths) or a socket failed."""
+    """Refuse a wrk run with no request done, a non-200 (wrk's or the Lua script's count) or a
+    socket error."""
     errors, bad = result["errors"], result["errors"]["status"] or result.get("non200")
     if not result["requests"] or bad:
         raise BenchError(f"{label}: of {result['requests']}, {bad} not 200 (wrk: {result})\n{log}")
@@ -90,15 +90,15 @@ def slice_entry(label, round_number, result: dict, load_before, *, digits=2, **m
 
 
 def median(entries: list[dict], get):
-    """The median of `get(entry)` over the entries but None (None if none is left)."""
+    """The median of `get(entry)` over the entries, Nones left out (None if none is left)."""
     values = [value for value in map(get, entries) if value is not None]
     return statistics.median(values) if values else None
 
 
 def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu) -> None:
     """Set each run's `ratio_to_KEY`, its requests/s over the mean of the `baseline` runs just
-    before and after it (seconds apart, so load that comes and goes weighs on both sides alike),
-    and `cpu_ratio_to_KEY`, the same for CPU time per request (`cpu(entry)`) the other way up."""
+    before and after it (load that comes and goes weighs on both alike), and `cpu_ratio_to_KEY`,
+    the same for CPU time per request (`cpu(entry)`) the other way up."""
     for index, entry in enumerate(slices):
         around = [entry]
         if entry["run"] != baseline:
@@ -110,6 +110,13 @@ def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu) -> None:
         theirs, mine = [cpu(e) for e in around], cpu(entry)
         ok = mine and None not in theirs
         entry[f"cpu_ratio_to_{key}"] = round(statistics.fmean(theirs) / mine, 4) if ok else None
+
+
+def percentiles(values: list[float], digits: int) -> dict:
+    """p50 and p99 (inclusive quantiles) and the max, to `digits` decimals."""
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    figures = {"p50": cuts[49], "p99": cuts[98], "max": max(values)}
+    return {k: round(v, digits) for k, v in figures.items()}
 
 
 def summarise(slices: list[dict], label: str, *, key: str) -> dict:
@@ -139,8 +146,7 @@ def server_cpu(pid: int) -> float | None:
 
 
 def backends_cpu(url: str) -> dict[int, float] | None:
-    """CPU seconds of each PostgreSQL backend of the database by process id (one may end, another
-    start between two readings); None when /proc shows none of them."""
+    """CPU seconds of the database's PostgreSQL backends by pid; None when /proc shows none."""
     sql = "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"
     backends = {pid: proc_cpu(pid) for (pid,) in query(url, sql, (database_name(url),))}
     readable = {pid: cpu for pid, cpu in backends.items() if cpu is not None}

@@ -39,8 +39,7 @@ def goal(text: str, target, actual, unit: str, passed: bool) -> dict:
 
 
 def memory_growth_goal(smallest: dict, largest: dict, *, size: str, noun: str) -> dict:
-    """Peak memory does not grow with the input: the largest run's `peak_rss_mib` within
-    `MEMORY_GROWTH_TOLERANCE` of the smallest's. `size` names the runs' size field."""
+    """The largest run's `peak_rss_mib` within the tolerance of the smallest's (`size`: field)."""
     growth, limit = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1, MEMORY_GROWTH_TOLERANCE
     sizes = f"{largest[size]:,} vs {smallest[size]:,} {noun}"
     text = f"peak memory does not grow with {noun} ({sizes} within +{limit:.0%})"
@@ -51,10 +50,6 @@ def table(columns: list[tuple], entries: list[dict]) -> dict:
     """A result's table: one row per entry, from (heading, function of the entry) pairs."""
     rows = [[cell(entry) for _, cell in columns] for entry in entries]
     return {"columns": [heading for heading, _ in columns], "rows": rows}
-
-
-def rounded(value, scale: float, digits: int):
-    return None if value is None else round(value * scale, digits)
 
 
 def mib(kib: int) -> float:
@@ -83,8 +78,7 @@ def write_readme() -> str:
 
 
 def render_result(result: dict) -> list[str]:
-    """A result's section: when and where it ran, its method (the module's docstring), the
-    command, its table, goals and notes."""
+    """A result's section: when and where it ran, method, command, table, goals and notes."""
     facts = result.get("machine") or {}
     lines = [
         f"## {result.get('title', result.get('name', '?'))}",

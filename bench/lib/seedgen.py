@@ -69,18 +69,14 @@ SOURCES = [
 
 
 def headline_identity(headline: str) -> str:
-    """Roughly the importer's headline key (case, punctuation and spacing do not count), so
-    that generated headlines are unique the way the importer sees them."""
+    """Roughly the importer's headline key (case, punctuation and spacing do not count)."""
     return " ".join(re.sub(r"[\W_]+", " ", headline.replace("’", "").casefold()).split())
 
 
 def make_headlines(rng: random.Random, count: int) -> list[str]:
-    headlines: list[str] = []
-    seen: set[str] = set()
+    headlines, seen = [], set()
     while len(headlines) < count:
-        headline = (
-            f"{rng.choice(PEOPLE)} {rng.choice(ACTIONS)} {rng.choice(THINGS)}{rng.choice(ENDINGS)}"
-        )
+        headline = "{} {} {}{}".format(*(rng.choice(w) for w in (PEOPLE, ACTIONS, THINGS, ENDINGS)))
         if len(seen) > 0.6 * COMBINATIONS:  # too few combinations left: number them
             headline += f" (part {len(headlines) + 1})"
         key = headline_identity(headline)
@@ -106,9 +102,8 @@ def paragraph(rng: random.Random) -> str:
 
 
 def body_paragraphs(rng: random.Random, count: int) -> list[str]:
-    """`count` body paragraphs; about one in four starts quoted speech, and a quote runs on
-    over one or two more paragraphs (each opening with “, the last closing with ”) now and
-    then, as in the outlet's files."""
+    """`count` body paragraphs; about one in four quoted speech, now and then running on over
+    one or two more paragraphs (each opening with “, the last closing with ”)."""
     out: list[str] = []
     while len(out) < count:
         roll = rng.random()
@@ -128,9 +123,7 @@ def body_paragraphs(rng: random.Random, count: int) -> list[str]:
     return out
 
 
-def article_text(
-    rng: random.Random, headline: str, previous: str | None, following: str | None, others
-) -> str:
+def article_text(rng: random.Random, headline: str, previous, following, others) -> str:
     blocks = body_paragraphs(rng, rng.randint(3, 30))
     for _ in range(rng.randint(0, 3)):
         blocks.insert(rng.randint(1, len(blocks)), f"  • {rng.choice(others)}")

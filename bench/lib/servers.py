@@ -20,11 +20,12 @@ from urllib.parse import urlsplit
 
 import redis
 
-from . import LOOPBACK_HOSTS, PYTHON, ROOT, BenchError, report
+from . import LOOPBACK_HOSTS, MANAGE, PYTHON, ROOT, BenchError, report
 from .commands import database_url, drop_database, fresh_database, manage, site_env
 from .load import fetch, wrk_version
 
 NGINX, MIME_TYPES = Path("/usr/sbin/nginx"), Path("/etc/nginx/mime.types")
+GROUP = {"start_new_session": True}  # its own process group, which `__exit__` signals
 
 
 def free_port() -> int:
@@ -33,14 +34,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def render(script: str, **values: str) -> str:
+    """The configuration `deploy/SCRIPT` (a render.py) renders from `values`."""
+    spec = importlib.util.spec_from_file_location("render", ROOT / "deploy" / script)
+    spec.loader.exec_module(module := importlib.util.module_from_spec(spec))
+    return module.render(**values)
+
+
 class _Server:
-    """A child process in its own process group, up once it answers GET /healthz on `port`;
-    stopped with TERM to its group, then KILL if it lingers."""
+    """A child in its own process group, up once GET /healthz on `port` answers; stopped with
+    TERM to its group, then KILL."""
 
     name, port, log_path, process = "server", 0, Path("/nonexistent"), None
 
     def start(self, command: list[str], timeout: float = 60.0, **popen) -> Self:
-        self.process = subprocess.Popen(command, start_new_session=True, **popen)
+        self.process = subprocess.Popen(command, **GROUP, **popen)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
             with suppress(OSError):
@@ -63,8 +71,7 @@ class _Server:
 
 
 class Gunicorn(_Server):
-    """The site under gunicorn with the project's gunicorn.conf.py on a free port: 2 sync
-    workers, no recycling, no access log (formatting a line per request is not measured)."""
+    """The site under gunicorn (gunicorn.conf.py) on a free port: 2 workers, no access log."""
 
     DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
     DISPLAY += "--max-requests 0 (no access log)"
@@ -90,9 +97,8 @@ class Gunicorn(_Server):
 
 
 class Nginx(_Server):
-    """Debian's nginx in the foreground, everything it writes under `prefix`, serving the site
-    configuration `deploy/nginx/render.py` renders for this run inside the main configuration
-    of the official nginx image (less the access log)."""
+    """Debian's nginx in the foreground, writing under `prefix`: the site configuration rendered
+    for this run inside the official nginx image's main one (less the access log)."""
 
     name = "nginx"
 
@@ -100,11 +106,9 @@ class Nginx(_Server):
         if not os.access(NGINX, os.X_OK):
             raise BenchError(f"no nginx at {NGINX} (make system-packages)")
         self.port, self.log_path = free_port(), prefix / "error.log"
-        spec = importlib.util.spec_from_file_location("render", ROOT / "deploy/nginx/render.py")
-        spec.loader.exec_module(render := importlib.util.module_from_spec(spec))
         (prefix / "tmp").mkdir(parents=True)
-        (prefix / "newsroom.conf").write_text(render.render(
-            CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
+        (prefix / "newsroom.conf").write_text(render(
+            "nginx/render.py", CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
             LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
             MEDIA_ROOT=str(media_root), PAGE_CACHE="newsroom_pages",
         ))  # fmt: skip
@@ -129,20 +133,17 @@ class Nginx(_Server):
 
 
 class Varnish(_Server):
-    """Debian's varnishd in the foreground with deploy/varnish/newsroom.vcl (rendered by its
-    render.py) in front of `backend`: readers on `port`, purges on `purge_port`."""
+    """varnishd with deploy/varnish/newsroom.vcl before `backend`: purges on `purge_port`."""
 
     name, VARNISHD = "varnish", Path("/usr/sbin/varnishd")
 
     def __init__(self, prefix: Path, *, backend: int, memory: str = "256m"):
         if not os.access(self.VARNISHD, os.X_OK):
             raise BenchError(f"no varnishd at {self.VARNISHD} (make system-packages)")
-        spec = importlib.util.spec_from_file_location("vcl", ROOT / "deploy/varnish/render.py")
-        spec.loader.exec_module(render := importlib.util.module_from_spec(spec))
         prefix.mkdir(parents=True)
-        (prefix / "newsroom.vcl").write_text(render.render(
-            BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend), PURGERS="127.0.0.1",
-            GRACE="1h", REFRESH_GRACE="10s",
+        (prefix / "newsroom.vcl").write_text(render(
+            "varnish/render.py", BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend),
+            PURGERS="127.0.0.1", GRACE="1h", REFRESH_GRACE="10s",
         ))  # fmt: skip
         self.port, self.purge_port, self.log_path = free_port(), free_port(), prefix / "log"
         self.workdir = prefix / "work"
@@ -164,26 +165,20 @@ class Varnish(_Server):
         return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
 
 
-class Worker:
-    """`manage.py ARGS` in the background (a task worker), stopped with TERM, then KILL."""
+class Worker(_Server):
+    """`manage.py ARGS` in the background (a task worker, with no /healthz), stopped the same."""
 
     def __init__(self, env: dict, *args: str):
-        self.env, self.args, self.process = env, args, None
+        self.env, self.command = env, [PYTHON, MANAGE, *args]
 
     def __enter__(self) -> Self:
-        command = [PYTHON, str(ROOT / "manage.py"), *self.args]
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, start_new_session=True, **quiet
-        )
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, **quiet, **GROUP)
         return self
-
-    __exit__ = _Server.__exit__
 
 
 class SmtpSink:
-    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages (in its
-    one event-loop thread)."""
+    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages."""
 
     def __init__(self):
         from aiosmtpd.controller import Controller
@@ -205,8 +200,7 @@ class SmtpSink:
 
 @contextmanager
 def hung_redis():
-    """A server on 127.0.0.1 that accepts connections and reads what is sent but never answers,
-    a Redis that hangs: its URL, and a list that grows by one for each connection accepted."""
+    """A Redis that hangs (accepts, reads, never answers): its URL, a list of connections."""
     accepted = []
 
     class Silent(socketserver.BaseRequestHandler):
@@ -223,8 +217,8 @@ def hung_redis():
 
 
 def redis_client() -> tuple:
-    """A client of BENCH_REDIS_URL (else database 15 on 127.0.0.1) that answered, the URL, and
-    that without credentials: only a database of a loopback Redis."""
+    """A client of BENCH_REDIS_URL (a loopback Redis, else database 15 on 127.0.0.1) that
+    answered, its URL, that URL without credentials, the server's version."""
     url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/15"
     parts, client = urlsplit(url), redis.Redis.from_url(url, socket_connect_timeout=2)
     shown = f"redis://{parts.hostname}:{parts.port or 6379}{parts.path}"
@@ -255,22 +249,20 @@ class Site:
 
 
 def add_stories(env: dict[str, str], count: int, seed: int) -> dict:
-    """Import `count` stories into the migrated, empty database of `env` (`stories.make`, in a
-    `manage.py shell`); what it made."""
+    """Import `count` stories (`stories.make`) into the empty database of `env`."""
     started, code = time.monotonic(), f"from bench.lib.stories import make; make({count}, {seed})"
     made = json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
     if made["articles"] != count or made["visible"] < 0.9 * count:
         raise BenchError(f"the set-up made {made}, not {count} stories")
-    print(
-        f"  {count:,} stories ({made['visible']:,} visible) in {time.monotonic() - started:.0f} s"
-    )
+    seconds = time.monotonic() - started
+    print(f"  {count:,} stories ({made['visible']:,} visible) in {seconds:.0f} s")
     return made
 
 
 @contextmanager
 def site(database: str, *, stories: int, seed: int = 2026, serve=True, keep=False):
-    """The reader's site (not timed): the database `database` recreated with `stories`, static
-    files collected, gunicorn serving it when `serve`; the database dropped unless `keep`."""
+    """The site, untimed: `database` recreated with `stories`, static files collected, gunicorn
+    serving it when `serve`; the database dropped unless `keep`."""
     (client, cache_url, shown, version), url = redis_client(), database_url(database)
     prefix = f"newsroom-bench-{database.rsplit('_', 1)[-1]}-{os.getpid()}"
     versions = {"wrk_version": wrk_version(), "redis_server_version": version}

@@ -1,10 +1,8 @@
-"""The web benchmarks' stories, made by the project's importer: `seedgen`'s files imported in
-groups of 5–15, each with one section, byline, tag set and publication time (`ImportOptions`),
-spread as on a live site: seven sections, five weeks (oldest first, so "Previous post" names
-the story before), 40 bylines (one group in five has two), 0–3 of 60 tags; a few groups drafts,
-scheduled or withdrawn (readers must not see them) or featured; the two newest stories
-breaking. Deterministic for a count and seed, but for times; `make` runs in `manage.py shell`
-and prints what it made as JSON."""
+"""The web benchmarks' stories: `seedgen`'s files imported in groups of 5–15, each with one
+section, byline, tag set and time (`ImportOptions`), spread as on a live site: seven sections,
+five weeks (oldest first, so "Previous post" names the story before), 40 bylines (one group in
+five has two), 0–3 of 60 tags; a few groups drafts, scheduled, withdrawn or featured; the two
+newest breaking. Deterministic but for times; `make` runs in `manage.py shell`, prints JSON."""
 
 import json
 import random
@@ -58,28 +56,24 @@ def make(count: int, seed: int) -> None:
 
 
 def _pictures() -> None:
-    """A library picture for every story, as on the site (renditions marked made: pages only
-    write their addresses), and a picture and a gallery of three in one story in three."""
+    """A library picture per story (renditions marked made), one in three with a gallery too."""
     articles = list(Article.objects.order_by("pk"))
     images = Image.objects.bulk_create(
         Image(file=f"bench/{n}.jpg", width=1600, height=900, alt_text="Picture", credit="Bench",
               rendition_key="benchmark01") for n in range(len(articles) * 2)
     )  # fmt: skip
     for n, article in enumerate(articles):
-        article.hero_image, pks = (
-            images[2 * n],
-            [images[(2 * n + k) % len(images)].pk for k in (1, 3, 5)],
-        )
+        article.hero_image = images[2 * n]
+        pks = [images[(2 * n + k) % len(images)].pk for k in (1, 3, 5)]
         if n % 3 == 0:
-            article.body += (
-                f'<p class="picture">{pks[0]}</p><p class="gallery">{", ".join(map(str, pks))}</p>'
-            )
+            gallery = ", ".join(map(str, pks))
+            article.body += f'<p class="picture">{pks[0]}</p><p class="gallery">{gallery}</p>'
     Article.objects.bulk_update(articles, ["hero_image", "body"], batch_size=1000)
 
 
 def _groups(rng: random.Random, count: int, now) -> list[tuple[int, int, ImportOptions]]:
-    """(first, end, options) of each group, oldest first: the newest story is ten minutes old
-    and each is 2–8 minutes older than the next (about five weeks for 10,000)."""
+    """(first, end, options) of each group, oldest first: the newest story ten minutes old, each
+    2–8 minutes older than the next (about five weeks for 10,000)."""
     sections = Section.objects.in_bulk(list(SECTION_WEIGHTS), field_name="slug")
     authors, groups, end, moment = resolve_authors(BYLINES), [], count, now - timedelta(minutes=10)
     while end > 0:

@@ -1,7 +1,6 @@
--- wrk script of bench/lib/load.py: `done` prints "WRKJSON {...}", all that is read of wrk. With
--- WRK_PATHS (a file of paths), thread k of n requests paths k, k+n, ... in turn, WRK_BUST appends
--- a query parameter never sent before (a page-cache miss), and responses that are not 200 or came
--- from the page cache are counted; without it wrk sends its one request with no Lua work.
+-- bench/lib/load.py's wrk script: `done` prints "WRKJSON {...}", all that is read. With WRK_PATHS
+-- (a file of paths), thread k of n requests paths k, k+n, ... in turn, WRK_BUST appends a query
+-- parameter never sent before, and non-200s and page-cache hits are counted; else no Lua work.
 
 local threads = {}
 
