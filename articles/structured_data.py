@@ -32,7 +32,7 @@ def picture_objects(picture, *, absolute: Callable[[str], str]) -> list[dict]:
 
 
 def news_article(article, *, absolute: Callable[[str], str]) -> dict:
-    """`NewsArticle` for `article` (loaded `for_detail`), its links made absolute by
+    """`NewsArticle` for `article` (loaded by `detail`), its links made absolute by
     `absolute` (the request's `build_absolute_uri`)."""
     images = picture_objects(article.hero, absolute=absolute)
     authors = [

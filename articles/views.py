@@ -112,7 +112,7 @@ def search_view(request):
 
 @public_page
 def article_detail(request, section, slug):
-    article = Article.objects.published().for_detail().filter(slug=slug).first()
+    article = Article.objects.published().detail(slug=slug)
     if article is None:
         return _missing_article(request, slug)
     if article.section.slug != section:

@@ -4,7 +4,7 @@
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -206,7 +206,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     def preview_view(self, request, pk):
         """The article exactly as readers will see it, whatever its status."""
-        article = get_object_or_404(Article.objects.for_detail(), pk=pk)
+        article = Article.objects.detail(pk=pk)
+        if article is None:
+            raise Http404("No such story")
         if not workflow.can_preview(request.user, article):
             raise PermissionDenied
         if article.published_at is None:

@@ -197,6 +197,10 @@ BEFORE_PICTURES = {
     "news-sitemap": 4,
 }
 BODY_MEDIA_QUERY = {"article": 1}
+# A story page finds its chosen related stories' ids first (a query on the link table, cheaper
+# than a prefetch), then loads them if there are any, as here: on a page without chosen stories
+# (most; the importer chooses none) that second query is the section's rail instead.
+CHOSEN_RELATED_QUERY = {"article": 1}
 PAGES = [
     "home",
     "section",
@@ -242,7 +246,8 @@ def test_page_query_count_does_not_grow_with_stories_tags_or_authors(client, pag
     many = build_stories(20 + extra)
     count_many = queries_for(client, url(many))
     assert count_one == count_many
-    assert count_many <= BEFORE_PICTURES[page] + BODY_MEDIA_QUERY.get(page, 0)
+    bound = BEFORE_PICTURES[page] + BODY_MEDIA_QUERY.get(page, 0)
+    assert count_many <= bound + CHOSEN_RELATED_QUERY.get(page, 0)
 
 
 def test_pictures_are_on_every_card_and_in_the_story(client):
@@ -294,7 +299,8 @@ def test_a_story_page_costs_the_same_with_one_body_picture_or_twenty(client, wit
 
     one = queries_for(client, story(1).get_absolute_url())
     twenty = queries_for(client, story(20).get_absolute_url())
-    assert one == twenty <= BEFORE_PICTURES["article"] + BODY_MEDIA_QUERY["article"]
+    bound = BEFORE_PICTURES["article"] + BODY_MEDIA_QUERY["article"]
+    assert one == twenty <= bound + CHOSEN_RELATED_QUERY["article"]
 
 
 def test_the_navigation_is_kept_until_a_section_changes(client, django_capture_on_commit_callbacks):
