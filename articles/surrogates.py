@@ -7,8 +7,9 @@ picture 5), `e2` (an embed's snapshot), `h…` (a headline teasers and previous/
 by its words, linked only while a visible story has it). And the *listings*, whose membership
 or order changes when a story enters, leaves or moves: `home`, `s4` (section 4's pages and feed),
 `tl7` (tag 7's page), `pl3` (author 3's page), `d20261201` and `m202612` (the archive's day and
-month), `feeds`, `sitemaps`, `search`, `corrections`, and `r12` (story 12's own page's related
-rail: the stories of its section just before it).
+month), `feeds`, `sitemaps`, `search`, `corrections`, `r12` (story 12's own page's related
+rail: the stories of its section just before it), and `breaking` (the breaking-news banner,
+on every page of the site: its stories, their headlines and addresses).
 
 A story's edit that changes none of what decides where it is listed purges its own key only:
 every page showing it carries that key. One that does (publication, withdrawal, a new time,
@@ -33,6 +34,7 @@ from .parsing import headline_key
 
 RELATED_RAIL = 3  # a story page's related stories when none are chosen: those just before it
 HOME, FEEDS, SITEMAPS, SEARCH, CORRECTIONS = "home", "feeds", "sitemaps", "search", "corrections"
+BREAKING = "breaking"  # the banner on every page
 
 
 def story(pk: int) -> str:
@@ -126,7 +128,7 @@ class Placement:
         keys |= archive(self.published_at) if self.published_at else set()
         keys |= {tag_listing(pk) for pk in self.tag_ids}
         keys |= {author_listing(pk) for pk in self.author_ids}
-        return keys
+        return keys | ({BREAKING} if self.breaking else set())
 
 
 def for_change(before: Placement | None, after: Placement | None, *, text: bool = False) -> set:
@@ -149,8 +151,11 @@ def for_change(before: Placement | None, after: Placement | None, *, text: bool 
         keys |= {headline(before.headline), headline(after.headline), SEARCH, FEEDS}
     if before.section_id != after.section_id:
         keys |= {HOME, FEEDS, section(before.section_id), section(after.section_id)}
-    if (before.featured, before.breaking) != (after.featured, after.breaking):
+    if before.featured != after.featured:
         keys |= {HOME}
+    shown = (before.headline, before.section_id) != (after.headline, after.section_id)
+    if before.breaking != after.breaking or (after.breaking and shown):
+        keys |= {BREAKING}  # the banner gains, loses or shows it anew (its words, its address)
     keys |= {tag_listing(pk) for pk in before.tag_ids ^ after.tag_ids}
     keys |= {author_listing(pk) for pk in before.author_ids ^ after.author_ids}
     return keys
@@ -194,7 +199,8 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
     )
     scheduled = [] if firsts["scheduled"] is None else limited(
         list(Article.objects.scheduled(now=now).order_by("published_at")
-             .values("pk", "published_at", "section_id", "headline")[:UPCOMING_LIMIT]),
+             .values("pk", "published_at", "section_id", "headline", "is_breaking",
+                     "breaking_until")[:UPCOMING_LIMIT]),
         lambda row: row["published_at"],
     )  # fmt: skip
     pks = [row["pk"] for row in scheduled]
@@ -211,6 +217,9 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
             pk=row["pk"], visible=True, published_at=row["published_at"],
             section_id=row["section_id"], headline=row["headline"],
             tag_ids=frozenset(by_story[row["pk"]][0]), author_ids=frozenset(by_story[row["pk"]][1]),
+            breaking=row["is_breaking"] and (  # a banner still running when it comes out
+                row["breaking_until"] is None or row["breaking_until"] > row["published_at"]
+            ),
         )  # fmt: skip
         events.append((row["published_at"], placed.listings() | {story(row["pk"])}))
     banners = [] if firsts["banners"] is None else limited(
@@ -218,7 +227,7 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
              .order_by("breaking_until").values_list("pk", "breaking_until")[:UPCOMING_LIMIT]),
         lambda row: row[1],
     )  # fmt: skip
-    events += [(until, {HOME, story(pk)}) for pk, until in banners]
+    events += [(until, {BREAKING, story(pk)}) for pk, until in banners]
     expiring = [] if firsts["pictures"] is None else limited(
         list(Image.objects.filter(rights_expire_at__gt=now).order_by("rights_expire_at")
              .values_list("pk", "rights_expire_at")[:UPCOMING_LIMIT]),

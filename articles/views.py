@@ -30,8 +30,6 @@ def home(request):
     # lookups: ordering by -is_featured first made PostgreSQL sort every published story.
     lead = stories.filter(is_featured=True).first() or stories.first()
     latest = list(stories.exclude(pk=getattr(lead, "pk", None))[:LATEST_ON_HOME])
-    # The banner shows headlines only: no bylines to load.
-    breaking = list(Article.objects.breaking(now=now).for_links()[:3])
     rails = Article.objects.section_rails(
         per_section=PER_SECTION_RAIL,
         exclude=[s.pk for s in [lead, *latest] if s],
@@ -40,9 +38,9 @@ def home(request):
     )
     cards = [lead, *latest, *(story for _, rail in rails for story in rail)]
     with_bylines(cards)  # one query for every card's
-    context = {"lead": lead, "latest": latest, "breaking": breaking, "rails": rails}
+    context = {"lead": lead, "latest": latest, "rails": rails}
     response = render(request, "articles/home.html", context)
-    tag_response(response, surrogates.of_cards([*cards, *breaking]) | {surrogates.HOME})
+    tag_response(response, surrogates.of_cards(cards) | {surrogates.HOME})
     newest = max((_changed_at(s) for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
 

@@ -66,6 +66,10 @@ def pages(world) -> dict[str, str]:
 SHOWING_A = {"home", "news", "tag seagulls", "Maggie", "story A", "story D", "feed", "news feed"}
 SHOWING_A |= {"search", "archive"}
 LISTINGS = {"home", "feed", "news feed", "sitemap", "search", "archive"}
+# Every page but the feeds and sitemaps shows the breaking-news banner.
+WITH_BANNER = {"home", "news", "sport", "tag seagulls", "tag football", "Maggie", "Bob"}
+WITH_BANNER |= {"story A", "story B", "story C", "story D", "search", "archive", "corrections"}
+WITH_BANNER |= {"newsletters"}
 
 
 def edit_body(w):
@@ -113,6 +117,11 @@ def rename_section(w):
     section.save()
 
 
+def flag_b_breaking(w):
+    w["B"].is_breaking = True
+    w["B"].save()
+
+
 def edit_draft(w):
     w["draft"].body += "<p>More to come.</p>"
     w["draft"].save()
@@ -128,6 +137,7 @@ CHANGES = {
     "move A to sport": (move_to_sport, SHOWING_A | {"sport", "story B", "sitemap"}),
     "rename seagulls": (rename_tag, {"tag seagulls", "story A"}),
     "rename a section": (rename_section, "every page"),
+    "flag B breaking": (flag_b_breaking, WITH_BANNER | {"feed", "sitemap"}),
     "edit a draft": (edit_draft, set()),
 }
 
