@@ -18,6 +18,11 @@ ROLE_PERMISSIONS = {
         "articles.view_article",
         "articles.view_section",
         "articles.view_correction",
+        # Live blogs: post entries (for approval, unless the blog lets them publish), change
+        # their own (`articles.services.live`).
+        "articles.add_liveentry",
+        "articles.change_liveentry",
+        "articles.view_liveentry",
         "accounts.view_author",
         "taggit.add_tag",
         "taggit.view_tag",

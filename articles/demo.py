@@ -75,9 +75,9 @@ def _add_pictures(article: Article, entry: dict, when) -> None:
     installed in storage by `install_demo_pictures`)."""
     updates = {}
     if entry.get("picture"):
-        updates["hero_image"] = _library_picture(entry["picture"], when)
+        updates["hero_image"] = library_picture(entry["picture"], when)
     if entry.get("gallery"):
-        numbers = ", ".join(str(_library_picture(name, when).pk) for name in entry["gallery"])
+        numbers = ", ".join(str(library_picture(name, when).pk) for name in entry["gallery"])
         paragraphs = article.body.split("</p>")
         # After the third paragraph: a gallery belongs in the story, not at its foot.
         paragraphs.insert(3, f'\n<p class="gallery">Gallery {numbers}')
@@ -87,7 +87,8 @@ def _add_pictures(article: Article, entry: dict, when) -> None:
     sync_pictures(article)
 
 
-def _library_picture(name: str, when) -> Image:
+def library_picture(name: str, when) -> Image:
+    """The library row of demo picture `name` (`fixtures/pictures/`), made if missing."""
     described = json.loads((PICTURE_DIR / "pictures.json").read_text(encoding="utf-8"))[name]
     existing = Image.objects.filter(file=STORED_AS + name).first()
     if existing is not None:

@@ -139,7 +139,7 @@ class LatestFeed(KeyedFeed):
         return items
 
     def item_title(self, item):
-        return item.headline
+        return f"LIVE: {item.headline}" if item.is_live else item.headline
 
     def item_description(self, item):
         if item.standfirst:

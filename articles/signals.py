@@ -22,7 +22,7 @@ from newsroom.cache import ALL, purge
 from newsroom.text import clean_text_fields
 
 from . import surrogates
-from .models import Article, Correction, Section
+from .models import Article, Correction, LiveEntry, Section
 from .models.choices import Status
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
@@ -168,6 +168,14 @@ def _correction(sender, instance, raw=False, **kwargs):
         purge({surrogates.story(instance.article_id), surrogates.CORRECTIONS}, soft=True)
 
 
+def _live_entry(sender, instance, raw=False, **kwargs):
+    """An entry posted, approved, edited or removed: its blog's page, fragment and permalinks.
+    A removal is hard (no old copy given meanwhile), like a takedown."""
+    if not raw:
+        soft = instance.status != LiveEntry.Status.REMOVED
+        purge({surrogates.live(instance.article_id)}, soft=soft)
+
+
 def _author(sender, instance, raw=False, **kwargs):
     if not raw:
         purge({surrogates.author(instance.pk), surrogates.author_listing(instance.pk)}, soft=True)
@@ -197,7 +205,7 @@ def _tag_slug(sender, instance, raw=False, **kwargs):
 
 
 def connect():
-    for model in (Correction, Section, Author, Tag):
+    for model in (Correction, Section, Author, Tag, LiveEntry):
         pre_save.connect(_clean_text, sender=model, dispatch_uid=f"clean-text-{model.__name__}")
     pre_save.connect(_tag_slug, sender=Tag, dispatch_uid="tag-slug")
     pre_save.connect(_article_before, sender=Article, dispatch_uid="page-cache-article-before")
@@ -205,6 +213,7 @@ def connect():
     post_delete.connect(_article_deleted, sender=Article, dispatch_uid="page-cache-article-gone")
     stories_inserted.connect(_inserted, sender=Article, dispatch_uid="page-cache-inserted")
     receivers = [(TaggedItem, _tagging), (Correction, _correction), (Author, _author)]
+    receivers += [(LiveEntry, _live_entry)]
     receivers += [(Tag, _tag), (Section, _section)]
     for model, receiver in receivers:
         for signal, when in ((post_save, "save"), (post_delete, "delete")):

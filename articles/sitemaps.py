@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -54,10 +55,11 @@ class NewsSitemap(Sitemap):
         since = timezone.now() - NEWS_WINDOW
         return (
             Article.objects.published()
-            .filter(published_at__gte=since)
+            # A live blog still running is news, however long ago it began.
+            .filter(Q(published_at__gte=since) | Q(live_status=Article.LiveStatus.LIVE))
             .select_related("section")
             .prefetch_related("tags")
-            .only("headline", "slug", "updated_at", "published_at", "section__slug")
+            .only("headline", "slug", "updated_at", "published_at", "live_status", "section__slug")
             .order_by("-published_at", "-pk")
         )
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.templatetags.static import static
 
+from .body import plain_text
 from .models import LARGE_PICTURE_WIDTH
 
 # The crops search engines ask for (Google: 16:9, 4:3 and 1:1, large).
@@ -82,4 +83,37 @@ def news_article(article, *, absolute: Callable[[str], str]) -> dict:
             }
             for correction in corrections
         ]
+    return data
+
+
+def live_blog_posting(article, live, *, absolute: Callable[[str], str]) -> dict:
+    """`LiveBlogPosting` for a live blog's page: the story's `NewsArticle` facts, when its
+    coverage started (and ended), and the entries the page shows as `liveBlogUpdate`s."""
+    data = news_article(article, absolute=absolute)
+    data["@type"] = "LiveBlogPosting"
+    if article.coverage_started_at:
+        data["coverageStartTime"] = article.coverage_started_at.isoformat()
+    if article.coverage_ended_at:
+        data["coverageEndTime"] = article.coverage_ended_at.isoformat()
+    updates, latest = [], article.revised_at or article.updated_at
+    for entry in live.rows:
+        if not entry.is_shown:
+            continue
+        text = plain_text(entry.body).strip()
+        update = {
+            "@type": "BlogPosting",
+            "headline": (entry.title or text)[:110],
+            "articleBody": text,
+            "datePublished": entry.posted_at.isoformat(),
+            "url": absolute(f"{live.permalink_base}{entry.pk}/"),
+        }
+        if entry.edited_at:
+            update["dateModified"] = entry.edited_at.isoformat()
+        latest = max(latest, entry.edited_at or entry.posted_at)
+        if entry.author_id:
+            update["author"] = {"@type": "Person", "name": entry.author.name}
+        updates.append(update)
+    if updates:
+        data["liveBlogUpdate"] = updates
+        data["dateModified"] = latest.isoformat()
     return data

@@ -4,7 +4,8 @@ pages showing it (`newsroom.cache`, and the edge through `newsroom.purge`).
 Two kinds of key. What a page *shows* of an object: `a12` (story 12: its page, and its card
 wherever it appears), `p3` (author 3's byline and profile), `t7` (tag 7's name), `i5` (library
 picture 5), `e2` (an embed's snapshot), `h…` (a headline teasers and previous/next lines link to
-by its words, linked only while a visible story has it). And the *listings*, whose membership
+by its words, linked only while a visible story has it), `lv12` (live blog 12's entries: its
+page, its updates fragment, its entries' permalinks). And the *listings*, whose membership
 or order changes when a story enters, leaves or moves: `home`, `s4` (section 4's pages and feed),
 `tl7` (tag 7's page), `pl3` (author 3's page), `d20261201` and `m202612` (the archive's day and
 month), `feeds`, `sitemaps`, `search`, `corrections`, `r12` (story 12's own page's related
@@ -39,6 +40,12 @@ BREAKING = "breaking"  # the banner on every page
 
 def story(pk: int) -> str:
     return f"a{pk}"
+
+
+def live(pk: int) -> str:
+    """Live blog `pk`'s entries: its page, its updates fragment and its entries' permalinks
+    (not its cards: a new entry changes none of them)."""
+    return f"lv{pk}"
 
 
 def section(pk: int) -> str:

@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 
 from newsroom.cache import public_page
 
-from . import feeds, surrogates, views
+from . import feeds, live_views, surrogates, views
 from .sitemaps import NEWS_SITEMAPS, SITEMAPS
 
 
@@ -63,4 +63,14 @@ urlpatterns = [
     ),
     path("<slug:section>/", views.section_detail, name="section"),
     path("<slug:section>/<uslug:slug>/", views.article_detail, name="detail"),
+    path(
+        "<slug:section>/<uslug:slug>/live/updates/",
+        live_views.live_updates,
+        name="live-updates",
+    ),
+    path(
+        "<slug:section>/<uslug:slug>/live/<int:entry>/",
+        live_views.entry_permalink,
+        name="live-entry",
+    ),
 ]

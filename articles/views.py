@@ -11,7 +11,7 @@ from taggit.models import Tag
 from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified, tag_response
 
-from . import body, search, surrogates
+from . import body, live_views, search, surrogates
 from .models import Article, Correction, Section, archive_range, with_bylines
 from .parsing import headline_key
 from .services import media
@@ -140,18 +140,13 @@ def render_article(request, article, *, preview=False):
         target = links.get(headline_key(title)) if title else None
         return target if target is not None and target.pk != article.pk else None
 
-    pictures, embeds = media.body_media(segments)
+    live = live_views.entries_page(request, article) if article.live_status else None
+    pictures, embeds = media.body_media([*segments, *(live.segments() if live else ())])
 
     def component(segment):
         if segment.kind == "teaser":
             return link(segment.title)
-        if segment.kind == "picture":
-            return pictures.get(segment.ids[0]) if segment.ids else None
-        if segment.kind == "gallery":
-            return [pictures[pk] for pk in segment.ids if pk in pictures]
-        if segment.kind == "embed":
-            return embeds.get(segment.url)
-        return None
+        return media.component(segment, pictures, embeds)
 
     related = list(article.related.all())
     if not related and article.published_at:
@@ -170,9 +165,13 @@ def render_article(request, article, *, preview=False):
         "current_section": article.section.slug,
         "preview": preview,
         "has_embeds": bool(embeds),
+        "live": live.resolve(pictures, embeds) if live else None,
     }
     response = render(request, "articles/article_detail.html", context)
     tag_response(response, _article_keys(article, segments, related, embeds))
+    if live:
+        tag_response(response, live.keys())
+        response.public_page_max_age = live_views.UPDATES_MAX_AGE if article.is_live else None
     players = sorted({e.player_origin for e in embeds.values() if e.player_origin})
     if players:
         # The page may frame the players of its own embeds, once a reader asks for one.

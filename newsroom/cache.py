@@ -311,7 +311,9 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
                 response.surrogate_keys = keys
                 until = seconds_until_next_change(keys)
                 edge = edge_max_age() if until is None else min(edge_max_age(), until)
-                browser = min(max_age, edge)
+                # A view may ask browsers for less (a live blog's page, while it is live).
+                browser = min(getattr(response, "public_page_max_age", None) or max_age, edge)
+                response.public_page_max_age = browser
                 patch_cache_control(response, public=True, max_age=browser, s_maxage=edge)
                 response[settings.NEWSROOM_SURROGATE_KEY_HEADER] = _header(keys)
                 response.public_page_ttl = edge  # as long here as at the edge
@@ -392,6 +394,7 @@ class PublicPageCacheMiddleware:
             response["ETag"] = f'"{hashlib.md5(response.content).hexdigest()}"'
         entry = {
             "expires": time.time() + ttl,
+            "max_age": getattr(response, "public_page_max_age", DEFAULT_MAX_AGE),
             "status": response.status_code,
             "headers": [(k, v) for k, v in response.items() if k.lower() in _stored_headers()],
             "content": response.content,
@@ -421,8 +424,7 @@ class PublicPageCacheMiddleware:
         # The time left, not the time the page was first given, is what a cache may keep it for.
         remaining = max(0, int(entry["expires"] - time.time()))
         edge = min(edge_max_age(), remaining)
-        patch_cache_control(
-            response, public=True, max_age=min(DEFAULT_MAX_AGE, edge), s_maxage=edge
-        )
+        browser = min(entry.get("max_age", DEFAULT_MAX_AGE), edge)
+        patch_cache_control(response, public=True, max_age=browser, s_maxage=edge)
         response["X-Page-Cache"] = "hit"
         return response

@@ -108,7 +108,13 @@ def snapshot_embed(url: str, *, by=None) -> Embed:
             f"{provider.name} embeds need the newsroom's access token ({provider.needs}), "
             "which is not set. Ask the web team, or link to the post in the text."
         )
-    data = _ask(provider, url)
+    return snapshot_from_answer(url, _ask(provider, url), by=by)
+
+
+def snapshot_from_answer(url: str, data: dict, *, by=None) -> Embed:
+    """The snapshot of `url` from its provider's oEmbed answer `data` (already asked: the
+    demo content's, which no provider is asked for)."""
+    provider, match = provider_for(url)
     thumbnail = _thumbnail(provider, data)
     title = _text(data.get("title"), 300)
     with transaction.atomic():

@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..models import Article, Correction, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
+from . import live as live_desk
 from .forms import ArticleAdminForm
 
 Status = Article.Status
@@ -60,6 +61,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["authors", "related"]
     raw_id_fields = ["hero_image"]
     readonly_fields = ["word_count", "created_at", "updated_at", "source_label", "version_info"]
+    readonly_fields += ["coverage_started_at", "coverage_ended_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     inlines = [CorrectionInline]
     actions = ["publish_selected", "withdraw_selected", "mark_breaking"]
@@ -91,6 +93,19 @@ class ArticleAdmin(SimpleHistoryAdmin):
                     "is_breaking",
                     "breaking_until",
                 ]
+            },
+        ),
+        (
+            "Live blog",
+            {
+                "fields": [
+                    "live_status",
+                    "live_summary",
+                    "live_reporters_publish",
+                    "coverage_started_at",
+                    "coverage_ended_at",
+                ],
+                "classes": ["collapse"],
             },
         ),
         (
@@ -138,7 +153,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not request.user.has_perm("articles.flag_article"):
-            fields += list(workflow.FLAGS)
+            fields += [*workflow.FLAGS, *workflow.LIVE_SETTINGS]
         if not request.user.has_perm("articles.publish_article"):
             fields += ["published_at", "revised_at"]
         return fields
@@ -187,6 +202,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
     def render_change_form(self, request, context, *args, **kwargs):
         form = context.get("adminform").form if context.get("adminform") else None
         context["conflict"] = getattr(form, "conflict", None)
+        original = context.get("original")
+        if original is not None and original.pk and original.live_status:
+            context.update(live_desk.desk_context(request, original))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def view_on_site(self, obj):
@@ -200,6 +218,16 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "<int:pk>/preview/",
                 self.admin_site.admin_view(self.preview_view),
                 name="articles_article_preview",
+            ),
+            path(
+                "<int:pk>/live/",
+                self.admin_site.admin_view(live_desk.post_view),
+                name="articles_article_live_post",
+            ),
+            path(
+                "<int:pk>/live/<int:entry>/<str:action>/",
+                self.admin_site.admin_view(live_desk.entry_action_view),
+                name="articles_article_live_entry",
             ),
             *super().get_urls(),
         ]

@@ -9,6 +9,7 @@ from .article import (
     article_slug,
     to_the_second,
 )
+from .live import LiveEntry
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
 from .records import Correction, Transition
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
@@ -22,7 +23,9 @@ __all__ = [
     "Article",
     "ArticleQuerySet",
     "Correction",
+    "LiveEntry",
     "CorrectionQuerySet",
+    "LiveEntry",
     "Section",
     "Transition",
     "archive_range",

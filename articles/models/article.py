@@ -17,7 +17,7 @@ from newsroom.text import clean_text_fields
 
 from .. import body as article_body
 from ..parsing import MAX_HEADLINE_LENGTH, headline_key
-from .choices import Status, WithdrawalReason
+from .choices import LiveStatus, Status, WithdrawalReason
 from .history import RecordedHistory
 from .queries import ArticleQuerySet
 from .section import Section
@@ -46,6 +46,7 @@ class Article(models.Model):
 
     Status = Status
     WithdrawalReason = WithdrawalReason
+    LiveStatus = LiveStatus
 
     headline = models.CharField(max_length=MAX_HEADLINE_LENGTH)
     seo_headline = models.CharField(
@@ -133,6 +134,27 @@ class Article(models.Model):
         help_text="When the breaking-news banner stops showing this story. Empty: until unflagged.",
     )
     is_featured = models.BooleanField("featured", default=False)
+    live_status = models.CharField(
+        "live blog",
+        max_length=10,
+        choices=LiveStatus.choices,
+        blank=True,
+        default=LiveStatus.NONE,
+        help_text="A live blog shows timestamped entries under its summary; while live, its "
+        "page updates itself and its cards carry a LIVE badge.",
+    )
+    live_summary = models.TextField(
+        "summary",
+        blank=True,
+        help_text="Where things stand, at the top of the live blog: one short point a line.",
+    )
+    coverage_started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    coverage_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    live_reporters_publish = models.BooleanField(
+        "reporters' entries go live at once",
+        default=False,
+        help_text="Off: an editor approves each entry a reporter posts.",
+    )
     related = models.ManyToManyField("self", blank=True, symmetrical=False)
     pictures = models.ManyToManyField(
         "pictures.Image",
@@ -228,6 +250,12 @@ class Article(models.Model):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"body", "headline"} & set(update_fields):
             kwargs["update_fields"] = {*update_fields, "body", "headline_key", "word_count"}
+        if update_fields is not None and "live_status" in update_fields:
+            kwargs["update_fields"] = {
+                *kwargs["update_fields"],
+                "coverage_started_at",
+                "coverage_ended_at",
+            }
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -240,6 +268,17 @@ class Article(models.Model):
             self.body = article_body.sanitize(self.body)
         self.headline_key = headline_key(self.headline)
         self.word_count = len(article_body.plain_text(self.body).split())
+        self.refresh_coverage_times()
+
+    def refresh_coverage_times(self) -> None:
+        """When live coverage started and ended, from `live_status`: started when first made
+        live, ended when ended (resuming clears the end)."""
+        if self.live_status:
+            self.coverage_started_at = self.coverage_started_at or timezone.now()
+        if self.live_status == LiveStatus.ENDED:
+            self.coverage_ended_at = self.coverage_ended_at or timezone.now()
+        else:
+            self.coverage_ended_at = None
 
     def mark_published(self, at: datetime | None = None) -> None:
         """Publish at `at` (a future time schedules the story; default: the time it already
@@ -269,6 +308,15 @@ class Article(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+    @property
+    def is_live(self) -> bool:
+        """A live blog whose coverage is running (the LIVE badge, the page polling)."""
+        return self.live_status == LiveStatus.LIVE
+
+    @property
+    def summary_points(self) -> list[str]:
+        return [line.strip(" •-*") for line in self.live_summary.splitlines() if line.strip()]
 
     @property
     def is_scheduled(self) -> bool:

@@ -205,6 +205,7 @@ class ArticleQuerySet(models.QuerySet):
                 "slug",
                 "published_at",
                 "is_breaking",
+                "live_status",
                 "section__slug",
                 "section__name",
                 "hero_image",

@@ -15,7 +15,12 @@ from ..models import LARGE_PICTURE_WIDTH, Article
 def referenced(article: Article) -> tuple[dict[int, Image], dict[str, Embed]]:
     """The library pictures and embed snapshots the body names that exist (two queries at
     most, none for a body without any)."""
-    ids, links = article_body.media_references(article.body)
+    return referenced_by(article.body)
+
+
+def referenced_by(text: str) -> tuple[dict[int, Image], dict[str, Embed]]:
+    """`referenced` for a body's HTML (a story's, a live entry's)."""
+    ids, links = article_body.media_references(text)
     images = Image.objects.in_bulk(ids) if ids else {}
     embeds = (
         {e.url: e for e in Embed.objects.filter(url__in=links).select_related("thumbnail")}
@@ -28,8 +33,13 @@ def referenced(article: Article) -> tuple[dict[int, Image], dict[str, Embed]]:
 def check_media(article: Article) -> None:
     """Refuse a body naming a picture the library does not hold, or a link with no snapshot
     (the admin makes the snapshot when the editor saves: `pictures.embeds`)."""
-    ids, links = article_body.media_references(article.body)
-    images, embeds = referenced(article)
+    check_body_media(article.body)
+
+
+def check_body_media(text: str) -> None:
+    """`check_media` for a body's HTML."""
+    ids, links = article_body.media_references(text)
+    images, embeds = referenced_by(text)
     problems = [
         f"Picture {number} is not in the library: check its number in Pictures."
         for number in ids
@@ -42,7 +52,7 @@ def check_media(article: Article) -> None:
     ]
     if any(
         s.kind in ("picture", "gallery", "embed") and not (s.ids or s.url)
-        for s in article_body.segments(article.body)
+        for s in article_body.segments(text)
     ):
         problems.append(
             "A picture, gallery or embed paragraph names nothing: give it library numbers "
@@ -60,16 +70,21 @@ def check_alt_texts(article: Article) -> None:
         errors["hero_image"] = (
             "Describe the story's picture (alt text, in Pictures) before publishing."
         )
-    images, _ = referenced(article)
-    undescribed = sorted(pk for pk, image in images.items() if not image.alt_text.strip())
+    undescribed = undescribed_pictures(article.body)
     if undescribed:
-        errors["body"] = (
-            "Describe these pictures (alt text, in Pictures) before publishing: "
-            + ", ".join(f"picture {pk}" for pk in undescribed)
-            + "."
-        )
+        errors["body"] = undescribed
     if errors:
         raise ValidationError(errors)
+
+
+def undescribed_pictures(text: str) -> str:
+    """What to tell the editor of the body's pictures without alt text ("" when none)."""
+    images, _ = referenced_by(text)
+    undescribed = sorted(pk for pk, image in images.items() if not image.alt_text.strip())
+    if not undescribed:
+        return ""
+    names = ", ".join(f"picture {pk}" for pk in undescribed)
+    return f"Describe these pictures (alt text, in Pictures) before publishing: {names}."
 
 
 def publishing_warnings(article: Article) -> list[str]:
@@ -122,3 +137,14 @@ def body_media(segments) -> tuple[dict[int, Image], dict[str, Embed]]:
         if embed is not None and embed.url in links:
             embeds[embed.url] = embed  # shown with its thumbnail when that may be shown
     return pictures, embeds
+
+
+def component(segment, pictures: dict, embeds: dict):
+    """What a body's picture, gallery or embed paragraph shows (from `body_media`), or None."""
+    if segment.kind == "picture":
+        return pictures.get(segment.ids[0]) if segment.ids else None
+    if segment.kind == "gallery":
+        return [pictures[pk] for pk in segment.ids if pk in pictures]
+    if segment.kind == "embed":
+        return embeds.get(segment.url)
+    return None

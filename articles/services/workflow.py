@@ -31,6 +31,7 @@ from ..models import ARTICLE_HISTORY, Article, Transition, to_the_second
 from . import media
 
 Status = Article.Status
+Live = Article.LiveStatus
 OPEN = (Status.DRAFT, Status.REVIEW)
 # Which status may follow which, and the permission each move needs beyond editing rights.
 MOVES = {
@@ -44,6 +45,7 @@ MOVES = {
     (Status.WITHDRAWN, Status.DRAFT): "articles.publish_article",
 }
 FLAGS = ("is_breaking", "breaking_until", "is_featured")
+LIVE_SETTINGS = ("live_status", "live_reporters_publish")  # an Editor's, as the flags are
 # Fields only those who may publish set: a Reporter's form does not show them, and a Reporter's
 # history revert must not bring back older values of them.
 PUBLICATION_FIELDS = ("published_at", "revised_at")
@@ -162,6 +164,8 @@ def check_edit(
     if raised and not by.has_perm("articles.flag_article"):
         raise PermissionDenied("Only editors can mark stories as breaking or featured.")
     check_flags(article, to=to, changed=raised)
+    if _changed(article, stored, LIVE_SETTINGS) and not by.has_perm("articles.flag_article"):
+        raise PermissionDenied("Only editors start, end and set up live coverage.")
     media.check_media(article)
     if to == Status.PUBLISHED:
         check_publishable(article)
@@ -298,6 +302,25 @@ def set_flags(article: Article, *, by, **flags) -> Article:
     check_flags(row, to=row.status, changed=flags)
     _save_only(row, list(flags), by=by, reason="Flags changed")
     _copy(row, article, list(flags))
+    return article
+
+
+@transaction.atomic
+def set_live_status(article: Article, status: str, *, by) -> Article:
+    """Make `article` a live blog, end or resume its coverage, or make it a story again."""
+    if status not in Live.values:
+        raise ValidationError(f"Unknown live blog status “{status}”.")
+    if not by.has_perm("articles.flag_article"):
+        raise PermissionDenied("Only editors start, end and set up live coverage.")
+    row = _locked(article.pk)
+    if not can_edit(by, row):
+        raise PermissionDenied("You may not edit this article.")
+    row.live_status = status
+    row.refresh_coverage_times()
+    fields = ["live_status", "coverage_started_at", "coverage_ended_at"]
+    labels = {Live.LIVE: "Live coverage started", Live.ENDED: "Live coverage ended"}
+    _save_only(row, fields, by=by, reason=labels.get(status, "No longer a live blog"))
+    _copy(row, article, fields)
     return article
 
 

@@ -18,6 +18,7 @@ from pictures.templatetags.pictures_tags import card_picture
 from .. import structured_data
 
 register = template.Library()
+LIVE_BADGE = mark_safe('<span class="badge-live">Live</span> ')  # a live blog's, while live
 
 
 @register.filter
@@ -45,8 +46,13 @@ def absolute(context, url: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def article_structured_data(context, article) -> dict:
-    """schema.org `NewsArticle` for an article page (see `articles.structured_data`)."""
-    return structured_data.news_article(article, absolute=context["request"].build_absolute_uri)
+    """schema.org `NewsArticle` (`LiveBlogPosting` for a live blog, with `live`'s entries) for
+    an article page (see `articles.structured_data`)."""
+    absolute = context["request"].build_absolute_uri
+    live = context.get("live")
+    if live:
+        return structured_data.live_blog_posting(article, live, absolute=absolute)
+    return structured_data.news_article(article, absolute=absolute)
 
 
 @register.simple_tag(takes_context=True)
@@ -97,9 +103,10 @@ def story_card(article, *, heading_level=3, snippet="", eager=False, compact=Fal
     section = article.section
     tag = "h2" if heading_level == 2 else "h3"
     headline = format_html(
-        '<{0} class="card__headline"><a href="{1}">{2}</a></{0}>',
+        '<{0} class="card__headline"><a href="{1}">{2}{3}</a></{0}>',
         mark_safe(tag),
         article.get_absolute_url(),
+        LIVE_BADGE if article.is_live else "",
         article.headline,
     )
     extra = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""

@@ -65,11 +65,12 @@ def figure(image):
 
 
 @register.simple_tag
-def gallery(images, number: int):
+def gallery(images, number: int, prefix: str = ""):
     """A gallery: its pictures in order, in a row that scrolls sideways (and snaps) with no
     script, each with its caption, credit, place ("2 of 5") and a link of its own. `number`
-    tells the story's galleries apart in the pictures' addresses."""
+    (after `prefix`: a live entry's) tells the page's galleries apart in their addresses."""
     count = len(images)
+    number = f"{prefix}{number}"
     items = format_html_join(
         "",
         '<li class="gallery__item" id="gallery-{0}-{1}"><figure>{2}<figcaption>'

@@ -2,15 +2,20 @@
 
 import re
 from base64 import b32decode
+from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import TOTP
+from lxml import html
 
 from articles import demo
-from articles.models import Article
+from articles.management.commands import setup_demo
+from articles.models import Article, LiveEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +52,8 @@ def no_renditions(monkeypatch):
 
 def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(client):
     out = run_setup()
-    assert Article.objects.published().count() == 13
+    # The thirteen seed stories and the live blog.
+    assert Article.objects.published().count() == 14
     assert "Installed 15 demo pictures" in out
     # Every story shows its picture: a picture-led front page from the first run.
     assert all(story.hero is not None for story in Article.objects.select_related("hero_image"))
@@ -77,7 +83,52 @@ def test_running_it_again_keeps_the_stories_and_gives_a_new_password_and_key(cli
     out = run_setup()
     _, password, key, codes = printed_login(out)
     assert "demo content not loaded again" in out
-    assert Article.objects.count() == 13 and first_password != password
+    assert Article.objects.count() == 14 and first_password != password
     assert first_key != key and not set(first_codes) & set(codes)
     old_key_code = f"{TOTP(b32decode(first_key.replace(' ', ''))).token():06d}"
     assert log_in(client, "editor", password, old_key_code).status_code == 200  # refused
+
+
+def test_the_demo_has_a_live_blog_still_live_with_pictures_and_an_embed(client, no_renditions):
+    out = run_setup()
+    blog = Article.objects.get(live_status=Article.LiveStatus.LIVE)
+    assert f"Made the demo live blog: {blog.get_absolute_url()}" in out
+    entries = list(blog.live_entries.filter(status=LiveEntry.Status.PUBLISHED))
+    assert len(entries) >= 25
+    bodies = "".join(entry.body for entry in entries)
+    assert 'class="picture"' in bodies and 'class="gallery"' in bodies
+    assert 'class="embed"' in bodies
+    newest = max(entry.posted_at for entry in entries)
+    assert timezone.now() - newest < timedelta(minutes=10)  # "live": updated minutes ago
+    home = html.fromstring(client.get("/").content)
+    assert home.xpath('//section[@class="breaking"]//a/text()') == [blog.headline]
+    assert home.xpath('//*[@class="lead__headline"]/a/span[@class="badge-live"]')
+    page = html.fromstring(client.get(blog.get_absolute_url()).content)
+    assert page.xpath('//figure[contains(@class, "embed")]')
+    assert len(page.xpath("//*[@data-entry]")) == 20  # the first page of entries
+    # Run again: not made twice.
+    run_setup()
+    assert Article.objects.filter(live_status=Article.LiveStatus.LIVE).count() == 1
+
+
+def test_keep_posting_adds_entries_on_a_timer_and_leaves_the_login_alone(monkeypatch):
+    _, password, _key, _codes = printed_login(run_setup())
+    blog = Article.objects.get(live_status=Article.LiveStatus.LIVE)
+    before = blog.live_entries.count()
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        if len(naps) > 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(setup_demo.time, "sleep", nap)
+    out = StringIO()
+    call_command("setup_demo", "--keep-posting", "20", stdout=out)
+    assert naps == [20, 20, 20] and "Stopped posting" in out.getvalue()
+    assert "password" not in out.getvalue()
+    added = blog.live_entries.order_by("-posted_at")[:2]
+    assert blog.live_entries.count() == before + 2
+    assert all(entry.status == LiveEntry.Status.PUBLISHED for entry in added)
+    editor = get_user_model().objects.get(username="editor")
+    assert editor.check_password(password)

@@ -4,7 +4,9 @@ The demo editor logs in as every Editor does, with a second factor: an authentic
 up on a key printed here, or one of the one-time recovery codes printed beside it. No setting
 turns two-factor off for the demo, so nothing a demo needs can be left on in production."""
 
+import itertools
 import secrets
+import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -12,8 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts import roles, services
-from articles.demo import FIXTURE_PATH, install_demo_pictures
+from articles.demo import FIXTURE_PATH, STORED_AS, install_demo_pictures
+from articles.demo_live import install_demo_live_blog, post_demo_update
 from articles.models import Article
+from pictures.models import Image
 
 DEMO_USERNAME = "editor"
 
@@ -25,15 +29,34 @@ class Command(BaseCommand):
         "end. Never use it in production."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--keep-posting",
+            type=float,
+            metavar="SECONDS",
+            help="Afterwards, post an entry on the demo live blog every SECONDS (as the demo "
+            "editor) until stopped with Ctrl-C: a first run's live page updating by itself.",
+        )
+
     def handle(self, *args, **options):
+        demo = True
         if Article.objects.exists():
             self.stdout.write("Articles already present; demo content not loaded again.")
+            demo = Image.objects.filter(file__startswith=STORED_AS).exists()  # an earlier demo's
         else:
             call_command("loaddata", str(FIXTURE_PATH), verbosity=0)
             self.stdout.write(f"Loaded {Article.objects.count()} demo articles.")
+        blog = install_demo_live_blog() if demo else None
+        if blog is not None:
+            self.stdout.write(f"Made the demo live blog: {blog.get_absolute_url()}")
         # Every run: the files may have been removed with media/, the rows kept.
         pictures = install_demo_pictures()
         self.stdout.write(f"Installed {pictures} demo pictures with their renditions.")
+        existing = get_user_model().objects.filter(username=DEMO_USERNAME).first()
+        if options["keep_posting"] and existing is not None:
+            # Beside a demo already running: its editor's login stays as it was.
+            self.keep_posting(existing, options["keep_posting"])
+            return
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
         user.is_staff, user.is_superuser = True, False
@@ -60,3 +83,18 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2:
             uri = services.authenticator_setup_uri(user, key)
             self.stdout.write(f"The same key as an authenticator set-up link: {uri}")
+        if options["keep_posting"]:
+            self.keep_posting(user, options["keep_posting"])
+
+    def keep_posting(self, user, seconds: float) -> None:
+        self.stdout.write(f"Posting on the demo live blog every {seconds:g} s; Ctrl-C stops.")
+        try:
+            for number in itertools.count():
+                time.sleep(seconds)
+                entry = post_demo_update(user, number)
+                if entry is None:
+                    self.stdout.write("The demo live blog is not live: stopped posting.")
+                    return
+                self.stdout.write(f"Posted: {entry}")
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped posting.")
