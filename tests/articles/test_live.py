@@ -380,3 +380,41 @@ def test_the_polling_interval_is_a_setting(client, blog, settings):
     _, tree = page(client, blog.get_absolute_url())
     assert tree.xpath("//section[@data-live]/@data-poll-seconds") == ["2"]
     assert re.search(r"live/updates/$", tree.xpath("//section[@data-live]/@data-updates-url")[0])
+
+
+def test_the_fragment_reads_as_many_queries_whatever_its_number_of_entries(client, blog, editor):
+    url = reverse("articles:live-updates", args=[blog.section.slug, blog.slug])
+    picture = ImageFactory(renditions="key-only")
+
+    def queries() -> int:
+        cache.clear()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    body = f'<p>One</p><p class="picture">Picture {picture.pk}</p>'
+    live.post_entry(blog, by=editor, body=body, publish=True)
+    few = queries()
+    for n in range(40):
+        live.post_entry(blog, by=editor, body=f"<p>{n}</p>{body}", publish=True)
+    # The blog, its newest entries, their pictures; and, the cache being empty, the page
+    # cache's look at the coming scheduled changes (kept in the cache after).
+    assert few == queries() == 4
+
+
+def test_a_reporter_sees_the_desk_without_publish_and_the_story_tools_still_work(
+    client, blog, writer, editor
+):
+    client.force_login(writer)
+    desk = client.get(reverse("admin:articles_article_change", args=[blog.pk]))
+    text = desk.content.decode()
+    assert desk.status_code == 200 and 'id="live-desk"' in text
+    assert "Publish now" not in text and "go to an editor for approval" in text
+    post(blog, writer, "From the desk")
+    client.force_login(editor)
+    preview = client.get(reverse("admin:articles_article_preview", args=[blog.pk]))
+    assert preview.status_code == 200  # the preview shows only what readers would see
+    assert "From the desk" not in preview.content.decode()
+    workflow.set_live_status(blog, Article.LiveStatus.ENDED, by=editor)
+    reasons = list(blog.history.values_list("history_change_reason", flat=True)[:1])
+    assert reasons == ["Live coverage ended"]

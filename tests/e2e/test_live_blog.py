@@ -151,3 +151,18 @@ def test_axe_finds_nothing_serious_on_a_live_blog(new_page, site, blog, width, s
     path = screenshot_dir / f"live-blog-{width}.png"
     page.screenshot(path=path, full_page=width == "desktop")
     assert path.stat().st_size > 10_000
+
+
+def test_older_updates_page_in_below_without_leaving_the_page(new_page, site, blog):
+    page = new_page()
+    address = site.url(blog.get_absolute_url())
+    page.goto(address)
+    older = page.get_by_role("link", name="Older updates")
+    older.click()
+    page.wait_for_function("() => document.querySelectorAll('[data-entry]').length === 40")
+    assert page.url == address
+    older.click()
+    page.wait_for_function("() => document.querySelectorAll('[data-entry]').length === 45")
+    assert page.get_by_role("link", name="Older updates").count() == 0
+    titles = page.locator(".live-entry__title").all_inner_texts()
+    assert titles == [f"Update {n}" for n in range(44, -1, -1)]  # each once, newest first
