@@ -84,7 +84,7 @@ def run(args) -> dict:
     with site(DATABASE_NAME, stories=args.edge_stories, serve=False) as web:
         stories, mix = visible_stories(web.url), {}
         for mode in ("keys", "version"):
-            with _edge(web, mode) as edge:
+            with edge_stack(web, mode) as edge:
                 if mode == "keys":
                     slices = _throughput(web, edge, stories[0], args.edge_rounds)
                     freshness = _freshness(edge, stories[1 : 1 + TRIALS])
@@ -103,7 +103,7 @@ def run(args) -> dict:
 
 
 @contextmanager
-def _edge(web, mode: str):
+def edge_stack(web, mode: str):
     """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
     env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
     server = Gunicorn(env, web.scratch)

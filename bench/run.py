@@ -16,10 +16,20 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the project root, not bench/, on the path
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import edge_cache, import_articles, newsletter_send, pictures, redis_hang, web_pages
+from bench import (
+    edge_cache,
+    import_articles,
+    live_blog,
+    newsletter_send,
+    pictures,
+    redis_hang,
+    web_pages,
+)
 from bench.lib import ROOT, BenchError, report
 
-BENCHMARKS = [import_articles, web_pages, edge_cache, newsletter_send, redis_hang, pictures]
+BENCHMARKS = [
+    import_articles, web_pages, edge_cache, live_blog, newsletter_send, redis_hang, pictures,
+]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
