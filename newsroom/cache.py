@@ -311,6 +311,8 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
                 response.surrogate_keys = keys
                 until = seconds_until_next_change(keys)
                 edge = edge_max_age() if until is None else min(edge_max_age(), until)
+                # A view may bound it further (a live blog's updates: should a purge be lost).
+                edge = min(edge, getattr(response, "public_page_edge_max_age", None) or edge)
                 # A view may ask browsers for less (a live blog's page, while it is live).
                 browser = min(getattr(response, "public_page_max_age", None) or max_age, edge)
                 response.public_page_max_age = browser

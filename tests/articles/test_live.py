@@ -267,6 +267,7 @@ def test_the_fragment_is_cached_with_an_etag_and_changes_when_an_entry_is_posted
     response = client.get(url)
     assert response.status_code == 200
     assert "max-age=5" in response["Cache-Control"] and "public" in response["Cache-Control"]
+    assert "s-maxage=30" in response["Cache-Control"]  # short at the edge too, though purged
     assert surrogates.live(blog.pk) in response["xkey"].split()
     etag = response["ETag"]
     assert client.get(url).headers.get("X-Page-Cache") == "hit"
