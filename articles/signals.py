@@ -19,16 +19,18 @@ from taggit.models import Tag, TaggedItem
 
 from accounts.models import Author
 from newsroom.cache import ALL, purge
+from newsroom.links import address
 from newsroom.text import clean_text_fields
 
 from . import surrogates
-from .models import Article, Correction, LiveEntry, Section
+from .models import Article, Correction, LiveEntry, OldAddress, Section
 from .models.choices import Status
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
 stories_inserted = Signal()
 
 PLACED_BY = ("status", "published_at", "section_id", "headline", "is_featured")
+ADDRESSED_BY = ("slug", "section_id")
 PLACED_BY += ("is_breaking", "breaking_until")
 TEXT = ("headline", "standfirst", "body")
 
@@ -78,7 +80,7 @@ def _article_before(sender, instance, raw=False, **kwargs):
     instance._placement_before = None
     if raw or instance._state.adding or instance.pk is None:
         return
-    row = Article.objects.filter(pk=instance.pk).values(*PLACED_BY, *TEXT).first()
+    row = Article.objects.filter(pk=instance.pk).values(*PLACED_BY, *TEXT, "slug").first()
     instance._placement_before = row
 
 
@@ -98,11 +100,25 @@ def _article_saved(sender, instance, created=False, raw=False, **kwargs):
         after = _placement(instance.pk, now, lists=lists)
         before = _placement(instance.pk, row, lists=lists) if row else None
     text = row is not None and any(row[field] != now[field] for field in TEXT)
+    if row is not None and any(row[f] != getattr(instance, f) for f in ADDRESSED_BY):
+        _keep_old_address(instance, row)
     keys = surrogates.for_change(before, after, text=text)
     where = (after.visible, after.published_at, after.section_id)
     if before is None or (before.visible, before.published_at, before.section_id) != where:
         keys |= _rails([before, after])  # it entered, left or moved in its section's order
     purge(keys, soft=after.visible)
+
+
+def _keep_old_address(story, row) -> None:
+    """A story readers could reach has a new address: its old one keeps working (a 301), and
+    any old address that is now its own again is forgotten."""
+    OldAddress.objects.filter(path=story.get_absolute_url()).delete()
+    if row["status"] == Status.DRAFT or row["published_at"] is None:
+        return  # never out: no address of it to keep
+    section = Section.objects.filter(pk=row["section_id"]).values_list("slug", flat=True).first()
+    if section:
+        old = address("articles:detail", section, row["slug"])
+        OldAddress.objects.update_or_create(path=old, defaults={"article": story})
 
 
 def _rails(placements) -> set[str]:

@@ -12,7 +12,7 @@ from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified, tag_response
 
 from . import body, live_views, search, surrogates
-from .models import Article, Correction, Section, archive_range, with_bylines
+from .models import Article, Correction, OldAddress, Section, archive_range, with_bylines
 from .parsing import headline_key
 from .services import media
 
@@ -119,10 +119,17 @@ def article_detail(request, section, slug):
 
 
 def _missing_article(request, slug):
-    """A withdrawn story is gone, not lost: 410, so search engines drop it for good."""
+    """A story that moved answers at its old address with a 301 to its new one. A withdrawn
+    story is gone, not lost: 410, so search engines drop it for good."""
     withdrawn = Article.objects.filter(slug=slug, status=Article.Status.WITHDRAWN).first()
     if withdrawn is None:
-        raise Http404("No such story")
+        moved = OldAddress.objects.filter(path=request.path).select_related("article").first()
+        story = moved.article if moved else None
+        if story is not None and story.is_visible:
+            return redirect(story, permanent=True)
+        if story is None or story.status != Article.Status.WITHDRAWN:
+            raise Http404("No such story")
+        withdrawn = story
     legal = withdrawn.withdrawn_reason == Article.WithdrawalReason.LEGAL
     response = render(request, "articles/article_gone.html", {"legal": legal}, status=410)
     return tag_response(response, {surrogates.story(withdrawn.pk)})

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from ..models import Article, Correction, Section, Transition
+from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
 from . import live as live_desk
@@ -39,6 +39,19 @@ class CorrectionInline(admin.StackedInline):
     fields = ["kind", "text", "published_at"]
 
 
+class OldAddressInline(admin.TabularInline):
+    """The addresses the story had before: each redirects to it (delete one to free it)."""
+
+    model = OldAddress
+    extra = 0
+    fields = ["path", "created_at"]
+    readonly_fields = ["path", "created_at"]
+    verbose_name_plural = "Old addresses (each redirects here)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Article)
 class ArticleAdmin(SimpleHistoryAdmin):
     form = ArticleAdminForm
@@ -63,7 +76,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
     readonly_fields = ["word_count", "created_at", "updated_at", "source_label", "version_info"]
     readonly_fields += ["coverage_started_at", "coverage_ended_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    inlines = [CorrectionInline]
+    inlines = [CorrectionInline, OldAddressInline]
     actions = ["publish_selected", "withdraw_selected", "mark_breaking"]
     history_list_display = ["status"]
     fieldsets = [

@@ -11,7 +11,7 @@ from .article import (
 )
 from .live import LiveEntry
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
-from .records import Correction, Transition
+from .records import Correction, OldAddress, Transition
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "ArticleQuerySet",
     "Correction",
     "LiveEntry",
+    "OldAddress",
     "CorrectionQuerySet",
     "LiveEntry",
     "Section",

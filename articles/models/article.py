@@ -65,8 +65,8 @@ class Article(models.Model):
         unique=True,
         allow_unicode=True,
         blank=True,
-        help_text="The story's address. Made from the headline if left empty; "
-        "changing it after publication breaks links.",
+        help_text="The story's address. Made from the headline if left empty; after "
+        "publication the old address keeps working (a permanent redirect to the new one).",
     )
     headline_key = models.CharField(
         max_length=MAX_HEADLINE_LENGTH,

@@ -1,4 +1,5 @@
-"""What is kept beside a story: its published corrections and its workflow moves."""
+"""What is kept beside a story: its published corrections, its workflow moves and the addresses
+it had before."""
 
 from django.db import models
 from django.utils import timezone
@@ -48,3 +49,19 @@ class Transition(models.Model):
 
     def __str__(self):
         return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
+
+class OldAddress(models.Model):
+    """An address a published story had before its slug or section changed: it answers with a
+    permanent redirect to where the story is now (`articles.views.article_detail`)."""
+
+    path = models.CharField(max_length=600, unique=True)
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="old_addresses")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "old address"
+        verbose_name_plural = "old addresses"
+
+    def __str__(self):
+        return self.path

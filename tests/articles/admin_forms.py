@@ -130,6 +130,11 @@ def article_post_data(article: Article, **changes) -> dict:
         "corrections-INITIAL_FORMS": "0",
         "corrections-MIN_NUM_FORMS": "0",
         "corrections-MAX_NUM_FORMS": "1000",
+        # The story's old addresses, shown read-only: none posted.
+        "old_addresses-TOTAL_FORMS": "0",
+        "old_addresses-INITIAL_FORMS": "0",
+        "old_addresses-MIN_NUM_FORMS": "0",
+        "old_addresses-MAX_NUM_FORMS": "1000",
     }
     for name in DATETIME_FIELDS:
         data.update(split_datetime(name, getattr(article, name)))
