@@ -368,6 +368,10 @@ NEWSROOM_PURGE_BACKENDS = [
     {"BACKEND": "newsroom.purge.VarnishPurge", "URLS": env_list("NEWSROOM_VARNISH_URLS")}
 ] if env_list("NEWSROOM_VARNISH_URLS") else []  # fmt: skip
 NEWSROOM_EDGE_MAX_AGE = int(os.environ.get("NEWSROOM_EDGE_MAX_AGE", "3600"))
+# Where `manage.py setup_demo` keeps the demo logins' passwords on this machine (never committed).
+NEWSROOM_DEMO_LOGINS_FILE = str(
+    BASE_DIR / os.environ.get("NEWSROOM_DEMO_LOGINS_FILE", ".demo-logins.json")
+)
 # How often an open live blog asks for new entries (static/js/live.js), in seconds.
 NEWSROOM_LIVE_POLL_SECONDS = int(os.environ.get("NEWSROOM_LIVE_POLL_SECONDS", "10"))
 # The response header carrying the surrogate keys: xkey for Varnish's xkey module,

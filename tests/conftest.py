@@ -92,6 +92,8 @@ def _authenticator_for_tests(user):
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # `setup_demo` keeps its logins in a file: the test's own, never the checkout's.
+    settings.NEWSROOM_DEMO_LOGINS_FILE = str(tmp_path / "demo-logins.json")
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ import re
 from base64 import b32decode
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -78,15 +79,41 @@ def test_a_printed_recovery_code_logs_the_demo_editor_in_once(client, no_renditi
     assert again.status_code == 200 and "not right" in again.content.decode()
 
 
-def test_running_it_again_keeps_the_stories_and_gives_a_new_password_and_key(client, no_renditions):
-    _, first_password, first_key, first_codes = printed_login(run_setup())
+def test_running_it_again_keeps_the_stories_and_the_logins(client, no_renditions, settings):
     out = run_setup()
-    _, password, key, codes = printed_login(out)
-    assert "demo content not loaded again" in out
-    assert Article.objects.count() == 14 and first_password != password
-    assert first_key != key and not set(first_codes) & set(codes)
+    _, first_password, first_key, first_codes = printed_login(out)
+    again = run_setup()
+    _, password, key, codes = printed_login(again)
+    assert "demo content not loaded again" in again
+    assert Article.objects.count() == 14
+    assert (password, key, codes) == (first_password, first_key, first_codes)
+    kept = Path(settings.NEWSROOM_DEMO_LOGINS_FILE)
+    assert kept.stat().st_mode & 0o777 == 0o600  # passwords: its owner's only
+    assert first_password in kept.read_text()
+
+
+def test_new_logins_replace_the_kept_ones(client, no_renditions):
+    _, first_password, first_key, first_codes = printed_login(run_setup())
+    out = StringIO()
+    call_command("setup_demo", "--new-logins", stdout=out)
+    _, password, key, codes = printed_login(out.getvalue())
+    assert first_password != password and first_key != key
+    assert not set(first_codes) & set(codes)
     old_key_code = f"{TOTP(b32decode(first_key.replace(' ', ''))).token():06d}"
     assert log_in(client, "editor", password, old_key_code).status_code == 200  # refused
+
+
+def test_a_login_per_role_the_reporter_without_a_second_factor(client, no_renditions):
+    out = run_setup()
+    found = dict(re.findall(r"Demo ([a-z ]+) login for /admin/: username “(\w+)”", out))
+    assert found == {"editor": "editor", "reporter": "reporter", "newsletter editor": "newsletters"}
+    password = re.search(r"username “reporter”, password “([^”]+)”", out).group(1)
+    response = client.post(
+        reverse("admin:login"), {"username": "reporter", "password": password, "next": "/admin/"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    index = client.get("/admin/").content.decode()
+    assert "Articles" in index and "Newsletters" not in index
 
 
 def test_the_demo_has_a_live_blog_still_live_with_pictures_and_an_embed(client, no_renditions):

@@ -1,19 +1,19 @@
-"""`manage.py setup_demo`: demo content and a demo editor login for a first run.
+"""`manage.py setup_demo`: demo content and a demo login per role for a first run.
 
-The demo editor logs in as every Editor does, with a second factor: an authenticator app set
-up on a key printed here, or one of the one-time recovery codes printed beside it. No setting
-turns two-factor off for the demo, so nothing a demo needs can be left on in production."""
+The logins (`accounts.demo`) stay the same from run to run on one machine. The demo editor
+logs in as every Editor does, with a second factor: an authenticator app set up on a key
+printed here, or one of the one-time recovery codes printed beside it. No setting turns
+two-factor off for the demo, so nothing a demo needs can be left on in production."""
 
 import itertools
-import secrets
 import time
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from accounts import roles, services
+from accounts import services
+from accounts.demo import set_up_demo_logins
 from articles.demo import FIXTURE_PATH, STORED_AS, install_demo_pictures
 from articles.demo_live import install_demo_live_blog, post_demo_update
 from articles.models import Article
@@ -24,12 +24,18 @@ DEMO_USERNAME = "editor"
 
 class Command(BaseCommand):
     help = (
-        "Load fixtures/demo.json into an empty database and (re)create the demo editor account "
-        "with a fresh random password, authenticator key and recovery codes, printed at the "
-        "end. Never use it in production."
+        "Load fixtures/demo.json (and the demo live blog) into an empty database and make the "
+        "demo logins, one per role, with the passwords (and authenticator key) kept on this "
+        "machine, printed at the end. Never use it in production."
     )
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--new-logins",
+            action="store_true",
+            help="Make new passwords (and a new authenticator key) for the demo logins, instead "
+            "of the ones kept on this machine.",
+        )
         parser.add_argument(
             "--keep-posting",
             type=float,
@@ -57,34 +63,33 @@ class Command(BaseCommand):
             # Beside a demo already running: its editor's login stays as it was.
             self.keep_posting(existing, options["keep_posting"])
             return
-        password = secrets.token_urlsafe(12)
-        user, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
-        user.is_staff, user.is_superuser = True, False
-        user.first_name, user.last_name = user.first_name or "Demo", user.last_name or "Editor"
-        user.email = user.email or "editor@localhost"
-        user.set_password(password)
-        user.save()
-        # An editor, not an administrator: what a newsroom's editor would see.
-        user.groups.set(Group.objects.filter(name__in=[roles.EDITOR, roles.NEWSLETTER_EDITOR]))
-        # Editors need a second factor; a new key each run (which ends older demo sessions).
-        key = services.new_authenticator_key()
-        _device, codes = services.set_up_authenticator(user, key=key)
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo editor login for /admin/: username “{DEMO_USERNAME}”, password “{password}”"
-            )
-        )
-        recovery = ", ".join(services.recovery_code_text(code) for code in codes)
-        self.stdout.write(
-            f"Then a code: add the key “{services.authenticator_key_text(key)}” to an "
-            f"authenticator app (TOTP, 6 digits, 30 s), or type one of these one-time recovery "
-            f"codes: {recovery}"
-        )
-        if options["verbosity"] >= 2:
-            uri = services.authenticator_setup_uri(user, key)
-            self.stdout.write(f"The same key as an authenticator set-up link: {uri}")
+        logins = set_up_demo_logins(new=options["new_logins"])
+        for login in logins:
+            self.print_login(login, verbosity=options["verbosity"])
+        user = get_user_model().objects.get(username=DEMO_USERNAME)
         if options["keep_posting"]:
             self.keep_posting(user, options["keep_posting"])
+
+    def print_login(self, login, *, verbosity: int) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo {login.role.lower()} login for /admin/: username “{login.username}”, "
+                f"password “{login.password}”"
+            )
+        )
+        if not login.key:
+            self.stdout.write("  (no second factor: the role does not require one)")
+            return
+        recovery = ", ".join(services.recovery_code_text(c) for c in login.recovery_codes)
+        self.stdout.write(
+            f"Then a code: add the key “{services.authenticator_key_text(login.key)}” to an "
+            f"authenticator app (TOTP, 6 digits, 30 s), or type one of these one-time recovery "
+            f"codes: {recovery or 'none left (setup_demo --new-logins makes new ones)'}"
+        )
+        if verbosity >= 2:
+            user = get_user_model().objects.get(username=login.username)
+            uri = services.authenticator_setup_uri(user, login.key)
+            self.stdout.write(f"The same key as an authenticator set-up link: {uri}")
 
     def keep_posting(self, user, seconds: float) -> None:
         self.stdout.write(f"Posting on the demo live blog every {seconds:g} s; Ctrl-C stops.")
