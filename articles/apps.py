@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class ArticlesConfig(AppConfig):
     name = "articles"
+    verbose_name = "Stories"
 
     def ready(self):
         from . import signals

@@ -114,6 +114,9 @@ def snapshot_embed(url: str, *, by=None) -> Embed:
 def snapshot_from_answer(url: str, data: dict, *, by=None) -> Embed:
     """The snapshot of `url` from its provider's oEmbed answer `data` (already asked: the
     demo content's, which no provider is asked for)."""
+    existing = Embed.objects.filter(url=url).select_related("thumbnail").first()
+    if existing is not None:
+        return existing
     provider, match = provider_for(url)
     thumbnail = _thumbnail(provider, data)
     title = _text(data.get("title"), 300)

@@ -5,6 +5,7 @@ editors' dashboard."""
 import re
 from datetime import timedelta
 
+import lxml.html
 import pytest
 from django.db import connection
 from django.test import Client
@@ -367,19 +368,41 @@ def test_the_preview_is_not_for_readers(client):
     assert response["Location"].startswith(reverse("admin:login"))
 
 
-def test_the_dashboard_lists_stories_waiting_for_review_and_scheduled_ones(client, writer, alice):
+def dashboard_lists(html: str) -> dict[str, str]:
+    """Each list of the dashboard (by its heading) and the text in it."""
+    tree = lxml.html.fromstring(html)
+    modules = tree.xpath('//div[@id="desk-dashboard"]/div[@class="module"]')
+    return {m.findtext("h2"): m.text_content() for m in modules}
+
+
+def test_the_dashboard_lists_what_the_desk_needs_first(client, writer, alice):
     ArticleFactory(in_review=True, headline="Waiting for a look", created_by=writer)
     ArticleFactory(scheduled=True, headline="Out tomorrow")
-    ArticleFactory(draft=True, headline="Still a draft")
-    ArticleFactory(headline="Already out")
+    ArticleFactory(draft=True, headline="Still a draft", created_by=writer)
+    ArticleFactory(draft=True, headline="Alice's own draft", created_by=alice)
+    ArticleFactory(headline="Out this morning", published_at=timezone.now() - timedelta(seconds=1))
+    ArticleFactory(headline="Out last week", published_at=timezone.now() - timedelta(days=7))
+    ArticleFactory(headline="Storm live", live_status=Article.LiveStatus.LIVE)
+    ArticleFactory(headline="Pier collapses", is_breaking=True)
     client.force_login(alice)
 
-    html = client.get(reverse("editorial-dashboard")).content.decode()
-
-    waiting, scheduled, _, _ = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
-    assert "Waiting for a look" in waiting and "writer" in waiting
-    assert "Out tomorrow" in scheduled and "Waiting for a look" not in scheduled
-    assert "Still a draft" not in html and "Already out" not in html
+    for url in (reverse("admin:index"), reverse("editorial-dashboard")):
+        lists = dashboard_lists(client.get(url).content.decode())
+        assert "Alice's own draft" in lists["My drafts"]
+        assert "Still a draft" not in lists["My drafts"]  # the writer's, not hers
+        assert "Waiting for a look" in lists["Waiting for review"]
+        assert "Wendy Writer" in lists["Waiting for review"]
+        assert "Out tomorrow" in lists["Next scheduled"]
+        assert "Waiting for a look" not in lists["Next scheduled"]
+        assert "Out this morning" in lists["Published today"]
+        assert "Out last week" not in lists["Published today"]
+        running = lists["Breaking and live"]
+        assert "Storm live" in running and "Live" in running and "Pier collapses" in running
+    # The admin's list of everything: tags among the stories, no "Taggit".
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Taggit" not in index and "Stories" in index
+    stories = lxml.html.fromstring(index).xpath('//div[contains(@class, "app-articles")]')[0]
+    assert "Tags" in stories.text_content() and "Status changes" in stories.text_content()
 
 
 def test_the_dashboard_is_for_staff_only(client):
@@ -555,6 +578,6 @@ def test_the_dashboard_lists_pictures_whose_licence_runs_out_soon_with_their_sto
 
     html = client.get(reverse("editorial-dashboard")).content.decode()
 
-    *_, pictures = re.findall(r'<div class="module">(.*?)</div>', html, re.S)
+    pictures = dashboard_lists(html)["Pictures whose licence runs out within 14 days"]
     assert "Red carpet arrivals" in pictures and "Stars dazzle at premiere" in pictures
     assert "Next year" not in pictures

@@ -419,3 +419,12 @@ def test_a_reporter_sees_the_desk_without_publish_and_the_story_tools_still_work
     workflow.set_live_status(blog, Article.LiveStatus.ENDED, by=editor)
     reasons = list(blog.history.values_list("history_change_reason", flat=True)[:1])
     assert reasons == ["Live coverage ended"]
+
+
+def test_the_desk_lists_entries_nobody_posted_through_it(client, blog, editor):
+    """Rows made without a poster (the demo's, an import's) are listed too."""
+    LiveEntry.objects.create(article=blog, body="<p>From a script</p>", status=Entry.PUBLISHED,
+                             posted_at=timezone.now())  # fmt: skip
+    client.force_login(editor)
+    page = client.get(reverse("admin:articles_article_change", args=[blog.pk]))
+    assert page.status_code == 200 and "From a script" in page.content.decode()

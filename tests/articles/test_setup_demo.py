@@ -66,7 +66,7 @@ def test_first_run_loads_the_demo_stories_and_prints_a_working_editor_login(clie
     response = log_in(client, username, password, code)
     assert response.status_code == 302 and response["Location"] == "/admin/"
     index = client.get("/admin/").content.decode()
-    assert "Articles" in index and "Newsletters" in index
+    assert "Stories" in index and "Newsletters" in index
     assert "Users" not in index  # an editor, not an administrator
 
 
@@ -113,7 +113,7 @@ def test_a_login_per_role_the_reporter_without_a_second_factor(client, no_rendit
     )
     assert response.status_code == 302 and response["Location"] == "/admin/"
     index = client.get("/admin/").content.decode()
-    assert "Articles" in index and "Newsletters" not in index
+    assert "Stories" in index and "Newsletters" not in index
 
 
 def test_the_demo_has_a_live_blog_still_live_with_pictures_and_an_embed(client, no_renditions):
