@@ -68,7 +68,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
     list_display_links = ["headline"]
     list_filter = ["status", "section", "authors", "is_breaking", "is_featured"]
     list_select_related = ["section", "hero_image"]
-    search_fields = ["headline", "standfirst", "seo_headline"]
+    # Byline and tag names too: "everything Maggie wrote about seagulls" is how a desk searches.
+    search_fields = ["headline", "standfirst", "seo_headline", "authors__name", "tags__name"]
+    search_help_text = "Headline, standfirst, author or tag."
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["headline"]}
     autocomplete_fields = ["authors", "related"]
@@ -79,6 +81,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
     inlines = [CorrectionInline, OldAddressInline]
     actions = ["publish_selected", "withdraw_selected", "mark_breaking"]
     history_list_display = ["status"]
+
+    class Media:
+        css = {"all": ["admin-extra/desk.css"]}  # the list's full headlines
     fieldsets = [
         (
             None,

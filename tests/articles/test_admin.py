@@ -1,5 +1,6 @@
 """The admin works for articles, sections and authors."""
 
+import lxml.html
 import pytest
 from django.urls import reverse
 
@@ -29,6 +30,22 @@ def test_article_list_searches_and_filters(editor_client):
     assert "Seagulls steal chips" in editor_client.get(url, {"q": "seagull"}).content.decode()
     drafts = editor_client.get(url, {"status__exact": "draft"}).content.decode()
     assert "Council denies it" in drafts and "Seagulls steal chips" not in drafts
+
+
+def test_the_story_list_finds_stories_by_author_and_tag_once_each(editor_client):
+    maggie, tobias = AuthorFactory(name="Maggie Thornbury"), AuthorFactory(name="Tobias Fenwick")
+    ArticleFactory(headline="Seagulls steal chips", authors=[maggie, tobias], tags=["gulls"])
+    ArticleFactory(headline="Pier closes", authors=[tobias], tags=["seaside", "gulls-fans"])
+    url = reverse("admin:articles_article_changelist")
+
+    def found(term) -> list[str]:
+        page = lxml.html.fromstring(editor_client.get(url, {"q": term}).content)
+        return page.xpath('//table[@id="result_list"]//th[@class="field-headline"]/a/text()')
+
+    assert found("thornbury") == ["Seagulls steal chips"]
+    assert sorted(found("fenwick")) == ["Pier closes", "Seagulls steal chips"]  # no duplicates
+    assert sorted(found("gulls")) == ["Pier closes", "Seagulls steal chips"]
+    assert found("seaside") == ["Pier closes"]
 
 
 def test_author_autocomplete_answers_for_the_article_form(editor_client):
