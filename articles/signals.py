@@ -181,7 +181,9 @@ def _related(sender, instance, action, pk_set=None, reverse=False, **kwargs):
 
 def _correction(sender, instance, raw=False, **kwargs):
     if not raw:
-        purge({surrogates.story(instance.article_id), surrogates.CORRECTIONS}, soft=True)
+        # The story's "Updated" time too (`Correction.save`): in its sitemap entry.
+        keys = {surrogates.story(instance.article_id), surrogates.CORRECTIONS, surrogates.SITEMAPS}
+        purge(keys, soft=True)
 
 
 def _live_entry(sender, instance, raw=False, **kwargs):

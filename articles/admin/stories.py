@@ -84,6 +84,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     class Media:
         css = {"all": ["admin-extra/desk.css"]}  # the list's full headlines
+
     fieldsets = [
         (
             None,

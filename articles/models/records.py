@@ -4,7 +4,7 @@ it had before."""
 from django.db import models
 from django.utils import timezone
 
-from .article import Article
+from .article import Article, to_the_second
 from .queries import CorrectionQuerySet
 
 
@@ -28,6 +28,17 @@ class Correction(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to “{self.article}”"
+
+    def save(self, *args, **kwargs):
+        """A new correction on a published story gives it the "Updated" time readers see (its
+        own time, unless the story was updated since), whoever adds it."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            moment = to_the_second(self.published_at)
+            Article.objects.filter(pk=self.article_id, status=Article.Status.PUBLISHED).filter(
+                models.Q(revised_at__isnull=True) | models.Q(revised_at__lt=moment)
+            ).update(revised_at=moment, updated_at=timezone.now())
 
 
 class Transition(models.Model):

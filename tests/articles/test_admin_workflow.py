@@ -581,3 +581,25 @@ def test_the_dashboard_lists_pictures_whose_licence_runs_out_soon_with_their_sto
     pictures = dashboard_lists(html)["Pictures whose licence runs out within 14 days"]
     assert "Red carpet arrivals" in pictures and "Stars dazzle at premiere" in pictures
     assert "Next year" not in pictures
+
+
+def test_a_correction_added_from_the_story_form_shows_updated_to_readers(client, alice):
+    story = ArticleFactory(headline="Terns, not gulls")
+    assert story.revised_at is None
+    client.force_login(alice)
+    data = article_post_data(story)
+    data |= {
+        "corrections-TOTAL_FORMS": "1",
+        "corrections-0-kind": "correction",
+        "corrections-0-text": "They were terns.",
+        "corrections-0-published_at_0": timezone.localtime().strftime("%Y-%m-%d"),
+        "corrections-0-published_at_1": timezone.localtime().strftime("%H:%M:%S"),
+    }
+    response = client.post(reverse("admin:articles_article_change", args=[story.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    story.refresh_from_db()
+    assert story.revised_at is not None
+    assert story.corrections.get().text == "They were terns."
+    client.logout()
+    page = lxml.html.fromstring(client.get(story.get_absolute_url()).content)
+    assert page.xpath('//p[@class="story__meta"]//span[starts-with(normalize-space(), "Updated")]')

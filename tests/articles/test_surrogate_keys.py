@@ -133,7 +133,7 @@ CHANGES = {
     "withdraw A": (withdraw, SHOWING_A | {"sitemap"}),
     "tag A football instead": (retag, SHOWING_A | {"tag football"}),
     "rename A's author": (rename_author, SHOWING_A - {"story D"}),
-    "correct A": (correct, SHOWING_A | {"corrections"}),
+    "correct A": (correct, SHOWING_A | {"corrections", "sitemap"}),  # its "Updated" time
     "move A to sport": (move_to_sport, SHOWING_A | {"sport", "story B", "sitemap"}),
     "rename seagulls": (rename_tag, {"tag seagulls", "story A"}),
     "rename a section": (rename_section, "every page"),
