@@ -8,7 +8,9 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
-from . import checks
+from newsroom.cache import purge
+
+from . import checks, keys, signals
 from .models import Image
 from .tasks import make_renditions_task
 
@@ -47,3 +49,22 @@ def update_image(image: Image, *, fields: list[str] | None = None) -> Image:
 def request_renditions(image: Image) -> None:
     """Have the renditions made after the current transaction commits, off the request."""
     transaction.on_commit(partial(make_renditions_task.enqueue, image.pk))
+
+
+@transaction.atomic
+def remove_from_storage(image: Image, *, reason: str) -> None:
+    """Take a picture off every page at once (a hard purge of its key) and out of storage (a
+    legal takedown): its renditions and original file are deleted once the change commits;
+    the row stays, not shown, with `reason` as its note, for the record."""
+    files = partial(
+        signals.delete_files, image.pk, image.rendition_key, image.file.name, image.file.storage
+    )
+    # The row no longer names the file either: nothing can make renditions of it again.
+    Image.objects.filter(pk=image.pk).update(
+        rendition_key="",
+        file="",
+        processing_note=reason[: Image._meta.get_field("processing_note").max_length],
+    )
+    image.rendition_key = ""
+    purge({keys.image(image.pk)})
+    transaction.on_commit(files)

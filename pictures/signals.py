@@ -19,7 +19,8 @@ def _changed(sender, instance, raw=False, **kwargs):
         purge({key}, soft=True)
 
 
-def _delete_files(image_id: int, key: str, name: str, storage) -> None:
+def delete_files(image_id: int, key: str, name: str, storage) -> None:
+    """Remove a picture's renditions and original file from `storage`."""
     if key:
         delete_renditions(image_id, key)
     if name:
@@ -28,7 +29,7 @@ def _delete_files(image_id: int, key: str, name: str, storage) -> None:
 
 def _removed(sender, instance, **kwargs):
     files = partial(
-        _delete_files,
+        delete_files,
         instance.pk,
         instance.rendition_key,
         instance.file.name,

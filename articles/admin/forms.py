@@ -62,6 +62,8 @@ class ArticleAdminForm(forms.ModelForm):
             self.fields["edit_version"].initial = self.stored.version
         if "status" in self.fields and user is not None:
             allowed = workflow.allowed_statuses(user, self.instance)
+            if self.instance.status != Status.WITHDRAWN:  # through "Withdraw…", with a reason
+                allowed = [value for value in allowed if value != Status.WITHDRAWN]
             self.fields["status"].choices = [
                 (value, label) for value, label in Status.choices if value in allowed
             ]

@@ -1,6 +1,8 @@
 """The newsroom's admin for stories and sections. Every rule lives in
 `articles.services.workflow`: the admin asks it and shows the answer."""
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -14,6 +16,7 @@ from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
 from . import live as live_desk
+from . import takedowns
 from .forms import ArticleAdminForm
 
 Status = Article.Status
@@ -239,6 +242,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 name="articles_article_preview",
             ),
             path(
+                "<int:pk>/withdraw/",
+                self.admin_site.admin_view(partial(takedowns.withdraw_view, self)),
+                name="articles_article_withdraw",
+            ),
+            path(
                 "<int:pk>/live/",
                 self.admin_site.admin_view(live_desk.post_view),
                 name="articles_article_live_post",
@@ -324,14 +332,9 @@ class ArticleAdmin(SimpleHistoryAdmin):
             "stories published",
         )
 
-    @admin.action(description="Withdraw selected stories (410 Gone)")
+    @admin.action(description="Withdraw selected stories (410 Gone)…")
     def withdraw_selected(self, request, queryset):
-        self._each(
-            request,
-            queryset,
-            lambda a: workflow.withdraw_article(a, by=request.user),
-            "stories withdrawn",
-        )
+        return takedowns.withdraw_selected(self, request, queryset)
 
     @admin.action(description="Mark selected stories as breaking news")
     def mark_breaking(self, request, queryset):

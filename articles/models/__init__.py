@@ -11,7 +11,7 @@ from .article import (
 )
 from .live import LiveEntry
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
-from .records import Correction, OldAddress, Transition
+from .records import Correction, OldAddress, Takedown, Transition
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "CorrectionQuerySet",
     "LiveEntry",
     "Section",
+    "Takedown",
     "Transition",
     "archive_range",
     "article_slug",

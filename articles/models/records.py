@@ -76,3 +76,26 @@ class OldAddress(models.Model):
 
     def __str__(self):
         return self.path
+
+
+class Takedown(models.Model):
+    """A story withdrawn from readers, with why and by whom: the desk's audit list. A legal
+    takedown also lists the library pictures it removed from storage, and those it kept
+    because other stories still show them."""
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="takedowns")
+    legal = models.BooleanField("legal reason", default=False)
+    note = models.TextField(help_text="Why, in the desk's words: kept for the record.")
+    by = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    pictures_removed = models.JSONField(default=list, blank=True)
+    pictures_kept = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "takedown"
+        verbose_name_plural = "takedowns (audit)"
+
+    def __str__(self):
+        kind = "Legal takedown" if self.legal else "Withdrawal"
+        return f"{kind} of “{self.article}”"

@@ -261,12 +261,9 @@ def test_an_editor_schedules_a_story_from_the_change_form(client, alice):
 # Bulk actions ---------------------------------------------------------------------------------
 
 
-def run_action(client, action, articles):
-    return client.post(
-        reverse("admin:articles_article_changelist"),
-        {"action": action, "_selected_action": [a.pk for a in articles], "index": "0"},
-        follow=True,
-    )
+def run_action(client, action, articles, **extra):
+    data = {"action": action, "_selected_action": [a.pk for a in articles], "index": "0"}
+    return client.post(reverse("admin:articles_article_changelist"), data | extra, follow=True)
 
 
 def messages_of(response):
@@ -308,12 +305,15 @@ def test_withdrawing_and_breaking_in_bulk_are_for_editors_only(
     client, writer, alice, action, changed
 ):
     story = ArticleFactory(created_by=writer)
+    # Withdrawing asks why first (a page of its own), then takes the answer.
+    answer = {"apply": "1", "reason": "editorial", "note": "Duplicate"}
+    extra = answer if action == "withdraw_selected" else {}
     client.force_login(writer)
-    run_action(client, action, [story])
+    run_action(client, action, [story], **extra)
     assert not changed(Article.objects.get(pk=story.pk))
 
     client.force_login(alice)
-    run_action(client, action, [story])
+    run_action(client, action, [story], **extra)
     assert changed(Article.objects.get(pk=story.pk))
 
 

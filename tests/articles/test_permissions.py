@@ -14,7 +14,7 @@ from taggit.models import Tag
 
 from accounts.models import Author
 from articles.models import Article, Section, Transition
-from articles.services import workflow
+from articles.services import takedown, workflow
 from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.admin_forms import article_post_data
 from tests.articles.factories import ArticleFactory
@@ -37,6 +37,7 @@ ALLOWED = {
     "schedule": EDITORS,
     "unpublish": EDITORS,
     "withdraw": EDITORS,
+    "legal takedown": EDITORS,
     "flag breaking or featured": EDITORS,
     "delete own draft": WRITERS,
     "delete published": EDITORS,
@@ -72,6 +73,11 @@ class Action:
 def change(client, article, **changes):
     url = reverse("admin:articles_article_change", args=[article.pk])
     return client.post(url, article_post_data(article, **changes))
+
+
+def withdraw(client, article, reason):
+    url = reverse("admin:articles_article_withdraw", args=[article.pk])
+    return client.post(url, {"reason": reason, "note": "Court order"})
 
 
 def delete(client, article):
@@ -232,8 +238,16 @@ ACTIONS = {
     "withdraw": Action(
         setup=lambda people, user: ArticleFactory(created_by=people["writer"]),
         service=lambda user, article: workflow.withdraw_article(article, by=user),
-        admin=lambda client, article: change(client, article, status=Status.WITHDRAWN),
+        admin=lambda client, article: withdraw(client, article, "editorial"),
         done=status_is(Status.WITHDRAWN),
+    ),
+    "legal takedown": Action(
+        setup=lambda people, user: ArticleFactory(created_by=people["writer"]),
+        service=lambda user, article: takedown.take_down(
+            article, by=user, legal=True, note="Court order"
+        ),
+        admin=lambda client, article: withdraw(client, article, "legal"),
+        done=lambda article: Article.objects.get(pk=article.pk).withdrawn_reason == "legal",
     ),
     # On the actor's own draft, so a Reporter may save it: only the flags are refused.
     "flag breaking or featured": Action(
