@@ -138,7 +138,9 @@ def test_the_demo_has_a_live_blog_still_live_with_pictures_and_an_embed(client, 
     assert Article.objects.filter(live_status=Article.LiveStatus.LIVE).count() == 1
 
 
-def test_keep_posting_adds_entries_on_a_timer_and_leaves_the_login_alone(monkeypatch):
+def test_keep_posting_adds_entries_on_a_timer_and_leaves_the_login_alone(
+    monkeypatch, no_renditions
+):
     _, password, _key, _codes = printed_login(run_setup())
     blog = Article.objects.get(live_status=Article.LiveStatus.LIVE)
     before = blog.live_entries.count()
