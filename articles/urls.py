@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 
 from newsroom.cache import public_page
 
-from . import feeds, live_views, surrogates, views
+from . import feeds, live_views, shared_previews, surrogates, views
 from .sitemaps import NEWS_SITEMAPS, SITEMAPS
 
 
@@ -61,6 +61,7 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),
+    path("preview/<str:token>/", shared_previews.shared_preview, name="shared-preview"),
     path("<slug:section>/", views.section_detail, name="section"),
     path("<slug:section>/<uslug:slug>/", views.article_detail, name="detail"),
     path(

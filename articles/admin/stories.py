@@ -16,7 +16,7 @@ from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
 from . import live as live_desk
-from . import takedowns
+from . import previews, takedowns
 from .forms import ArticleAdminForm
 
 Status = Article.Status
@@ -227,6 +227,8 @@ class ArticleAdmin(SimpleHistoryAdmin):
         original = context.get("original")
         if original is not None and original.pk and original.live_status:
             context.update(live_desk.desk_context(request, original))
+        if original is not None and original.pk:
+            context.update(previews.preview_context(request, original))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def view_on_site(self, obj):
@@ -240,6 +242,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "<int:pk>/preview/",
                 self.admin_site.admin_view(self.preview_view),
                 name="articles_article_preview",
+            ),
+            path(
+                "<int:pk>/preview-links/",
+                self.admin_site.admin_view(partial(previews.preview_links_view, self)),
+                name="articles_article_preview_links",
             ),
             path(
                 "<int:pk>/withdraw/",

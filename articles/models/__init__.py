@@ -11,7 +11,7 @@ from .article import (
 )
 from .live import LiveEntry
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
-from .records import Correction, OldAddress, Takedown, Transition
+from .records import Correction, OldAddress, PreviewLink, Takedown, Transition
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Correction",
     "LiveEntry",
     "OldAddress",
+    "PreviewLink",
     "CorrectionQuerySet",
     "LiveEntry",
     "Section",

@@ -99,3 +99,29 @@ class Takedown(models.Model):
     def __str__(self):
         kind = "Legal takedown" if self.legal else "Withdrawal"
         return f"{kind} of “{self.article}”"
+
+
+class PreviewLink(models.Model):
+    """A link to an unpublished story for someone without a login (a lawyer, a partner):
+    unguessable, expiring, revocable. Only a hash of its token is kept, so the table alone
+    opens nothing (`articles.shared_previews`)."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="preview_links")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        "accounts.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    opened = models.PositiveIntegerField(default=0, help_text="How often it was opened.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Preview link to “{self.article}”"
+
+    @property
+    def is_open(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -22,6 +22,7 @@ RESERVED_SECTION_SLUGS = {
     "readyz",
     "archive",
     "corrections",
+    "preview",
 }
 
 
