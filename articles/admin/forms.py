@@ -18,6 +18,16 @@ from ..models import Article, to_the_second
 from ..services import workflow
 
 Status = Article.Status
+# The action bar's buttons (`_move`) and the status each asks for (None: the one it has).
+MOVES = {
+    "save": None,
+    "review": Status.REVIEW,
+    "return": Status.DRAFT,
+    "publish": Status.PUBLISHED,
+    "schedule": Status.PUBLISHED,
+    "unpublish": Status.DRAFT,
+    "restore": Status.DRAFT,
+}
 
 
 class ArticleAdminForm(forms.ModelForm):
@@ -33,6 +43,12 @@ class ArticleAdminForm(forms.ModelForm):
         max_length=500,
         assume_scheme="https",
         label="Source URL",
+    )
+    move_note = forms.CharField(
+        required=False,
+        max_length=300,
+        label="Note",
+        help_text="With “Return to reporter”: what to fix. Kept with the status change.",
     )
     substantive_update = forms.BooleanField(
         required=False,
@@ -108,6 +124,7 @@ class ArticleAdminForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._apply_move(cleaned)
         stored = self.stored
         if self.user is not None and stored is not None:
             if cleaned.get("edit_version") != stored.version:
@@ -116,6 +133,21 @@ class ArticleAdminForm(forms.ModelForm):
                 self.data["edit_version"] = stored.version  # saving again keeps what was typed
                 raise ValidationError(str(workflow.EditConflict(stored)), code="conflict")
         return cleaned
+
+    def _apply_move(self, cleaned) -> None:
+        """The action bar's button (`_move`): the status it asks for, and for "Publish now" and
+        "Schedule" the time. The workflow then checks the move as any other."""
+        move = self.data.get("_move")
+        if move not in MOVES or "status" not in self.fields:
+            return
+        if MOVES[move] is not None:
+            cleaned["status"] = MOVES[move]
+        if move == "publish" and "published_at" in self.fields:
+            cleaned["published_at"] = None  # now (`Article.mark_published`)
+        if move == "schedule":
+            when = cleaned.get("published_at")
+            if when is None or when <= timezone.now():
+                self.add_error("published_at", "Give the time to publish it at, in the future.")
 
     def _get_validation_exclusions(self):
         exclude = super()._get_validation_exclusions()

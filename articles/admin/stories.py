@@ -15,8 +15,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
+from . import action_bar, previews, takedowns
 from . import live as live_desk
-from . import previews, takedowns
 from .forms import ArticleAdminForm
 
 Status = Article.Status
@@ -86,7 +86,8 @@ class ArticleAdmin(SimpleHistoryAdmin):
     history_list_display = ["status"]
 
     class Media:
-        css = {"all": ["admin-extra/desk.css"]}  # the list's full headlines
+        css = {"all": ["admin-extra/desk.css"]}  # full headlines; the action bar
+        js = ["admin-extra/desk.js"]
 
     fieldsets = [
         (
@@ -205,6 +206,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             to=obj.status,
             substantive=bool(data.get("substantive_update")),
             related=form.save_m2m,
+            note=data.get("move_note", ""),
         )
 
     def save_related(self, request, form, formsets, change):
@@ -229,6 +231,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             context.update(live_desk.desk_context(request, original))
         if original is not None and original.pk:
             context.update(previews.preview_context(request, original))
+        context.update(action_bar.context(request, form, original))
         return super().render_change_form(request, context, *args, **kwargs)
 
     def view_on_site(self, obj):

@@ -48,9 +48,10 @@ def write_body(page, paragraphs):
         page.keyboard.type(paragraph)
 
 
-def save(page):
+def save(page, move="save"):
+    """Press one of the action bar's buttons (`save`: Save draft, Save or Update)."""
     with page.expect_navigation():
-        page.locator("input[name=_save]").click()
+        page.locator(f"[data-desk-bar] button[name=_move][value={move}]").click()
     page.wait_for_load_state()
 
 
@@ -82,10 +83,10 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
         "button", name="Use as story picture"
     ).click()
     page.locator("#id_section").select_option(label="News")
-    assert page.locator("#id_status option").all_inner_texts() == ["Draft", "In review"]
-    page.locator("#id_status").select_option(Article.Status.REVIEW)
+    bar = page.locator("[data-desk-bar] button[name=_move]")
+    assert bar.all_inner_texts() == ["Save draft", "Submit for review"]  # no Publish for her
     page.screenshot(path=screenshot_dir / "editorial-1-reporter-writes.png", full_page=True)
-    save(page)
+    save(page, "review")
 
     assert page.locator(".messagelist .success").count() == 1, page.content()
     article = Article.objects.get(headline=HEADLINE)
@@ -105,9 +106,13 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     with desk.expect_navigation():
         waiting.get_by_role("link", name=HEADLINE).click()
     assert desk.locator("#id_headline").input_value() == HEADLINE
-    desk.locator("#id_status").select_option(Article.Status.PUBLISHED)
+    checklist = desk.locator(".desk-bar__checklist summary")
+    assert "to fix" not in checklist.inner_text()  # nothing blocks: the picture is described
     desk.screenshot(path=screenshot_dir / "editorial-3-editor-publishes.png", full_page=True)
-    save(desk)
+    asked = []
+    desk.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    save(desk, "publish")
+    assert asked == ["Publish this story now? Readers see it at once."]
 
     assert desk.locator(".messagelist .success").count() == 1, desk.content()
     article.refresh_from_db()
