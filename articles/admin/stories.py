@@ -50,6 +50,7 @@ class OldAddressInline(admin.TabularInline):
     fields = ["path", "created_at"]
     readonly_fields = ["path", "created_at"]
     verbose_name_plural = "Old addresses (each redirects here)"
+    template = "admin/articles/article/old_addresses.html"  # nothing shown without any
 
     def has_add_permission(self, request, obj=None):
         return False

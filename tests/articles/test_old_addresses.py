@@ -2,6 +2,7 @@
 redirect to where the story is now, whoever saves it."""
 
 import pytest
+from django.urls import reverse
 
 from articles.models import Article, OldAddress, Section
 from articles.services import workflow
@@ -72,3 +73,14 @@ def test_a_draft_renamed_leaves_nothing_and_a_withdrawn_story_is_gone_at_every_a
     assert client.get(old).status_code == 410
     assert client.get(story.get_absolute_url()).status_code == 410
     assert client.get("/news/never-was/").status_code == 404
+
+
+def test_the_story_page_in_the_admin_lists_its_old_addresses_only_when_it_has_some(
+    client, story, editor
+):
+    client.force_login(editor)
+    url = reverse("admin:articles_article_change", args=[story.pk])
+    assert "Old addresses" not in client.get(url).content.decode()
+    moved(story, slug="renamed-in-the-admin")
+    page = client.get(url).content.decode()
+    assert "Old addresses" in page and "/news/seagulls-steal-chips/" in page
