@@ -10,7 +10,10 @@
   as its slug and identity derive from the headline).
 """
 
+from functools import partial
+
 from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import Signal
 from django.utils import timezone
@@ -23,7 +26,8 @@ from newsroom.links import address
 from newsroom.text import clean_text_fields
 
 from . import surrogates
-from .models import Article, Correction, LiveEntry, OldAddress, Section
+from .notifications import notify_task
+from .models import Article, Correction, LiveEntry, OldAddress, Section, Transition
 from .models.choices import Status
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
@@ -194,6 +198,12 @@ def _live_entry(sender, instance, raw=False, **kwargs):
         purge({surrogates.live(instance.article_id)}, soft=soft)
 
 
+def _moved(sender, instance, created=False, raw=False, **kwargs):
+    """A story moved (submitted, returned, published): the desk is told once it commits."""
+    if created and not raw:
+        transaction.on_commit(partial(notify_task.enqueue, instance.pk))
+
+
 def _author(sender, instance, raw=False, **kwargs):
     if not raw:
         purge({surrogates.author(instance.pk), surrogates.author_listing(instance.pk)}, soft=True)
@@ -238,5 +248,6 @@ def connect():
             signal.connect(
                 receiver, sender=model, dispatch_uid=f"page-cache-{when}-{model.__name__}"
             )
+    post_save.connect(_moved, sender=Transition, dispatch_uid="desk-notify-move")
     m2m_changed.connect(_bylines, sender=Article.authors.through, dispatch_uid="page-cache-bylines")
     m2m_changed.connect(_related, sender=Article.related.through, dispatch_uid="page-cache-related")

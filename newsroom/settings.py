@@ -372,6 +372,9 @@ NEWSROOM_EDGE_MAX_AGE = int(os.environ.get("NEWSROOM_EDGE_MAX_AGE", "3600"))
 NEWSROOM_DEMO_LOGINS_FILE = str(
     BASE_DIR / os.environ.get("NEWSROOM_DEMO_LOGINS_FILE", ".demo-logins.json")
 )
+# A chat tool's incoming webhook (Slack, Mattermost, Teams…) told of stories submitted for review,
+# returned and published (articles/notifications.py). Empty: email only.
+NEWSROOM_DESK_WEBHOOK_URL = os.environ.get("NEWSROOM_DESK_WEBHOOK_URL", "")
 # How often an open live blog asks for new entries (static/js/live.js), in seconds.
 NEWSROOM_LIVE_POLL_SECONDS = int(os.environ.get("NEWSROOM_LIVE_POLL_SECONDS", "10"))
 # The response header carrying the surrogate keys: xkey for Varnish's xkey module,

@@ -111,8 +111,9 @@ def test_two_worker_processes_share_an_edition_and_every_reader_gets_exactly_one
     transactional_db, settings, tmp_path
 ):
     """Each worker sends to an SMTP server of its own, so what each received shows who sent
-    what. The first worker's first message is held until the second has sent one, so both take
-    part however their start-up times fall."""
+    what. Each worker's first message is held until the other has sent one, so both take part
+    however their start-up times fall (on a loaded machine one worker could start only after
+    the other had sent everything)."""
     settings.TASKS = DATABASE
     settings.NEWSROOM_NEWSLETTER_SENDERS = 2
     newsletter = NewsletterFactory(slug="parallel")
@@ -120,9 +121,9 @@ def test_two_worker_processes_share_an_edition_and_every_reader_gets_exactly_one
     edition = EditionFactory(newsletter=newsletter)
     send_edition_now(edition, by=UserFactory(is_superuser=True))
 
-    second_sent = threading.Event()
-    first = Recorder(after_data=lambda item: second_sent.wait(timeout=60))
-    second = Recorder(after_data=lambda item: second_sent.set())
+    first_sent, second_sent = threading.Event(), threading.Event()
+    first = Recorder(after_data=lambda item: (first_sent.set(), second_sent.wait(timeout=60)))
+    second = Recorder(after_data=lambda item: (second_sent.set(), first_sent.wait(timeout=60)))
     servers = [SMTPServer(free_port(), first), SMTPServer(free_port(), second)]
     log = tmp_path / "workers.log"
     with servers[0], servers[1], log.open("w") as output:
