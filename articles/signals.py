@@ -26,9 +26,9 @@ from newsroom.links import address
 from newsroom.text import clean_text_fields
 
 from . import surrogates
-from .notifications import notify_task
 from .models import Article, Correction, LiveEntry, OldAddress, Section, Transition
 from .models.choices import Status
+from .notifications import notify_task
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
 stories_inserted = Signal()
