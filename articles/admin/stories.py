@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
-from . import action_bar, previews, takedowns
+from . import action_bar, drafts, previews, takedowns
 from . import live as live_desk
 from .forms import ArticleAdminForm
 
@@ -209,6 +209,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             related=form.save_m2m,
             note=data.get("move_note", ""),
         )
+        drafts.forget(request.user, obj, new=not change)
 
     def save_related(self, request, form, formsets, change):
         for formset in formsets:  # the bylines and tags were saved with the story
@@ -251,6 +252,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "<int:pk>/preview-links/",
                 self.admin_site.admin_view(partial(previews.preview_links_view, self)),
                 name="articles_article_preview_links",
+            ),
+            path(
+                "drafts/<str:story>/",
+                self.admin_site.admin_view(drafts.draft_view),
+                name="articles_article_draft",
             ),
             path(
                 "<int:pk>/withdraw/",

@@ -11,7 +11,14 @@ from .article import (
 )
 from .live import LiveEntry
 from .queries import ArticleQuerySet, CorrectionQuerySet, archive_range, visible, with_bylines
-from .records import Correction, OldAddress, PreviewLink, Takedown, Transition
+from .records import (
+    Correction,
+    OldAddress,
+    PreviewLink,
+    StoryDraft,
+    Takedown,
+    Transition,
+)
 from .section import RESERVED_SECTION_SLUGS, Section, validate_section_slug
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "CorrectionQuerySet",
     "LiveEntry",
     "Section",
+    "StoryDraft",
     "Takedown",
     "Transition",
     "archive_range",

@@ -125,3 +125,23 @@ class PreviewLink(models.Model):
     @property
     def is_open(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class StoryDraft(models.Model):
+    """What someone is typing into a story's form, kept on the server every few seconds so it
+    follows them to another device (`articles.admin.drafts`). Not the story: no history, no
+    version, nothing readers see; gone once the story is saved. `story` is the story's number,
+    or "new" for a story not saved yet (one per person)."""
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    story = models.CharField(max_length=20)
+    values = models.JSONField(default=dict)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "story"], name="one_draft_per_story_and_person")
+        ]
+
+    def __str__(self):
+        return f"Unsaved text of {self.user} on story {self.story}"

@@ -432,7 +432,8 @@ def test_publishing_from_the_form_writes_the_row_once_with_one_history_record(cl
     # One more than before the library: the story's "used in" record of its pictures.
     # 48 as an edit, then a move; 32 once one save. Four of these find what to purge: the
     # row as it was, its tags and bylines (the listings it enters) and the rails after it.
-    assert len(statements) <= 36, "\n".join(statements)
+    # One more since unsaved text is kept on the server: the save deletes the editor's copy.
+    assert len(statements) <= 37, "\n".join(statements)
     stored = Article.objects.get(pk=article.pk)
     assert (stored.status, stored.headline, stored.version) == (
         Status.PUBLISHED,

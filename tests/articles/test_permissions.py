@@ -13,8 +13,9 @@ from django.utils import timezone
 from taggit.models import Tag
 
 from accounts.models import Author
-from articles.models import Article, Section, Transition
-from articles.services import takedown, workflow
+from articles import shared_previews
+from articles.models import Article, LiveEntry, PreviewLink, Section, Transition
+from articles.services import live, takedown, workflow
 from tests.accounts.factories import AuthorFactory, UserFactory
 from tests.articles.admin_forms import article_post_data
 from tests.articles.factories import ArticleFactory
@@ -38,6 +39,10 @@ ALLOWED = {
     "unpublish": EDITORS,
     "withdraw": EDITORS,
     "legal takedown": EDITORS,
+    "return to reporter": {"writer", "editor", "superuser"},
+    "share a preview link": {"writer", "editor", "superuser"},
+    "post a live entry": WRITERS,
+    "publish a live entry": EDITORS,
     "flag breaking or featured": EDITORS,
     "delete own draft": WRITERS,
     "delete published": EDITORS,
@@ -73,6 +78,12 @@ class Action:
 def change(client, article, **changes):
     url = reverse("admin:articles_article_change", args=[article.pk])
     return client.post(url, article_post_data(article, **changes))
+
+
+def move(client, article, value, **changes):
+    """A press of one of the action bar's buttons."""
+    url = reverse("admin:articles_article_change", args=[article.pk])
+    return client.post(url, article_post_data(article, **changes) | {"_move": value})
 
 
 def withdraw(client, article, reason):
@@ -248,6 +259,43 @@ ACTIONS = {
         ),
         admin=lambda client, article: withdraw(client, article, "legal"),
         done=lambda article: Article.objects.get(pk=article.pk).withdrawn_reason == "legal",
+    ),
+    "return to reporter": Action(
+        setup=lambda people, user: ArticleFactory(in_review=True, created_by=people["writer"]),
+        service=lambda user, article: workflow.save_article(
+            article, by=user, to=Status.DRAFT, note="Check the quote"
+        ),
+        admin=lambda client, article: move(client, article, "return", move_note="Check it"),
+        done=status_is(Status.DRAFT),
+    ),
+    "share a preview link": Action(
+        setup=lambda people, user: ArticleFactory(draft=True, created_by=people["writer"]),
+        service=lambda user, article: shared_previews.share(article, by=user),
+        admin=lambda client, article: client.post(
+            reverse("admin:articles_article_preview_links", args=[article.pk]), {"days": "1"}
+        ),
+        done=lambda article: PreviewLink.objects.filter(article=article).exists(),
+    ),
+    "post a live entry": Action(
+        setup=lambda people, user: ArticleFactory(live_status=Article.LiveStatus.LIVE),
+        service=lambda user, article: live.post_entry(article, by=user, body="<p>Gales.</p>"),
+        admin=lambda client, article: client.post(
+            reverse("admin:articles_article_live_post", args=[article.pk]), {"text": "Gales."}
+        ),
+        done=lambda article: LiveEntry.objects.filter(article=article).exists(),
+    ),
+    "publish a live entry": Action(
+        setup=lambda people, user: ArticleFactory(live_status=Article.LiveStatus.LIVE),
+        service=lambda user, article: live.post_entry(
+            article, by=user, body="<p>Gales.</p>", publish=True
+        ),
+        admin=lambda client, article: client.post(
+            reverse("admin:articles_article_live_post", args=[article.pk]),
+            {"text": "Gales.", "publish": "on"},
+        ),
+        done=lambda article: LiveEntry.objects.filter(
+            article=article, status=LiveEntry.Status.PUBLISHED
+        ).exists(),
     ),
     # On the actor's own draft, so a Reporter may save it: only the flags are refused.
     "flag breaking or featured": Action(
