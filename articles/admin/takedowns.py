@@ -4,8 +4,10 @@ list of takedowns. The rules are `articles.services.takedown`'s."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -58,17 +60,8 @@ def withdraw_selected(model_admin, request, queryset):
     """The list's action: the same page for the chosen stories, then each taken down."""
     form = TakedownForm(request.POST if "apply" in request.POST else None)
     if form.is_bound and form.is_valid():
-        done = refused = 0
-        for article in queryset:
-            try:
-                form.take_down(article, by=request.user)
-                done += 1
-            except (PermissionDenied, ValidationError) as error:
-                refused += 1
-                text = error.messages[0] if isinstance(error, ValidationError) else str(error)
-                model_admin.message_user(request, f"“{article}”: {text}", messages.WARNING)
-        if done:
-            model_admin.message_user(request, f"{done} stories withdrawn.", messages.SUCCESS)
+        take_down = partial(form.take_down, by=request.user)
+        model_admin._each(request, queryset, take_down, "stories withdrawn")
         return None
     return _page(model_admin, request, form, list(queryset))
 
