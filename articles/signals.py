@@ -35,7 +35,7 @@ stories_inserted = Signal()
 
 PLACED_BY = ("status", "published_at", "section_id", "headline", "is_featured")
 ADDRESSED_BY = ("slug", "section_id")
-PLACED_BY += ("is_breaking", "breaking_until")
+PLACED_BY += ("is_breaking", "breaking_until", "unpublish_at")
 TEXT = ("headline", "standfirst", "body")
 
 
@@ -64,6 +64,8 @@ def _placement(pk, values: dict, *, lists=None) -> surrogates.Placement:
     published_at = _moment("published_at", values["published_at"])
     visible = values["status"] == Status.PUBLISHED and published_at is not None
     visible = visible and published_at <= now
+    ends = _moment("unpublish_at", values["unpublish_at"])
+    visible = visible and (ends is None or ends > now)
     until = _moment("breaking_until", values["breaking_until"])
     tags, authors = lists if lists and visible else (frozenset(), frozenset())
     return surrogates.Placement(

@@ -176,9 +176,10 @@ UPCOMING_LIMIT = 50  # of each kind; past the last one known, every page ends (`
 def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, set[str]]]:
     """The coming moments at which pages change with nobody saving anything, and the keys of
     the pages each touches (`NEWSROOM_UPCOMING_CHANGES`): a scheduled story enters its
-    listings, a breaking banner runs out, a picture's licence ends. At most UPCOMING_LIMIT of
-    each kind; when there are more, everything ends at the last one known (`all`), to be
-    looked at again then. Five queries."""
+    listings, a time-limited one leaves them ("unpublish at"), a breaking banner runs out, a
+    picture's licence ends. At most UPCOMING_LIMIT of each kind; when there are more,
+    everything ends at the last one known (`all`), to be looked at again then. One query, and
+    one or two for each kind there is."""
     from django.contrib.contenttypes.models import ContentType
     from taggit.models import TaggedItem
 
@@ -201,34 +202,46 @@ def upcoming_changes(now: datetime.datetime) -> list[tuple[datetime.datetime, se
     )  # fmt: skip
     firsts = Article.objects.filter(status=Status.PUBLISHED).aggregate(
         scheduled=Min("published_at", filter=Q(published_at__gt=now)),
+        ending=Min("unpublish_at", filter=Q(unpublish_at__gt=now)),
         banners=Min("breaking_until", filter=Q(is_breaking=True, breaking_until__gt=now)),
         pictures=Min(Subquery(first_expiry)),
     )
+    placed_by = ("pk", "published_at", "section_id", "headline", "is_breaking", "breaking_until")
     scheduled = [] if firsts["scheduled"] is None else limited(
         list(Article.objects.scheduled(now=now).order_by("published_at")
-             .values("pk", "published_at", "section_id", "headline", "is_breaking",
-                     "breaking_until")[:UPCOMING_LIMIT]),
+             .values(*placed_by, "unpublish_at")[:UPCOMING_LIMIT]),
         lambda row: row["published_at"],
     )  # fmt: skip
-    pks = [row["pk"] for row in scheduled]
+    ending = [] if firsts["ending"] is None else limited(
+        list(Article.objects.filter(status=Status.PUBLISHED, unpublish_at__gt=now)
+             .order_by("unpublish_at").values(*placed_by, "unpublish_at")[:UPCOMING_LIMIT]),
+        lambda row: row["unpublish_at"],
+    )  # fmt: skip
+    pks = {row["pk"] for row in [*scheduled, *ending]}
     kind = ContentType.objects.get_for_model(Article)
     tags = TaggedItem.objects.filter(content_type=kind, object_id__in=pks)
     authors = Article.authors.through.objects.filter(article_id__in=pks)
     by_story = {pk: (set(), set()) for pk in pks}
-    for story_pk, tag_pk in tags.values_list("object_id", "tag_id"):
+    for story_pk, tag_pk in tags.values_list("object_id", "tag_id") if pks else ():
         by_story[story_pk][0].add(tag_pk)
-    for story_pk, author_pk in authors.values_list("article_id", "author_id"):
+    for story_pk, author_pk in authors.values_list("article_id", "author_id") if pks else ():
         by_story[story_pk][1].add(author_pk)
-    for row in scheduled:
+
+    def listed(row, at) -> set[str]:
+        """Every page a story in `row` lists on at moment `at`, and its own."""
         placed = Placement(
             pk=row["pk"], visible=True, published_at=row["published_at"],
             section_id=row["section_id"], headline=row["headline"],
             tag_ids=frozenset(by_story[row["pk"]][0]), author_ids=frozenset(by_story[row["pk"]][1]),
-            breaking=row["is_breaking"] and (  # a banner still running when it comes out
-                row["breaking_until"] is None or row["breaking_until"] > row["published_at"]
+            breaking=row["is_breaking"] and (  # a banner still running at that moment
+                row["breaking_until"] is None or row["breaking_until"] > at
             ),
         )  # fmt: skip
-        events.append((row["published_at"], placed.listings() | {story(row["pk"])}))
+        return placed.listings() | {story(row["pk"])}
+
+    # A scheduled story enters its listings; a time-limited one leaves them.
+    events = [(row["published_at"], listed(row, row["published_at"])) for row in scheduled]
+    events += [(row["unpublish_at"], listed(row, row["unpublish_at"])) for row in ending]
     banners = [] if firsts["banners"] is None else limited(
         list(Article.objects.published(now=now).filter(is_breaking=True, breaking_until__gt=now)
              .order_by("breaking_until").values_list("pk", "breaking_until")[:UPCOMING_LIMIT]),

@@ -3,6 +3,7 @@
 shows (`articles.surrogates`), which each view tags its response with."""
 
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -118,21 +119,28 @@ def article_detail(request, section, slug):
     return render_article(request, article)
 
 
+def _gone(story) -> bool:
+    """Whether `story`'s address answers 410: withdrawn, or its "unpublish at" time passed."""
+    return story.status == Article.Status.WITHDRAWN or story.has_ended
+
+
 def _missing_article(request, slug):
     """A story that moved answers at its old address with a 301 to its new one. A withdrawn
-    story is gone, not lost: 410, so search engines drop it for good."""
-    withdrawn = Article.objects.filter(slug=slug, status=Article.Status.WITHDRAWN).first()
-    if withdrawn is None:
+    story, or one whose time on the site has ended, is gone, not lost: 410, so search engines
+    drop it for good."""
+    gone = Q(status=Article.Status.WITHDRAWN)
+    gone |= Q(status=Article.Status.PUBLISHED, unpublish_at__lte=timezone.now())
+    story = Article.objects.filter(gone, slug=slug).first()
+    if story is None:
         moved = OldAddress.objects.filter(path=request.path).select_related("article").first()
         story = moved.article if moved else None
         if story is not None and story.is_visible:
             return redirect(story, permanent=True)
-        if story is None or story.status != Article.Status.WITHDRAWN:
+        if story is None or not _gone(story):
             raise Http404("No such story")
-        withdrawn = story
-    legal = withdrawn.withdrawn_reason == Article.WithdrawalReason.LEGAL
+    legal = story.withdrawn_reason == Article.WithdrawalReason.LEGAL
     response = render(request, "articles/article_gone.html", {"legal": legal}, status=410)
-    return tag_response(response, {surrogates.story(withdrawn.pk)})
+    return tag_response(response, {surrogates.story(story.pk)})
 
 
 def render_article(request, article, *, preview=False):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils import timezone
 
 from ..models import Article
 from ..services import workflow
@@ -35,6 +36,14 @@ def moves(user, article: Article | None) -> list[Move]:
     if not allowed:
         return []
     out = []
+    publish = Move("publish", "Publish now", confirm=PUBLISH_WARNING)
+    if story.is_embargoed:  # "Publish now" waits for the embargo (`Article.mark_published`)
+        when = timezone.localtime(story.embargo_until).strftime("%H:%M on %d %b")
+        publish = Move(
+            "publish",
+            "Publish when the embargo lifts",
+            confirm=f"Publish this story at {when}, when its embargo lifts?",
+        )
     if start in workflow.OPEN:
         out.append(Move("save", "Save draft" if start == Status.DRAFT else "Save", True))
         if start == Status.DRAFT and Status.REVIEW in allowed:
@@ -42,12 +51,12 @@ def moves(user, article: Article | None) -> list[Move]:
         if start == Status.REVIEW and Status.DRAFT in allowed:
             out.append(Move("return", "Return to reporter"))
         if Status.PUBLISHED in allowed:
-            out.append(Move("publish", "Publish now", confirm=PUBLISH_WARNING))
+            out.append(publish)
             out.append(Move("schedule", "Schedule"))
     elif start == Status.PUBLISHED:
         out.append(Move("save", "Update", True))
-        if story.is_scheduled and Status.PUBLISHED in allowed:
-            out.append(Move("publish", "Publish now", confirm=PUBLISH_WARNING))
+        if story.is_scheduled and Status.PUBLISHED in allowed and not story.is_embargoed:
+            out.append(publish)
             out.append(Move("schedule", "Reschedule"))
         if Status.DRAFT in allowed:
             out.append(Move("unpublish", "Unpublish", confirm="Take this story off the site?"))

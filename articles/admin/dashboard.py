@@ -18,9 +18,10 @@ SHOWN = 20
 
 
 def dashboard_context(request) -> dict:
-    """The user's own drafts, the review queue, the next scheduled stories, what was published
-    today, the breaking and live stories, the latest corrections and the pictures whose licence
-    runs out soon (with their stories). A query each."""
+    """The user's own drafts, the review queue, the next scheduled stories, those under an
+    embargo and those set to leave the site, what was published today, the breaking and live
+    stories, the latest corrections and the pictures whose licence runs out soon (with their
+    stories). A query each."""
     user, now = request.user, timezone.now()
     today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     stories = Article.objects.select_related("section", "created_by").defer("search_vector")
@@ -30,6 +31,12 @@ def dashboard_context(request) -> dict:
         )[:SHOWN],
         "waiting": stories.filter(status=Status.REVIEW).order_by("updated_at")[:SHOWN],
         "scheduled": stories.scheduled(now=now).order_by("published_at")[:SHOWN],
+        "embargoed": stories.filter(embargo_until__gt=now)
+        .exclude(status=Status.WITHDRAWN)
+        .order_by("embargo_until")[:SHOWN],
+        "leaving": stories.published(now=now)
+        .filter(unpublish_at__isnull=False)
+        .order_by("unpublish_at")[:SHOWN],
         "today": stories.published(now=now).filter(published_at__gte=today)[:SHOWN],
         "running": stories.published(now=now)
         .filter(Q(is_breaking=True) | Q(live_status=Article.LiveStatus.LIVE))

@@ -90,6 +90,8 @@ class ArticleAdminForm(forms.ModelForm):
             ].help_text = (
                 f"Newsroom time ({zone}). A future time schedules the story: it appears by itself."
             )
+        if "embargo_until" in self.fields:
+            self.fields["embargo_until"].help_text += " Newsroom time."
 
     @property
     def is_revert(self) -> bool:
@@ -180,7 +182,15 @@ class ArticleAdminForm(forms.ModelForm):
         except PermissionDenied as refusal:
             self.add_error(None, str(refusal))
         except ValidationError as problem:
+            self._add_problem(problem)
+
+    def _add_problem(self, problem: ValidationError) -> None:
+        """A workflow refusal beside its field when the form shows that field, else on top."""
+        if not hasattr(problem, "error_dict"):
             self.add_error(None, problem)
+            return
+        for name, errors in problem.error_dict.items():
+            self.add_error(name if name in self.fields else None, errors)
 
     def _differences(self, stored):
         """(field label, their version, your version) for each field that now differs."""

@@ -138,6 +138,8 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "fields": [
                     "status",
                     "published_at",
+                    "embargo_until",
+                    "unpublish_at",
                     "revised_at",
                     "created_at",
                     "updated_at",
@@ -179,7 +181,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
         if not request.user.has_perm("articles.flag_article"):
             fields += [*workflow.FLAGS, *workflow.LIVE_SETTINGS]
         if not request.user.has_perm("articles.publish_article"):
-            fields += ["published_at", "revised_at"]
+            fields += list(workflow.PUBLICATION_FIELDS)
         return fields
 
     def get_queryset(self, request):
@@ -302,8 +304,12 @@ class ArticleAdmin(SimpleHistoryAdmin):
     @admin.display(description="Status", ordering="status")
     def status_badge(self, article):
         label = article.get_status_display()
-        if article.is_scheduled:
+        if article.has_ended:
+            label = "Ended"
+        elif article.is_scheduled:
             label = "Scheduled"
+        if article.is_embargoed:
+            label = f"{label} · embargoed"
         return format_html(
             '<span style="color:#fff;background:{};padding:2px 8px;border-radius:8px">{}</span>',
             BADGE_COLOURS.get(article.status, "#555"),

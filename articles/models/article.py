@@ -99,6 +99,20 @@ class Article(models.Model):
         blank=True,
         help_text="When readers may see it. A future time schedules the story.",
     )
+    embargo_until = models.DateTimeField(
+        "embargoed until",
+        null=True,
+        blank=True,
+        help_text="A source's embargo: nothing of the story may appear anywhere (pages, "
+        "search, feeds, newsletters) before this time. Publishing puts it out then at the "
+        "earliest; nobody can publish it sooner.",
+    )
+    unpublish_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the story leaves the site by itself (a licence or an offer that "
+        "ends): its address then answers “no longer available”.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
     source_name = models.CharField(
@@ -234,6 +248,22 @@ class Article(models.Model):
                 name="article_published_has_time",
                 violation_error_message="A published article needs a publication time.",
             ),
+            # The embargo is the database's to keep: no published story has a time before it,
+            # so every reader of visibility (raw SQL, replicas, a shell) honours it unaware.
+            models.CheckConstraint(
+                condition=~Q(status="published")
+                | Q(embargo_until__isnull=True)
+                | Q(published_at__gte=models.F("embargo_until")),
+                name="article_published_after_embargo",
+                violation_error_message="A story cannot be published before its embargo.",
+            ),
+            models.CheckConstraint(
+                condition=Q(unpublish_at__isnull=True)
+                | Q(published_at__isnull=True)
+                | Q(unpublish_at__gt=models.F("published_at")),
+                name="article_unpublished_after_published",
+                violation_error_message="A story can only be unpublished after it is published.",
+            ),
         ]
 
     def __str__(self):
@@ -284,7 +314,10 @@ class Article(models.Model):
         """Publish at `at` (a future time schedules the story; default: the time it already
         has, or now). Status and time are set together, by every writer: workflow, importer."""
         self.status = Status.PUBLISHED
-        self.published_at = to_the_second(at or self.published_at or timezone.now())
+        moment = to_the_second(at or self.published_at or timezone.now())
+        if self.embargo_until is not None and moment < self.embargo_until:
+            moment = self.embargo_until  # "publish now": when the embargo lifts
+        self.published_at = moment
         self.withdrawn_reason = ""
 
     @property
@@ -303,10 +336,26 @@ class Article(models.Model):
     @property
     def is_visible(self) -> bool:
         """`queries.visible` for a row in hand, without a query."""
+        now = timezone.now()
         return (
             self.status == Status.PUBLISHED
             and self.published_at is not None
-            and self.published_at <= timezone.now()
+            and self.published_at <= now
+            and (self.unpublish_at is None or self.unpublish_at > now)
+        )
+
+    @property
+    def is_embargoed(self) -> bool:
+        """An embargo still to lift."""
+        return self.embargo_until is not None and self.embargo_until > timezone.now()
+
+    @property
+    def has_ended(self) -> bool:
+        """Published, and its "unpublish at" time has come: gone from the site by itself."""
+        return (
+            self.status == Status.PUBLISHED
+            and self.unpublish_at is not None
+            and self.unpublish_at <= timezone.now()
         )
 
     @property
@@ -321,7 +370,11 @@ class Article(models.Model):
     @property
     def is_scheduled(self) -> bool:
         """`ArticleQuerySet.scheduled` for a row in hand: published, its time still to come."""
-        return self.status == Status.PUBLISHED and not self.is_visible
+        return (
+            self.status == Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at > timezone.now()
+        )
 
 
 def article_slug(headline: str) -> str:

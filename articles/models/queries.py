@@ -1,8 +1,10 @@
 """Which stories, in what shape: every read the public site, feeds, sitemaps, newsletters and
 the desk make of stories and corrections is a method here, so each rule has one home.
 
-Visibility is `visible()` (published status, publication time passed): `published()` filters by
-it, and `Article.is_visible` is the same rule for a row in hand (a test holds the two together).
+Visibility is `visible()` (published status, publication time passed, "unpublish at" time not
+yet come): `published()` filters by it, and `Article.is_visible` is the same rule for a row in
+hand (a test holds the two together). An embargo needs no term here: the database refuses a
+published story timed before its embargo (`article_published_after_embargo`).
 """
 
 from __future__ import annotations
@@ -22,9 +24,19 @@ PUBLISHED = Status.PUBLISHED
 
 
 def visible(now: datetime.datetime | None = None) -> Q:
-    """What readers may see: published status and a publication time already passed. The one
-    definition of visibility, so a scheduled story appears by itself when its time comes."""
-    return Q(status=PUBLISHED, published_at__lte=now or timezone.now())
+    """What readers may see: published status, a publication time already passed and an
+    "unpublish at" time not yet come. The one definition of visibility, so a scheduled story
+    appears by itself when its time comes, and a time-limited one leaves by itself."""
+    now = now or timezone.now()
+    return Q(status=PUBLISHED, published_at__lte=now) & (
+        Q(unpublish_at__isnull=True) | Q(unpublish_at__gt=now)
+    )
+
+
+# `visible()` in the raw SQL of the lateral joins (story alias `a`): status, now, now.
+VISIBLE_SQL = (
+    "a.status = %s AND a.published_at <= %s AND (a.unpublish_at IS NULL OR a.unpublish_at > %s)"
+)
 
 
 def archive_range(year: int, month: int, day: int | None = None):
@@ -93,7 +105,8 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(visible(now))
 
     def scheduled(self, *, now: datetime.datetime | None = None):
-        """Published stories whose time has not come yet: they appear by themselves."""
+        """Published stories whose time has not come yet: they appear by themselves (embargoed
+        ones among them, at their embargo's time)."""
         return self.filter(status=PUBLISHED, published_at__gt=now or timezone.now())
 
     def breaking(self, *, now: datetime.datetime | None = None):
@@ -128,12 +141,12 @@ class ArticleQuerySet(models.QuerySet):
             sql = f"""SELECT DISTINCT later.id FROM unnest(%s::bigint[], %s::bigint[],
                 %s::timestamptz[]) AS story(pk, section_id, published_at)
                 CROSS JOIN LATERAL (SELECT a.id FROM {table} a WHERE a.section_id =
-                story.section_id AND a.status = %s AND a.published_at <= %s AND
+                story.section_id AND {VISIBLE_SQL} AND
                 (a.published_at, a.id) > (story.published_at, story.pk)
                 ORDER BY a.published_at, a.id LIMIT %s) later"""
             columns = [list(column) for column in zip(*stories, strict=True)]
             with connection.cursor() as cursor:
-                cursor.execute(sql, [*columns, PUBLISHED, now, count])
+                cursor.execute(sql, [*columns, PUBLISHED, now, now, count])
                 return {pk for (pk,) in cursor.fetchall()}
         found = set()
         for pk, section_id, published_at in stories:
@@ -238,10 +251,10 @@ class ArticleQuerySet(models.QuerySet):
         if connection.vendor == "postgresql":
             table, sections = self.model._meta.db_table, self.model.section.field.related_model
             sql = f"""SELECT rail.id FROM {sections._meta.db_table} s CROSS JOIN LATERAL
-                (SELECT a.id FROM {table} a WHERE a.section_id = s.id AND a.status = %s AND
-                a.published_at <= %s AND NOT (a.id = ANY(%s::bigint[]))
+                (SELECT a.id FROM {table} a WHERE a.section_id = s.id AND {VISIBLE_SQL} AND
+                NOT (a.id = ANY(%s::bigint[]))
                 ORDER BY a.published_at DESC, a.id DESC LIMIT %s) rail"""
-            return RawSQL(sql, [PUBLISHED, now, list(exclude), per_section])
+            return RawSQL(sql, [PUBLISHED, now, now, list(exclude), per_section])
         ranked = self.published(now=now).exclude(pk__in=exclude)
         ranked = ranked.annotate(
             position=Window(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 from ..models import Article
 from . import media
 
@@ -55,6 +57,10 @@ def publishing_checklist(article: Article) -> list[Check]:
         Check("Byline", bylines, detail="" if bylines else "No author: it shows no byline."),
         Check("Section", bool(article.section_id), blocking=True),
     ]
+    if article.is_embargoed:
+        when = timezone.localtime(article.embargo_until).strftime("%H:%M on %d %b %Y")
+        detail = f"Embargoed until {when}: “Publish now” puts it out then, not sooner."
+        checks.append(Check("Embargo", False, detail=detail))
     if article.seo_headline:
         checks.append(_length("SEO headline", article.seo_headline, SEO_LIMIT))
     if article.social_headline:

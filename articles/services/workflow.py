@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from ..models import ARTICLE_HISTORY, Article, Transition, to_the_second
 from . import media
+from .timing import check_times
 
 Status = Article.Status
 Live = Article.LiveStatus
@@ -48,7 +49,7 @@ FLAGS = ("is_breaking", "breaking_until", "is_featured")
 LIVE_SETTINGS = ("live_status", "live_reporters_publish")  # an Editor's, as the flags are
 # Fields only those who may publish set: a Reporter's form does not show them, and a Reporter's
 # history revert must not bring back older values of them.
-PUBLICATION_FIELDS = ("published_at", "revised_at")
+PUBLICATION_FIELDS = ("published_at", "revised_at", "unpublish_at")
 # What each move is called in the history.
 REASONS = {
     Status.DRAFT: "Moved to draft",
@@ -136,12 +137,13 @@ def check_edit(
     by,
     to: str,
     expected_version: int | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Raise unless `by` may save `article` as edited over `stored` (the row as it is now, or
-    None for a new story) and give it status `to`: `EditConflict` when the edit began from an
-    older version, `PermissionDenied` for what `by` may not do, `ValidationError` (by field) for
-    what the story lacks. The admin's form asks this for early errors; the services ask it again
-    under the row lock."""
+    None for a new story) and give it status `to` (publication time `at`, or the one it has):
+    `EditConflict` when the edit began from an older version, `PermissionDenied` for what `by`
+    may not do, `ValidationError` (by field) for what the story lacks. The admin's form asks
+    this for early errors; the services ask it again under the row lock."""
     if stored is not None and expected_version is not None and stored.version != expected_version:
         raise EditConflict(stored)
     current = stored if stored is not None else article
@@ -166,7 +168,10 @@ def check_edit(
     check_flags(article, to=to, changed=raised)
     if _changed(article, stored, LIVE_SETTINGS) and not by.has_perm("articles.flag_article"):
         raise PermissionDenied("Only editors start, end and set up live coverage.")
+    if _changed(article, stored, ["unpublish_at"]) and not by.has_perm("articles.publish_article"):
+        raise PermissionDenied("Only editors set when a story leaves the site.")
     media.check_media(article)
+    check_times(article, stored=stored, to=to, at=at)
     if to == Status.PUBLISHED:
         check_publishable(article)
 
@@ -217,7 +222,9 @@ def save_article(
         expected_version = article.version
     start = stored.status if stored is not None else Status.DRAFT
     target = to or start
-    check_edit(article, stored=stored, by=by, to=target, expected_version=expected_version)
+    check_edit(
+        article, stored=stored, by=by, to=target, expected_version=expected_version, at=at
+    )
 
     article.status = start
     when = at or article.published_at
@@ -273,6 +280,7 @@ def transition_article(
         if row.is_visible and (at is None or at <= timezone.now()):
             raise ValidationError("It is already published.")
         try:
+            check_times(row, stored=row, to=to, at=at)
             check_publishable(row)
         except ValidationError as error:
             raise ValidationError(error.messages) from None

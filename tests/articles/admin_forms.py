@@ -11,7 +11,7 @@ from django.utils import timezone
 from articles.models import Article
 
 SKIPPED_INPUTS = {"submit", "button", "reset", "image", "file"}
-DATETIME_FIELDS = ("published_at", "revised_at", "breaking_until")
+DATETIME_FIELDS = ("published_at", "revised_at", "breaking_until", "embargo_until", "unpublish_at")
 FLAG_FIELDS = ("is_breaking", "is_featured")
 
 

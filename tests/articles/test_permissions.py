@@ -36,6 +36,8 @@ ALLOWED = {
     "submit for review": {"writer", "editor", "superuser"},
     "publish now": EDITORS,
     "schedule": EDITORS,
+    "set an embargo on own draft": WRITERS,
+    "set when a story leaves the site": EDITORS,
     "unpublish": EDITORS,
     "withdraw": EDITORS,
     "legal takedown": EDITORS,
@@ -128,6 +130,18 @@ def flag_with_service(user, article):
 def flags_set(article):
     stored = Article.objects.get(pk=article.pk)
     return stored.is_breaking and stored.is_featured
+
+
+def set_time_with_service(field):
+    def run(user, article):
+        setattr(article, field, future_time())
+        workflow.save_article(article, by=user, expected_version=article.version)
+
+    return run
+
+
+def time_set(field):
+    return lambda article: getattr(Article.objects.get(pk=article.pk), field) is not None
 
 
 def check_delete_rule(user, article):
@@ -239,6 +253,19 @@ ACTIONS = {
             client, article, status=Status.PUBLISHED, published_at=future_time()
         ),
         done=scheduled,
+    ),
+    # On the actor's own draft, which a Reporter may edit: only "unpublish at" is refused them.
+    "set an embargo on own draft": Action(
+        setup=lambda people, user: ArticleFactory(draft=True, created_by=user),
+        service=set_time_with_service("embargo_until"),
+        admin=lambda client, article: change(client, article, embargo_until=future_time()),
+        done=time_set("embargo_until"),
+    ),
+    "set when a story leaves the site": Action(
+        setup=lambda people, user: ArticleFactory(draft=True, created_by=user),
+        service=set_time_with_service("unpublish_at"),
+        admin=lambda client, article: change(client, article, unpublish_at=future_time()),
+        done=time_set("unpublish_at"),
     ),
     "unpublish": Action(
         setup=lambda people, user: ArticleFactory(created_by=people["writer"]),
