@@ -222,9 +222,7 @@ def save_article(
         expected_version = article.version
     start = stored.status if stored is not None else Status.DRAFT
     target = to or start
-    check_edit(
-        article, stored=stored, by=by, to=target, expected_version=expected_version, at=at
-    )
+    check_edit(article, stored=stored, by=by, to=target, expected_version=expected_version, at=at)
 
     article.status = start
     when = at or article.published_at
