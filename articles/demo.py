@@ -58,6 +58,7 @@ def build_demo_content(seed_dir: Path = SEED_DIR) -> list[ImportResult]:
             section=Section.objects.get(slug=entry["section"]),
             authors=resolve_authors(entry.get("authors", [])),
             tags=tuple(entry.get("tags", [])),
+            status=Article.Status.PUBLISHED,
             published_at=when,
             is_featured=entry.get("featured", False),
             is_breaking=entry.get("breaking", False),

@@ -25,7 +25,7 @@ and mojibake; `parse` strips stray HTML, control characters and zero-width junk 
 the structure. Everything that cannot be read is a `ParseError` whose message an editor can act on.
 """
 
-from .decoding import decode
+from .decoding import Decoded, decode, decode_file
 from .errors import ParseError
 from .markup import strip_markup
 from .structure import (
@@ -47,6 +47,7 @@ def parse_bytes(raw: bytes, *, max_bytes: int | None = None) -> ParsedArticle:
 
 __all__ = [
     "BODY_KINDS",
+    "Decoded",
     "MAX_HEADLINE_LENGTH",
     "Kind",
     "ParseError",
@@ -54,6 +55,7 @@ __all__ = [
     "Part",
     "Source",
     "decode",
+    "decode_file",
     "headline_key",
     "parse",
     "parse_bytes",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from dataclasses import dataclass
 
 import ftfy
 from charset_normalizer.md import mess_ratio
@@ -49,9 +50,37 @@ MOJIBAKE_HINT = re.compile(
     "\u2039\u203a\u20ac\u2122]"
 )
 LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029]")
+# How the importer names what it found, for the person importing.
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-16-le": "UTF-16 LE",
+    "utf-16-be": "UTF-16 BE",
+    "utf-32-le": "UTF-32 LE",
+    "utf-32-be": "UTF-32 BE",
+    "cp1252": "Windows-1252",
+    "mac_roman": "Mac Roman",
+    "cp1250": "Windows-1250",
+    "cp1251": "Windows-1251",
+    "latin-1": "Latin-1",
+}
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A file's text and what was found on the way: its encoding ("UTF-8 with a byte order
+    mark", "Windows-1252, mojibake repaired") and its line endings ("CRLF (Windows)")."""
+
+    text: str
+    encoding: str
+    line_endings: str
 
 
 def decode(raw: bytes, *, max_bytes: int | None = None) -> str:
+    """Text from a file's bytes (`decode_file`, the text alone)."""
+    return decode_file(raw, max_bytes=max_bytes).text
+
+
+def decode_file(raw: bytes, *, max_bytes: int | None = None) -> Decoded:
     """Text from a file's bytes: honours a byte order mark, recognises UTF-16 without one,
     prefers strict UTF-8, then the least garbled legacy encoding; repairs mojibake.
     Raises `ParseError` for empty, binary or undecodable input, and for more than `max_bytes`
@@ -67,9 +96,13 @@ def decode(raw: bytes, *, max_bytes: int | None = None) -> str:
     # Mojibake is repaired before control characters are counted: its C1 characters ("â€\x9d"
     # for a closing quote) are clues for ftfy, not junk. ftfy is thorough but slow (several
     # regex passes per line), so it runs only on text its own quick test finds suspicious.
-    text = _decode_bytes(raw)
+    text, encoding = _decode_bytes(raw)
+    endings = line_endings(text)
     if MOJIBAKE_HINT.search(text):
-        text = ftfy.fix_text(text, config=FTFY_KEEP_CONTROLS)
+        fixed = ftfy.fix_text(text, config=FTFY_KEEP_CONTROLS)
+        if fixed != unicodedata.normalize("NFC", LINE_BREAKS.sub("\n", text)):
+            encoding += ", mojibake repaired"
+        text = fixed
     else:
         text = LINE_BREAKS.sub("\n", unicodedata.normalize("NFC", text))
     # A word processor's line break inside a paragraph (Shift+Enter: a vertical tab) or page
@@ -78,19 +111,35 @@ def decode(raw: bytes, *, max_bytes: int | None = None) -> str:
     # A stray control character is junk that `parse` drops; many of them mean this is not text.
     if len(CONTROL.findall(text)) > max(2, len(text) // 100):
         raise ParseError("file is binary, not text (it is full of control characters)")
-    return CONTROL.sub("", text)
+    return Decoded(CONTROL.sub("", text), encoding, endings)
 
 
-def _decode_bytes(raw: bytes) -> str:
+def line_endings(text: str) -> str:
+    """The line endings `text` uses, named: one kind, "mixed: …" or none (a single line)."""
+    windows = text.count("\r\n")
+    kinds = [
+        ("CRLF (Windows)", windows),
+        ("LF (Unix)", text.count("\n") - windows),
+        ("CR (classic Mac)", text.count("\r") - windows),
+    ]
+    found = [name for name, count in kinds if count]
+    if not found:
+        return "none (a single line)"
+    return found[0] if len(found) == 1 else "mixed: " + ", ".join(found)
+
+
+def _decode_bytes(raw: bytes) -> tuple[str, str]:
+    """The text and the name of the encoding it was read in."""
     for bom, encoding in BOMS:
         if raw.startswith(bom):
             try:
-                return raw[len(bom) :].decode(encoding)
+                text = raw[len(bom) :].decode(encoding)
             except UnicodeDecodeError as exc:
                 raise ParseError(
                     f"file starts with a {encoding.upper()} byte order mark but is not "
                     f"valid {encoding.upper()} (byte {exc.start + len(bom)})"
                 ) from None
+            return text, f"{ENCODING_NAMES[encoding]} with a byte order mark"
 
     utf16 = _utf16_without_bom(raw)
     if utf16 is not None:
@@ -99,7 +148,7 @@ def _decode_bytes(raw: bytes) -> str:
         raise ParseError("file is binary, not text (it contains NUL bytes)")
 
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
 
@@ -111,13 +160,13 @@ def _decode_bytes(raw: bytes) -> str:
             continue
         mess = mess_ratio(candidate, 1.0)
         if best is None or mess < best[0]:
-            best = (mess, candidate)
+            best = (mess, candidate, encoding)
     if best is None or best[0] > MAX_MESS:
         raise ParseError("file is not readable text in any encoding we know")
-    return best[1]
+    return best[1], ENCODING_NAMES[best[2]]
 
 
-def _utf16_without_bom(raw: bytes) -> str | None:
+def _utf16_without_bom(raw: bytes) -> tuple[str, str] | None:
     """UTF-16 text without a byte order mark: Latin text has a NUL in every other byte; other
     scripts (Cyrillic, Greek) have none, so any even-length file with NULs is tried both ways
     and kept when it reads as text."""
@@ -130,6 +179,9 @@ def _utf16_without_bom(raw: bytes) -> str | None:
         except UnicodeDecodeError:
             continue
         if len(CONTROL.findall(text)) <= len(text) // 100:
-            candidates.append((mess_ratio(text, 1.0), text))
+            candidates.append((mess_ratio(text, 1.0), text, encoding))
     candidates = [candidate for candidate in candidates if candidate[0] <= MAX_MESS]
-    return min(candidates, key=lambda candidate: candidate[0])[1] if candidates else None
+    if not candidates:
+        return None
+    _, text, encoding = min(candidates, key=lambda candidate: candidate[0])
+    return text, f"{ENCODING_NAMES[encoding]} (no byte order mark)"

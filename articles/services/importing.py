@@ -14,10 +14,9 @@ pipeline (`pipeline`): parsing in worker processes, inserting in a writer thread
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
@@ -30,13 +29,13 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from taggit.models import Tag, TaggedItem
 
-from accounts.models import Author
 from newsroom.slugs import next_free_slug
 
 from .. import signals
 from ..models import ARTICLE_HISTORY, Article, Section, article_slug
 from ..parsing import ParseError
 from . import pipeline
+from .import_types import ImportOptions, ImportResult, Outcome
 from .reading import PreparedStory, ReadPolicy, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
@@ -45,45 +44,6 @@ DEFAULT_SECTION_SLUG = "news"
 FIELDS_NOT_CHECKED = ["section", "authors", "related", "tags"]
 
 Item = tuple[str, PreparedStory | ParseError]
-
-
-class Outcome(enum.StrEnum):
-    CREATED = "created"
-    UPDATED = "updated"
-    UNCHANGED = "unchanged"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """What the person importing chose. `None` means "leave as it is" on an update and the
-    default on a new article."""
-
-    section: Section | None = None
-    authors: tuple[Author, ...] | None = None
-    tags: tuple[str, ...] | None = None
-    status: str = Article.Status.PUBLISHED
-    published_at: datetime | None = None
-    is_featured: bool | None = None
-    is_breaking: bool | None = None
-
-    @property
-    def author_ids(self) -> frozenset[int]:
-        return frozenset(author.pk for author in self.authors or ())
-
-    @property
-    def tag_names(self) -> frozenset[str]:
-        return frozenset(tag.lower() for tag in self.tags or ())
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    name: str
-    outcome: Outcome
-    article_id: int | None = None
-    reason: str = ""
-    changed: tuple[str, ...] = ()
-    story: PreparedStory | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -243,6 +203,8 @@ def _story_values(story: PreparedStory, options: ImportOptions) -> dict:
     for name in ("is_featured", "is_breaking", "published_at"):
         if getattr(options, name) is not None:
             values[name] = getattr(options, name)
+    if options.dated_by_file and story.modified is not None:
+        values["published_at"] = datetime.fromtimestamp(int(story.modified), tz=UTC)
     return values
 
 
@@ -256,17 +218,18 @@ def _new_article(
         # A headline collision: find the suffixes already used for this base.
         taken |= set(Article.objects.filter(slug__startswith=base).values_list("slug", flat=True))
     slug = next_free_slug(base, taken)
-    values.setdefault("section_id", default_section.pk)
+    values.pop("section_id", None)
     article = Article(
         import_key=story.key,
         slug=slug,
         status=options.status,
+        section=options.section or default_section,  # the instance: its address costs no query
         headline_key=story.key,  # derived fields, computed with the parse
         word_count=story.word_count,
         **values,
     )
     if article.status == Article.Status.PUBLISHED:
-        article.mark_published(options.published_at)
+        article.mark_published(values.get("published_at"))
     article.clean_fields(exclude=FIELDS_NOT_CHECKED)
     taken.add(slug)
     return article
@@ -338,8 +301,16 @@ def _insert(new: list[NewStory], results: list, options: ImportOptions) -> None:
             _insert([story], results, options)
         return
     for story in new:
+        article = story.article
         results[story.index] = ImportResult(
-            story.name, Outcome.CREATED, story.article.pk, story=story.story
+            story.name,
+            Outcome.CREATED,
+            article.pk,
+            story=story.story,
+            address=article.get_absolute_url(),
+            section=article.section.name,
+            status=article.status,
+            published_at=article.published_at,
         )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..body import blocks_to_html, plain_text, sanitize
-from ..parsing import ParsedArticle, ParseError, parse_bytes
+from ..parsing import Decoded, ParsedArticle, ParseError, decode_file, parse
 
 DIRECTORY_SUFFIXES = {".txt", ".text"}
 LINK_REFUSED = (
@@ -36,11 +36,16 @@ LINK_REFUSED = (
 
 @dataclass(frozen=True)
 class PreparedStory:
-    """A parsed file with what is stored of it: the sanitised body and its word count."""
+    """A parsed file with what is stored of it (the sanitised body and its word count) and what
+    the importer reports of the file: its encoding, its line endings and when it was last
+    modified (a POSIX timestamp; `--published-at file` dates the story by it)."""
 
     parsed: ParsedArticle
     body_html: str
     word_count: int
+    encoding: str = ""
+    line_endings: str = ""
+    modified: float | None = None
 
     @property
     def key(self) -> str:
@@ -56,18 +61,24 @@ class ReadPolicy:
     link_roots: tuple[str, ...] = ()
 
 
-def prepare(parsed: ParsedArticle) -> PreparedStory:
+def prepare(
+    parsed: ParsedArticle, decoded: Decoded | None = None, modified: float | None = None
+) -> PreparedStory:
     body = sanitize(blocks_to_html(parsed.blocks))
-    return PreparedStory(parsed, body, len(plain_text(body).split()))
+    found = {"encoding": decoded.encoding, "line_endings": decoded.line_endings} if decoded else {}
+    return PreparedStory(parsed, body, len(plain_text(body).split()), modified=modified, **found)
 
 
 def read_story(path: str | os.PathLike, *, policy: ReadPolicy) -> PreparedStory:
     """The story in the file at `path`; `ParseError` with a reason otherwise."""
-    return prepare(parse_bytes(read_bytes(path, policy=policy)))
+    raw, modified = read_file(path, policy=policy)
+    decoded = decode_file(raw)
+    return prepare(parse(decoded.text), decoded, modified)
 
 
-def read_bytes(path: str | os.PathLike, *, policy: ReadPolicy) -> bytes:
-    """The bytes of the regular file at `path`, at most `policy.max_bytes` of them."""
+def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, float]:
+    """The bytes of the regular file at `path` (at most `policy.max_bytes` of them) and the
+    time it was last modified."""
     path = os.fspath(path)
     try:
         info = os.lstat(path)
@@ -80,7 +91,8 @@ def read_bytes(path: str | os.PathLike, *, policy: ReadPolicy) -> bytes:
             path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         )
         with os.fdopen(fd, "rb") as file:
-            _check_regular(os.fstat(file.fileno()))
+            info = os.fstat(file.fileno())
+            _check_regular(info)
             raw = file.read(policy.max_bytes + 1)
     except FileNotFoundError:
         raise ParseError("no such file") from None
@@ -91,7 +103,7 @@ def read_bytes(path: str | os.PathLike, *, policy: ReadPolicy) -> bytes:
             f"file is too large (over the limit of {policy.max_bytes:,} bytes): "
             "it is not a single story"
         )
-    return raw
+    return raw, info.st_mtime
 
 
 def _allowed_link_target(path: str, policy: ReadPolicy) -> str:

@@ -2,12 +2,14 @@
 
 import os
 import shutil
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from taggit.models import TaggedItem
 
 from accounts.models import Author
@@ -38,12 +40,18 @@ def seed_copy(tmp_path):
     return path
 
 
-def test_importing_the_seed_creates_a_published_article(seed_copy):
-    out, err, error = run(seed_copy, section="world", authors=["Newsroom Reporter"])
+def test_importing_the_seed_published_creates_the_article_and_says_where_it_is(seed_copy):
+    out, err, error = run(
+        seed_copy, section="world", authors=["Newsroom Reporter"], status="published"
+    )
     assert error is None and err == ""
-    assert f"{seed_copy}: created" in out
-    assert "1 created, 0 updated, 0 unchanged, 0 failed (1 file)." in out
     article = Article.objects.get()
+    when = timezone.localtime(article.published_at).strftime("%H:%M, %-d %b %Y")
+    assert (
+        f"{seed_copy}: created {article.get_absolute_url()} (World, published {when}; "
+        "UTF-8, LF (Unix))"
+    ) in out
+    assert "1 created, 0 updated, 0 unchanged, 0 failed (1 file)." in out
     assert article.headline.startswith("Putin’s generals")
     assert article.section.slug == "world"
     assert [a.name for a in article.authors.all()] == ["Newsroom Reporter"]
@@ -86,7 +94,7 @@ def test_a_changed_file_updates_the_article_and_names_what_changed(seed_copy):
     )
     out, _, error = run(seed_copy, section="politics")
     assert error is None
-    assert f"{seed_copy}: updated (body, section)" in out
+    assert f"{seed_copy}: updated (body, section; UTF-8, LF (Unix))" in out
     article.refresh_from_db()
     assert "officials say" in article.body and article.section.slug == "politics"
     assert Article.objects.count() == 1
@@ -105,7 +113,7 @@ def test_dry_run_reports_what_would_happen_and_writes_nothing(seed_copy, tmp_pat
 def test_dry_run_reports_updates_against_existing_rows(seed_copy):
     run(seed_copy)
     out, _, _ = run(seed_copy, dry_run=True, section="sport")
-    assert f"{seed_copy}: would be updated (section)" in out
+    assert f"{seed_copy}: would be updated (section; UTF-8, LF (Unix))" in out
     assert Article.objects.get().section.slug == "news"
 
 
@@ -217,8 +225,8 @@ def test_teasers_link_to_stories_imported_before_or_after(tmp_path, client):
         "2.txt",
         "Keeper catches zebra\n\nHe caught it.\n\n  • Zebra escapes zoo\n".encode(),
     )
-    run(first)
-    run(second)  # imported after the story that teases it
+    run(first, status="published")
+    run(second, status="published")  # imported after the story that teases it
     for article in Article.objects.all():
         other = Article.objects.exclude(pk=article.pk).get()
         html = client.get(article.get_absolute_url()).content.decode()
@@ -329,7 +337,9 @@ def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
         write(tmp_path, name, text.encode())
     out, err, error = run(tmp_path, batch_size=2, parse_workers=1)
     outcomes = [
-        line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(str(tmp_path))
+        line.split(": ", 1)[1].split()[0]
+        for line in out.splitlines()
+        if line.startswith(str(tmp_path))
     ]
     assert outcomes == ["created", "created", "created", "unchanged", "created", "created"]
     assert f"{tmp_path / '5.txt'}: failed: file is empty" in err
@@ -459,3 +469,62 @@ def test_a_story_over_the_text_limit_is_refused_with_the_limit_named(tmp_path):
     assert error == "1 of 1 files could not be imported."
     assert "the limit is 300,000" in err
     assert not Article.objects.exists()
+
+
+def test_by_default_new_stories_go_into_review_and_reach_no_reader(seed_copy, client):
+    out, _, error = run(seed_copy)
+    assert error is None
+    article = Article.objects.get()
+    assert f"{seed_copy}: created {article.get_absolute_url()} (News, in review; " in out
+    assert article.status == Article.Status.REVIEW and not article.is_visible
+    assert client.get(article.get_absolute_url()).status_code == 404
+    assert article.headline not in client.get("/").content.decode()
+
+
+def test_an_archive_dated_by_its_files_keeps_its_dates_and_does_not_lead_the_front_page(
+    tmp_path, client
+):
+    today = ArticleFactory(headline="Pier collapses in the storm")
+    old = write(tmp_path, "old.txt", STORY.format(n="2019 story").encode())
+    filed = datetime(2019, 3, 1, 12, 0, tzinfo=UTC)
+    os.utime(old, (filed.timestamp(), filed.timestamp()))
+
+    out, _, error = run(old, status="published", published_at="file")
+
+    assert error is None
+    article = Article.objects.get(headline="Headline of a 2019 story")
+    assert article.published_at == filed and article.is_visible
+    when = timezone.localtime(filed).strftime("%H:%M, %-d %b %Y")
+    assert f"(News, published {when}; UTF-8, LF (Unix))" in out
+    home = client.get("/").content.decode()
+    # Today's story leads; the archive's is placed by its date, after it (if at all).
+    assert today.headline in home
+    assert article.headline not in home.split(today.headline, 1)[0]
+    assert client.get(article.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("raw", "found"),
+    [
+        (b"\xef\xbb\xbf" + STORY.format(n=1).encode().replace(b"\n", b"\r\n"),
+         "UTF-8 with a byte order mark, CRLF (Windows)"),
+        (STORY.format(n=1).encode("cp1252").replace(b"\n", b"\r"),
+         "Windows-1252, CR (classic Mac)"),
+        (STORY.format(n=1).encode("utf-16"), "UTF-16 LE with a byte order mark, LF (Unix)"),
+        (STORY.format(n=1).encode().replace(b"\n\n", b"\r\n\n", 1),
+         "UTF-8, mixed: CRLF (Windows), LF (Unix)"),
+    ],
+    ids=["utf-8 bom crlf", "windows-1252 cr", "utf-16", "mixed"],
+)  # fmt: skip
+def test_the_report_names_the_encoding_and_line_endings_found(tmp_path, raw, found):
+    path = write(tmp_path, "story.txt", raw)
+    out, _, error = run(path)
+    assert error is None
+    assert f"(News, in review; {found})" in out
+    assert Article.objects.get().headline == "Headline of a 1"
+
+
+def test_a_publication_time_that_is_not_one_is_refused_with_the_choices(seed_copy):
+    _, _, error = run(seed_copy, status="published", published_at="yesterday")
+    assert "“yesterday” is not a date and time" in error and "“file” or “now”" in error
+    assert Article.objects.count() == 0

@@ -7,6 +7,7 @@ from contextlib import nullcontext
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.services import resolve_authors
@@ -23,8 +24,10 @@ class Command(BaseCommand):
         "Import articles from plain-text files in the outlet's format (headline on the first "
         "line, paragraphs separated by blank lines, • teasers, Source and Previous/Next post "
         "lines). Takes files, directories (searched for .txt files) and glob patterns. "
-        "Importing a story again updates it or reports it unchanged; a bad file is reported "
-        "and skipped, and the exit status is non-zero when any file failed."
+        "New stories go into review (nothing reaches readers until an editor publishes it); "
+        "an archive is imported with --status published --published-at file, which dates each "
+        "story by its file. Importing a story again updates it or reports it unchanged; a bad "
+        "file is reported and skipped, and the exit status is non-zero when any file failed."
     )
 
     def add_arguments(self, parser):
@@ -58,13 +61,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--status",
             choices=Article.Status.values,
-            default=Article.Status.PUBLISHED,
-            help="Status of new stories (default: published). Existing stories keep theirs.",
+            default=Article.Status.REVIEW,
+            help="Status of new stories (default: review, for an editor to publish). Existing "
+            "stories keep theirs.",
         )
         parser.add_argument(
             "--published-at",
-            metavar="ISO-8601",
-            help="Publication time, e.g. 2026-11-25T08:00:00Z (default: now, for published).",
+            metavar="ISO-8601|file|now",
+            help="Publication time: a time such as 2026-11-25T08:00:00Z, “file” for each "
+            "file's modification time (an archive copied with its dates: cp -p, rsync -t), or "
+            "“now” (the default, for published stories: they lead the front page).",
         )
         parser.add_argument(
             "--batch-size",
@@ -109,14 +115,16 @@ class Command(BaseCommand):
             if section_obj is None:
                 known = ", ".join(Section.objects.values_list("slug", flat=True))
                 raise CommandError(f"Unknown section “{section}”. Known sections: {known}.")
-        when = None
-        if published_at:
+        when, by_file = None, published_at == "file"
+        if published_at and published_at not in ("file", "now"):
             when = parse_datetime(published_at)
             if when is None:
                 raise CommandError(
                     f"--published-at “{published_at}” is not a date and time such as "
-                    "2026-11-25T08:00:00Z."
+                    "2026-11-25T08:00:00Z, nor “file” or “now”."
                 )
+            if timezone.is_naive(when):
+                when = timezone.make_aware(when)
         if parse_workers is None:
             parse_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
         if batch_size < 1 or parse_workers < 0:
@@ -133,6 +141,7 @@ class Command(BaseCommand):
                 tags=tags,
                 status=status,
                 when=when,
+                by_file=by_file,
                 batch_size=batch_size,
                 parse_workers=parse_workers,
                 roots=link_roots(paths) if follow_links else (),
@@ -163,6 +172,7 @@ class Command(BaseCommand):
         tags,
         status,
         when,
+        by_file,
         batch_size,
         parse_workers,
         roots,
@@ -175,6 +185,7 @@ class Command(BaseCommand):
             tags=tuple(tags) if tags is not None else None,
             status=status,
             published_at=when,
+            dated_by_file=by_file,
         )
         counts = Counter(dict.fromkeys(Outcome, 0))
         started = time.monotonic()
@@ -193,8 +204,7 @@ class Command(BaseCommand):
             if result.outcome == Outcome.FAILED:
                 self.stderr.write(f"{result.name}: failed: {result.reason}")
             elif verbosity >= 1:
-                detail = f" ({', '.join(result.changed)})" if result.changed else ""
-                self.stdout.write(f"{result.name}: {would}{result.outcome}{detail}")
+                self.stdout.write(f"{result.name}: {would}{self._said(result)}")
             if verbosity >= 2 and result.story is not None:
                 self._report_parts(result.story.parsed)
             if verbosity >= 1 and number % PROGRESS_EVERY == 0:
@@ -202,6 +212,30 @@ class Command(BaseCommand):
                 self.stderr.write(f"… {number} files ({rate:,.0f} a second)")
                 self.stderr.flush()
         return counts
+
+    @staticmethod
+    def _said(result) -> str:
+        """ "created /world/2026/slug/ (World, in review; UTF-8, LF (Unix))", "updated (body;
+        …)", "unchanged (…)": what became of the file and what was found in it."""
+        story = result.story
+        found = f"{story.encoding}, {story.line_endings}" if story and story.encoding else ""
+        if result.outcome == Outcome.CREATED:
+            status = Command._status_said(result)
+            return f"created {result.address} ({result.section}, {status}; {found})"
+        details = [", ".join(result.changed)] if result.changed else []
+        details += [found] if found else []
+        return f"{result.outcome}" + (f" ({'; '.join(details)})" if details else "")
+
+    @staticmethod
+    def _status_said(result) -> str:
+        """ "in review", "draft", "published 14:05, 3 Dec 2026" (newsroom time)."""
+        if result.status == Article.Status.REVIEW:
+            return "in review"
+        if result.status != Article.Status.PUBLISHED or result.published_at is None:
+            return Article.Status(result.status).label.lower()
+        when = timezone.localtime(result.published_at).strftime("%H:%M, %-d %b %Y")
+        scheduled = result.published_at > timezone.now()
+        return f"{'scheduled for' if scheduled else 'published'} {when}"
 
     def _report_parts(self, parsed):
         for part in parsed.parts:
