@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import Article
+from ..models import Article, Transition
 from ..services import workflow
 from ..services.checklist import publishing_checklist
 
@@ -77,6 +77,7 @@ def context(request, form, original) -> dict:
     found = moves(user, original if original is not None and original.pk else None)
     checks = publishing_checklist(article) if article is not None else []
     return {
+        "desk_returned": returned(original),
         "checklist": checks,
         "checklist_blocking": sum(1 for c in checks if not c.ok and c.blocking),
         "checklist_warnings": sum(1 for c in checks if not c.ok and not c.blocking),
@@ -84,3 +85,13 @@ def context(request, form, original) -> dict:
         "desk_withdraw_url": withdraw,
         "desk_can_return": any(m.value == "return" for m in found),
     }
+
+
+def returned(article: Article | None) -> Transition | None:
+    """The move that sent a draft back to its reporter, with the editor's note, while it is
+    still the story's last move: what the reporter is asked to fix. One query, for drafts."""
+    if article is None or not article.pk or article.status != Status.DRAFT:
+        return None
+    last = article.transitions.select_related("by").order_by("-at", "-pk").first()
+    back = last is not None and (last.from_status, last.to_status) == (Status.REVIEW, Status.DRAFT)
+    return last if back else None

@@ -15,6 +15,7 @@ from pictures.embeds import EmbedError, snapshot_embed
 from .. import body as article_body
 from ..body import EDITOR_CONFIG
 from ..models import Article, to_the_second
+from ..models.article import READING_WORDS_PER_MINUTE
 from ..services import workflow
 
 Status = Article.Status
@@ -33,7 +34,12 @@ MOVES = {
 class ArticleAdminForm(forms.ModelForm):
     body = forms.CharField(
         required=False,
-        widget=AdminProseEditorWidget(config=EDITOR_CONFIG, preset="configurable"),
+        widget=AdminProseEditorWidget(
+            config=EDITOR_CONFIG,
+            preset="configurable",
+            # desk.js counts words and reading time as one types, as the site does.
+            attrs={"data-words-per-minute": READING_WORDS_PER_MINUTE},
+        ),
         help_text="Mark a paragraph as a related-story teaser (its text is the other story's "
         "headline) or as the place of the newsletter sign-up box with the paragraph style menu.",
     )

@@ -1,5 +1,6 @@
 // The story form's desk: character counts under the headline fields against each one's limit,
-// a confirmation before the buttons that put a story in front of readers or take it off, and
+// the body's word count and reading time as one types (counted as the site counts them), a
+// confirmation before the buttons that put a story in front of readers or take it off, and
 // names for the widgets that come without one. Loaded in the page's head (the admin's form
 // media), so it waits for the document.
 (function () {
@@ -23,6 +24,42 @@
       field.addEventListener("input", update);
       update();
     });
+  }
+
+  // Words as the server counts them (`articles.body.plain_text`): marked paragraphs (teasers,
+  // the sign-up slot, pictures, galleries, embeds) are not the story, block boundaries separate
+  // words and inline tags do not; minutes at the reading speed the textarea carries. Read from
+  // the editor's live HTML while it runs, else from the textarea.
+  var MARKED = /<p class="(?:teaser|newsletter-signup|picture|gallery|embed)"[^>]*>[\s\S]*?<\/p>/g;
+  var BLOCK = /<\/?(?:p|blockquote|h[1-6]|ul|ol|li|div|br)\b[^>]*>/gi;
+  var decoder = document.createElement("textarea"); // parses entities only, runs nothing
+  function wordsIn(html) {
+    decoder.innerHTML = html.replace(MARKED, " ").replace(BLOCK, " ").replace(/<[^>]+>/g, "");
+    return (decoder.value.match(/\S+/g) || []).length;
+  }
+  function wordCount() {
+    var body = document.getElementById("id_body");
+    if (!body || body.dataset.wordsCounted) return;
+    body.dataset.wordsCounted = "1";
+    var perMinute = parseInt(body.dataset.wordsPerMinute, 10) || 230;
+    var row = body.closest(".form-row") || body.parentElement;
+    var count = document.createElement("p");
+    count.className = "desk-count desk-words";
+    count.id = "desk-words";
+    row.appendChild(count);
+    var pending = null;
+    function update() {
+      pending = null;
+      var editor = row.querySelector(".ProseMirror[contenteditable]");
+      var words = wordsIn(editor ? editor.innerHTML : body.value);
+      var minutes = Math.max(1, Math.ceil(words / perMinute));
+      count.textContent = words + (words === 1 ? " word" : " words") + " · " + minutes + " min read";
+    }
+    function soon() { if (!pending) pending = window.setTimeout(update, 150); }
+    new MutationObserver(function (changes) {
+      if (changes.some(function (change) { return !count.contains(change.target); })) soon();
+    }).observe(row, { childList: true, subtree: true, characterData: true });
+    update();
   }
 
   // The body's rich-text editor, and the search box of each autocomplete field (Django's
@@ -63,6 +100,7 @@
 
   function start() {
     counters();
+    wordCount();
     name();
     new MutationObserver(name).observe(document.body, { childList: true, subtree: true });
   }

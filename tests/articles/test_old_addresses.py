@@ -84,3 +84,33 @@ def test_the_story_page_in_the_admin_lists_its_old_addresses_only_when_it_has_so
     moved(story, slug="renamed-in-the-admin")
     page = client.get(url).content.decode()
     assert "Old addresses" in page and "/news/seagulls-steal-chips/" in page
+
+
+def test_an_editor_deletes_an_old_address_from_the_story_form_and_it_stops_redirecting(
+    client, story, editor, writer
+):
+    from tests.articles.admin_forms import form_data
+
+    old = story.get_absolute_url()
+    moved(story, slug="renamed-in-the-admin")
+    address = story.old_addresses.get()
+    url = reverse("admin:articles_article_change", args=[story.pk])
+
+    # A Reporter (who may not delete addresses) sends a forged deletion: nothing is deleted.
+    story.created_by = writer
+    story.status = Article.Status.DRAFT
+    story.save()
+    client.force_login(writer)
+    data = form_data(client.get(url))
+    assert "old_addresses-0-DELETE" not in data  # no control offered
+    client.post(url, data | {"old_addresses-0-DELETE": "on", "_move": "save"})
+    assert OldAddress.objects.filter(pk=address.pk).exists()
+
+    client.force_login(editor)
+    data = form_data(client.get(url))
+    assert data["old_addresses-0-id"] == str(address.pk)
+    response = client.post(url, data | {"old_addresses-0-DELETE": "on", "_move": "save"})
+
+    assert response.status_code == 302
+    assert not OldAddress.objects.filter(pk=address.pk).exists()
+    assert client.get(old).status_code == 404

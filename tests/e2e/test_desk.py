@@ -107,3 +107,22 @@ def test_unsaved_text_follows_the_reporter_to_another_device(new_page, site):
         phone.locator("[data-desk-bar] button[value=save]").click()
     story.refresh_from_db()
     assert story.headline == "Pier plans scrapped after gull protest"
+
+
+def test_the_body_counts_its_words_and_reading_time_as_one_types(new_page, site):
+    UserFactory(username="eddie", editor=True)
+    story = site.article  # the seed story: teasers and the sign-up slot are not counted
+    page = new_page()
+    log_in(page, site, "eddie")
+    page.goto(site.url(reverse("admin:articles_article_change", args=[story.pk])))
+    words = page.locator("#desk-words")
+    page.locator(".ProseMirror[contenteditable=true]").first.wait_for()
+    assert words.inner_text() == f"{story.word_count} words · {story.reading_time} min read"
+    page.locator(".ProseMirror[contenteditable=true]").first.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Four more words here.")
+    expected = f"{story.word_count + 4} words · {story.reading_time} min read"
+    page.wait_for_function(
+        f"() => document.getElementById('desk-words').textContent === '{expected}'"
+    )

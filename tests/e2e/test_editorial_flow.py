@@ -1,6 +1,7 @@
-"""The newsroom's day in a real browser: a Reporter writes a story with a picture in the admin and
-sends it for review, an Editor publishes it, and a reader finds it on the front page and reads
-it. Screenshots of each step go to artifacts/screenshots/ for a person to look at."""
+"""The newsroom's day in a real browser, at desktop and phone widths: a Reporter writes a story with
+a picture in the admin and sends it for review, an Editor returns it with a note, the Reporter
+fixes it and sends it again, the Editor publishes it through the checklist, and a reader finds it
+on the front page and reads it. Screenshots of each step go to artifacts/screenshots/."""
 
 import io
 import re
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from articles.models import Article, Transition
 from tests.accounts.factories import UserFactory
+from tests.e2e.conftest import PHONE
 from tests.e2e.login import log_in  # with the second factor, for Editors
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +24,8 @@ PARAGRAPHS = [
     "Witnesses said the bird made off with the gold chain before anyone could react.",
 ]
 ALT = "A seagull flying off with a gold chain above the pier"
+NOTE = "Who is the mayor? Name her, and say when the pier reopened."
+FIX = "The mayor, Councillor Jean Price, reopened the pier on Saturday after a two-year repair."
 TIMEOUT = 15_000
 
 
@@ -55,11 +59,19 @@ def save(page, move="save"):
     page.wait_for_load_state()
 
 
-def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
-    new_page, site, screenshot_dir
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_a_reporter_writes_an_editor_returns_it_the_reporter_fixes_it_and_the_editor_publishes(
+    new_page, site, screenshot_dir, width
 ):
-    page = new_page()
-    page.set_default_timeout(TIMEOUT)
+    def device():
+        page = new_page(viewport=PHONE, is_mobile=True) if width == "phone" else new_page()
+        page.set_default_timeout(TIMEOUT)
+        return page
+
+    def shot(page, step):
+        page.screenshot(path=screenshot_dir / f"editorial-{width}-{step}.png", full_page=True)
+
+    page = device()
     reporter = UserFactory(username="wendy", first_name="Wendy", reporter=True)
     editor = UserFactory(username="eddie", first_name="Eddie", editor=True)
 
@@ -69,6 +81,10 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     page.locator("#id_headline").fill(HEADLINE)
     page.locator("#id_standfirst").fill(STANDFIRST)
     write_body(page, PARAGRAPHS)
+    words = sum(len(paragraph.split()) for paragraph in PARAGRAPHS)
+    page.wait_for_function(
+        f"() => document.getElementById('desk-words').textContent === '{words} words · 1 min read'"
+    )
     # The picture: uploaded in place from the story form's picture panel, then chosen.
     panel = page.locator("[data-picture-panel]")
     panel.locator("summary").click()
@@ -85,7 +101,7 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     page.locator("#id_section").select_option(label="News")
     bar = page.locator("[data-desk-bar] button[name=_move]")
     assert bar.all_inner_texts() == ["Save draft", "Submit for review"]  # no Publish for her
-    page.screenshot(path=screenshot_dir / "editorial-1-reporter-writes.png", full_page=True)
+    shot(page, "1-reporter-writes")
     save(page, "review")
 
     assert page.locator(".messagelist .success").count() == 1, page.content()
@@ -95,20 +111,50 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     picture = article.hero_image
     assert (picture.width, picture.height, picture.alt_text) == (1200, 800, ALT)
     assert picture.uploaded_by == reporter and picture.is_shown
-    page.screenshot(path=screenshot_dir / "editorial-2-sent-for-review.png", full_page=True)
 
-    # The Editor finds it waiting on the dashboard and publishes it.
-    desk = new_page()
-    desk.set_default_timeout(TIMEOUT)
+    # The Editor finds it waiting on the dashboard and returns it with a note.
+    desk = device()
     log_in(desk, site, "eddie")
     desk.goto(site.url(reverse("editorial-dashboard")))
     waiting = desk.locator(".module", has=desk.get_by_role("heading", name="Waiting for review"))
     with desk.expect_navigation():
         waiting.get_by_role("link", name=HEADLINE).click()
     assert desk.locator("#id_headline").input_value() == HEADLINE
-    checklist = desk.locator(".desk-bar__checklist summary")
-    assert "to fix" not in checklist.inner_text()  # nothing blocks: the picture is described
-    desk.screenshot(path=screenshot_dir / "editorial-3-editor-publishes.png", full_page=True)
+    desk.get_by_label("Note for the reporter").fill(NOTE)
+    shot(desk, "2-editor-returns")
+    save(desk, "return")
+    assert desk.locator(".messagelist .success").count() == 1, desk.content()
+    article.refresh_from_db()
+    assert article.status == Article.Status.DRAFT
+
+    # The Reporter opens it from her drafts, reads the note, fixes the story and resubmits.
+    page.goto(site.url(reverse("editorial-dashboard")))
+    mine = page.locator(".module", has=page.get_by_role("heading", name="My drafts"))
+    with page.expect_navigation():
+        mine.get_by_role("link", name=HEADLINE).click()
+    notice = page.locator(".desk-notice--returned")
+    assert "Returned by Eddie" in notice.inner_text() and NOTE in notice.inner_text()
+    editor_box = page.locator(".ProseMirror[contenteditable=true]").first
+    editor_box.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.press("Enter")
+    page.keyboard.type(FIX)
+    shot(page, "3-reporter-fixes")
+    save(page, "review")
+    assert page.locator(".messagelist .success").count() == 1, page.content()
+    article.refresh_from_db()
+    assert article.status == Article.Status.REVIEW and FIX in article.body
+
+    # The Editor publishes it through the checklist.
+    desk.goto(site.url(reverse("admin:articles_article_change", args=[article.pk])))
+    assert desk.locator(".desk-notice--returned").count() == 0  # resubmitted: nothing pending
+    checklist = desk.locator(".desk-bar__checklist")
+    assert "to fix" not in checklist.locator("summary").inner_text()  # the picture is described
+    checklist.locator("summary").click()
+    items = checklist.locator(".desk-checklist__item")
+    assert items.count() >= 6
+    assert checklist.locator(".desk-checklist__item--block").count() == 0
+    shot(desk, "4-editor-publishes")
     asked = []
     desk.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     save(desk, "publish")
@@ -118,33 +164,34 @@ def test_a_reporter_writes_a_story_an_editor_publishes_it_and_a_reader_finds_it(
     article.refresh_from_db()
     assert article.is_visible
     moves = Transition.objects.filter(article=article).order_by("at", "pk")
-    assert [(t.to_status, t.by) for t in moves] == [
-        (Article.Status.REVIEW, reporter),
-        (Article.Status.PUBLISHED, editor),
+    assert [(t.to_status, t.by, t.note) for t in moves] == [
+        (Article.Status.REVIEW, reporter, ""),
+        (Article.Status.DRAFT, editor, NOTE),
+        (Article.Status.REVIEW, reporter, ""),
+        (Article.Status.PUBLISHED, editor, ""),
     ]
 
-    # A reader finds it on the front page and reads it, picture and all.
-    reader = new_page()
-    reader.set_default_timeout(TIMEOUT)
+    # A reader finds it on the front page and reads it, picture, fix and all.
+    reader = device()
     response = reader.goto(site.url("/"))
     assert response.status == 200
     link = reader.locator("main").get_by_role("link", name=HEADLINE).first
     link.wait_for()
-    reader.screenshot(path=screenshot_dir / "editorial-4-front-page.png", full_page=True)
+    shot(reader, "5-front-page")
     with reader.expect_navigation():
         link.click()
     assert re.search(re.escape(article.get_absolute_url()) + "$", reader.url)
     assert reader.locator("h1").inner_text() == HEADLINE
     assert reader.locator(".story__standfirst").inner_text() == STANDFIRST
     body = reader.locator(".story__body").inner_text()
-    assert all(p in body for p in PARAGRAPHS)
+    assert all(p in body for p in [*PARAGRAPHS, FIX])
     hero = reader.locator(".story__hero img")
     assert hero.get_attribute("alt") == ALT
     hero.scroll_into_view_if_needed()
     reader.wait_for_function(
         "img => img.complete && img.naturalWidth > 0", arg=hero.element_handle()
     )
-    reader.screenshot(path=screenshot_dir / "editorial-5-reader-reads.png", full_page=True)
+    shot(reader, "6-reader-reads")
 
 
 def test_the_rich_text_editor_starts_on_the_article_form(new_page, site):
