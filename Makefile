@@ -10,7 +10,7 @@ export DJANGO_SECRET_KEY ?= local-only-$(shell hostname)-not-for-production
 export DJANGO_DEBUG ?= 0
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-packages browser run serve test lint format fixtures bench backup restore clean
+.PHONY: help install system-packages browser run serve test lint format fixtures bench openapi backup restore clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ fixtures: install ## Rebuild fixtures/demo.json from fixtures/seeds/ (in a throw
 
 bench: install ## Run the benchmarks in bench/ (needs PostgreSQL; BENCH_DATABASE_URL overrides)
 	$(PY) bench/run.py
+
+openapi: install ## Write the content API's OpenAPI document (docs/api/openapi.json) after changing the API
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-openapi-only} $(PY) manage.py export_openapi_schema --api api.views.api --indent 2 --sorted --output docs/api/openapi.json
 
 BACKUP_DIR ?= backups
 backup: ## Dump the PostgreSQL database named by DATABASE_URL to backups/ (pg_dump custom format)

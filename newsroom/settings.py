@@ -60,10 +60,12 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",  # one-time recovery codes
     "django_tasks",
     "django_tasks_db",  # the database task backend and its worker (`manage.py run_worker`)
+    "ninja",  # the content API's framework (`manage.py export_openapi_schema`)
     "accounts",
     "pictures",
     "articles",
     "newsletters",
+    "api",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from api.views import api
 from articles.admin.dashboard import editorial_dashboard
 
 from . import health, views
@@ -27,6 +28,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("newsletters/", include("newsletters.urls")),
+    path("api/v1/", api.urls),
     path("", include("articles.urls")),
 ]
 
