@@ -1,8 +1,11 @@
-"""API consumers in the admin: adding one, or asking for a new key, shows the key once."""
+"""The content API in the admin: consumers (adding one, or asking for a new key, shows the key
+once), their webhook endpoints and the log of every delivery."""
 
+from django import forms
 from django.contrib import admin, messages
 
-from .models import Consumer
+from . import webhooks
+from .models import EVENTS, Consumer, Delivery, Endpoint
 
 
 @admin.register(Consumer)
@@ -34,3 +37,48 @@ class ConsumerAdmin(admin.ModelAdmin):
             f"The key of “{consumer}” is {key}: copy it now, it is not shown again and "
             "Newsroom keeps only its hash.",
         )
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(label="Address", max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=list(EVENTS.items()), widget=forms.CheckboxSelectMultiple, required=True
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = ["consumer", "url", "events", "is_active", "secret"]
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ["url", "consumer", "is_active", "failing_since", "disabled_reason"]
+    list_filter = ["is_active"]
+    readonly_fields = ["secret", "failing_since", "disabled_reason"]
+    fields = ["consumer", "url", "events", "is_active", "secret", "failing_since"]
+    fields += ["disabled_reason"]
+
+    def save_model(self, request, obj, form, change):
+        switched_on = change and "is_active" in form.changed_data and obj.is_active
+        super().save_model(request, obj, form, change)
+        if switched_on:
+            webhooks.resume(obj)
+            messages.info(request, "Switched on: what it missed is being sent, in order.")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """The log: read-only, as a record should be."""
+
+    list_display = ["event", "story_id", "endpoint", "status", "attempts", "last_code"]
+    list_display += ["last_error", "created_at", "delivered_at"]
+    list_filter = ["status", "event", "endpoint"]
+    search_fields = ["message_id", "story_id"]
+    list_select_related = ["endpoint"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -47,3 +47,73 @@ class Consumer(models.Model):
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         self.key_start, self.key_hash = key[:12], key_hash(key)
         return key
+
+
+EVENTS = {
+    "story.published": "Published (or a scheduled story appearing)",
+    "story.updated": "Updated (its text changed)",
+    "story.withdrawn": "Withdrawn (unpublished, taken down or ended)",
+    "story.corrected": "Corrected (a correction added)",
+}
+
+
+def new_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 24 random bytes in base64."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class Endpoint(models.Model):
+    """Where a partner wants to be told of stories' events, signed with its own secret."""
+
+    consumer = models.ForeignKey(
+        Consumer, null=True, blank=True, on_delete=models.CASCADE, related_name="endpoints"
+    )
+    url = models.URLField("address", max_length=500)
+    events = models.JSONField(default=list, help_text="Which events are sent here.")
+    secret = models.CharField(
+        max_length=100, default=new_secret, help_text="Give it to the partner: it checks "
+        "each delivery's signature with it (the Standard Webhooks scheme)."
+    )  # fmt: skip
+    is_active = models.BooleanField("active", default=True)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+
+    def __str__(self):
+        return self.url
+
+
+class Delivery(models.Model):
+    """One event for one endpoint: sent until the endpoint accepts it, with the same message id
+    (the partner's idempotency key) every time, after the earlier events of its story."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        DELIVERED = "delivered", "Delivered"
+        DROPPED = "dropped", "Dropped (no longer true when due)"
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=list(EVENTS.items()))
+    story_id = models.PositiveIntegerField(db_index=True)
+    message_id = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(default=timezone.now, help_text="When it is next tried.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_code = models.PositiveSmallIntegerField("last answer", null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True, help_text="As sent.")
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["endpoint", "status", "id"], name="delivery_queue_idx")]
+
+    def __str__(self):
+        return f"{self.event} #{self.story_id} → {self.endpoint}"

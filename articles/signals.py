@@ -32,6 +32,10 @@ from .notifications import notify_task
 
 # Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
 stories_inserted = Signal()
+# Sent after a story is saved with `article`, `was_visible` and `visible` (to readers, before
+# and after) and `text` (its headline, standfirst or body changed): for those outside this app
+# that announce stories (the content API's webhooks), which this app does not know of.
+story_changed = Signal()
 
 PLACED_BY = ("status", "published_at", "section_id", "headline", "is_featured")
 ADDRESSED_BY = ("slug", "section_id")
@@ -113,6 +117,10 @@ def _article_saved(sender, instance, created=False, raw=False, **kwargs):
     if before is None or (before.visible, before.published_at, before.section_id) != where:
         keys |= _rails([before, after])  # it entered, left or moved in its section's order
     purge(keys, soft=after.visible)
+    was_visible = before is not None and before.visible
+    story_changed.send(
+        sender=Article, article=instance, was_visible=was_visible, visible=after.visible, text=text
+    )
 
 
 def _keep_old_address(story, row) -> None:

@@ -313,6 +313,14 @@ EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "newsroom@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Who is emailed about the site's own trouble (a partner's webhook endpoint switched off):
+# comma-separated addresses.
+ADMINS = [
+    (address.strip(), address.strip())
+    for address in os.environ.get("DJANGO_ADMINS", "").split(",")
+    if address.strip()
+]
 # SMTP is used when DJANGO_EMAIL_HOST is set (and DJANGO_EMAIL_BACKEND is not).
 EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
 if os.environ.get("DJANGO_EMAIL_HOST") and not os.environ.get("DJANGO_EMAIL_BACKEND"):
@@ -329,6 +337,11 @@ EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "30"))
 # Queues: "default" (newsletters, pictures' renditions) and "edge" (purges of the edge cache,
 # each a few milliseconds, with a worker of their own so that they never wait behind a send).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "edge"]}}
+
+# Webhooks to partners (api/webhooks.py): how long a partner may take to answer, and how many
+# hours of failing deliveries switch an endpoint off (its admins are emailed).
+NEWSROOM_WEBHOOK_TIMEOUT = float(os.environ.get("NEWSROOM_WEBHOOK_TIMEOUT", "5"))
+NEWSROOM_WEBHOOK_DISABLE_AFTER = int(os.environ.get("NEWSROOM_WEBHOOK_DISABLE_AFTER", "24"))
 
 # Newsletters (see newsletters/ and .env.example).
 NEWSROOM_NEWSLETTER_FROM = os.environ.get(
