@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 
 from newsroom.cache import public_page
 
-from . import feeds, live_views, shared_previews, surrogates, views
+from . import feeds, live_views, reads_views, shared_previews, surrogates, views
 from .sitemaps import NEWS_SITEMAPS, SITEMAPS
 
 
@@ -33,6 +33,8 @@ app_name = "articles"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search_view, name="search"),
+    path("reads/", reads_views.beacon, name="reads-beacon"),
+    path("reads/rails/", reads_views.rails, name="reads-rails"),
     path("corrections/", views.corrections, name="corrections"),
     *feed_pair("corrections/", feeds.CorrectionsFeed, "corrections-feed"),
     path("tags/<uslug:slug>/", views.tag_detail, name="tag"),

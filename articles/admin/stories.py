@@ -15,7 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from ..models import Article, Correction, OldAddress, Section, Transition
 from ..services import media, workflow
 from ..views import render_article
-from . import action_bar, drafts, previews, takedowns
+from . import action_bar, drafts, previews, reads, takedowns
 from . import live as live_desk
 from .forms import ArticleAdminForm
 
@@ -254,6 +254,11 @@ class ArticleAdmin(SimpleHistoryAdmin):
                 "<int:pk>/preview-links/",
                 self.admin_site.admin_view(partial(previews.preview_links_view, self)),
                 name="articles_article_preview_links",
+            ),
+            path(
+                "<int:pk>/reads/",
+                self.admin_site.admin_view(partial(reads.reads_view, self)),
+                name="articles_article_reads",
             ),
             path(
                 "drafts/<str:story>/",
