@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from .forms import ScheduleForm
-from .models import Delivery, Edition, EditionStory, Newsletter, Subscription
+from .models import Bounce, Delivery, Edition, EditionStory, Newsletter, Subscription, Suppression
 from .services import (
     confirmed_subscriber_rows,
     edition_progress,
@@ -297,4 +297,34 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Addresses no edition goes to. Delete one to lift it (once the reader has fixed their
+    mailbox); add one to stop mail to an address by hand."""
+
+    list_display = ["email", "reason", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email", "email_key"]
+    fields = ["email", "reason", "detail", "created_at"]
+    readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "email"] if obj else self.readonly_fields
+
+
+@admin.register(Bounce)
+class BounceAdmin(admin.ModelAdmin):
+    """Every bounce and complaint as it came: a record, read-only."""
+
+    list_display = ["email_key", "kind", "source", "at", "detail"]
+    list_filter = ["kind", "source"]
+    search_fields = ["email_key", "reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -57,8 +57,14 @@ class Newsletter(models.Model):
 
 class SubscriptionQuerySet(models.QuerySet):
     def confirmed(self):
-        """Who may be sent editions: confirmed, never pending or unsubscribed (suppressed)."""
+        """Who may be sent editions: confirmed, never pending or unsubscribed."""
         return self.filter(status=Subscription.Status.CONFIRMED)
+
+    def deliverable(self):
+        """Who an edition goes to: confirmed, and not on the suppression list (bounced or
+        complained: `Suppression`)."""
+        suppressed = Suppression.objects.filter(email_key=Lower(models.OuterRef("email")))
+        return self.confirmed().exclude(models.Exists(suppressed))
 
     def for_email(self, email: str):
         """The subscriptions of `email`'s mailbox, however it is spelt (`address_key`): one
@@ -280,3 +286,68 @@ class SignupCount(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.count}"
+
+
+class Suppression(models.Model):
+    """An address no edition of any newsletter goes to: it bounced for good, its owner marked an
+    edition as spam, or it bounced softly too often. A list, not a deletion: the subscriptions
+    and their consent stay on record. Deleting the row lifts it."""
+
+    class Reason(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Bounced (the address does not take mail)"
+        COMPLAINT = "complaint", "Marked as spam"
+        SOFT_BOUNCES = "soft_bounces", "Bounced softly too often"
+        MANUAL = "manual", "Suppressed by an editor"
+
+    email = models.EmailField(max_length=254)
+    email_key = models.CharField(max_length=254, unique=True, editable=False)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.TextField(blank=True, help_text="What the mail server or provider said.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.email
+
+    def save(self, *args, **kwargs):
+        self.email_key = address_key(self.email)
+        super().save(*args, **kwargs)
+
+
+class Bounce(models.Model):
+    """One bounce or complaint, as it came: from the mail server at send time, a provider's
+    webhook or a bounce message in the bounce mailbox."""
+
+    class Kind(models.TextChoices):
+        HARD = "hard", "Hard bounce"
+        SOFT = "soft", "Soft bounce"
+        COMPLAINT = "complaint", "Complaint"
+
+    class Source(models.TextChoices):
+        SMTP = "smtp", "Mail server, at send time"
+        WEBHOOK = "webhook", "Provider's webhook"
+        MAILBOX = "mailbox", "Bounce message"
+
+    email_key = models.CharField(max_length=254, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    detail = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=300, blank=True, help_text="The provider's event id or the message's id."
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference", "email_key"],
+                condition=~models.Q(reference=""),
+                name="bounce_counted_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.email_key}"

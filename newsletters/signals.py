@@ -24,6 +24,11 @@ def _listed(sender, raw=False, **kwargs):
 
 
 def connect():
+    from anymail.signals import tracking
+
+    from .services.bounces import from_provider
+
+    tracking.connect(from_provider, dispatch_uid="newsletters-bounces")
     for model in (Newsletter, Edition, Subscription):
         pre_save.connect(_clean_text, sender=model, dispatch_uid=f"clean-text-{model.__name__}")
     post_save.connect(_listed, sender=Newsletter, dispatch_uid="page-cache-newsletter-saved")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("unsubscribe/<str:token>/", views.unsubscribe_view, name="unsubscribe"),
     path("preferences/<str:token>/", views.preferences, name="preferences"),
+    # Mail providers' bounce and complaint webhooks (`services.bounces.from_provider`).
+    path("anymail/", include("anymail.urls")),
 ]

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "pictures",
     "articles",
     "newsletters",
+    "anymail",  # providers' bounce and complaint webhooks (newsletters/services/bounces.py)
     "api",
 ]
 
@@ -367,6 +368,23 @@ NEWSROOM_NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSROOM_NEWSLETTER_BATCH_S
 # Send tasks that share one edition, each one worker's worth of sending (run that many workers).
 NEWSROOM_NEWSLETTER_SENDERS = int(os.environ.get("NEWSROOM_NEWSLETTER_SENDERS", 2))
 NEWSROOM_NEWSLETTER_MAX_ATTEMPTS = int(os.environ.get("NEWSROOM_NEWSLETTER_MAX_ATTEMPTS", 5))
+# Soft bounces (a full mailbox) within so many days that suppress an address
+# (newsletters/services/bounces.py); a hard bounce or a complaint does at once.
+NEWSROOM_NEWSLETTER_SOFT_BOUNCES = int(os.environ.get("NEWSROOM_NEWSLETTER_SOFT_BOUNCES", 3))
+NEWSROOM_NEWSLETTER_SOFT_BOUNCE_DAYS = int(
+    os.environ.get("NEWSROOM_NEWSLETTER_SOFT_BOUNCE_DAYS", 30)
+)
+# Mail providers' bounce and complaint webhooks (django-anymail, at /newsletters/anymail/…):
+# the shared secret every provider sends as basic auth ("user:password"), and Mailgun's
+# signing key; other providers' keys go into ANYMAIL the same way.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": os.environ.get("NEWSROOM_ANYMAIL_WEBHOOK_SECRET", ""),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("NEWSROOM_MAILGUN_WEBHOOK_SIGNING_KEY", ""),
+    }.items()
+    if value
+}
 NEWSROOM_NEWSLETTER_RETRY_DELAY = int(os.environ.get("NEWSROOM_NEWSLETTER_RETRY_DELAY", 60))
 # Seconds after which another worker may take over a batch a worker claimed but did not finish.
 NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT", 300))

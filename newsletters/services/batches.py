@@ -16,8 +16,10 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from psycopg2 import sql as pg_sql
 
+from ..addresses import address_key
 from ..mail import get_connection
-from ..models import Delivery, Edition, Subscription
+from ..models import Bounce, Delivery, Edition, Subscription
+from . import bounces
 from .emails import PreparedEdition
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,15 @@ def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) 
         )
         report.skipped += len(skipped)
     rows = [row for row in rows if row[3] == Subscription.Status.CONFIRMED]
+    # Suppressed since the edition started (a bounce, a complaint): not sent either.
+    suppressed = bounces.suppressed_among(address for _, _, address, _ in rows) if rows else set()
+    if suppressed:
+        gone = [row[0] for row in rows if address_key(row[2]) in suppressed]
+        Delivery.objects.filter(pk__in=gone, claim_token=token).update(
+            status=Status.SKIPPED, claim_token="", last_error="Suppressed: bounced or complained"
+        )
+        report.skipped += len(gone)
+        rows = [row for row in rows if row[0] not in gone]
     if not rows:
         return
     mail = get_connection()
@@ -86,7 +97,8 @@ def send_batch(prepared: PreparedEdition, token: str, rows, report: SendReport) 
                 mail.send_messages([message])
             except Exception as exc:
                 transient = _is_transient(exc)
-                _record_failure(pk, token, exc, transient=transient, report=report)
+                final = _record_failure(pk, token, exc, transient=transient, report=report)
+                _count_bounce(address, exc, transient=transient, final=final)
                 if transient and _connection_lost(exc):
                     try:
                         mail.close()
@@ -194,7 +206,18 @@ def _release(token: str, pks: list[int]) -> None:
         )
 
 
-def _record_failure(pk: int, token: str, exc: Exception, *, transient: bool, report) -> None:
+def _count_bounce(address: str, exc: Exception, *, transient: bool, final: bool) -> None:
+    """The mail server refusing the address itself (RCPT): 5xx is a hard bounce; 4xx a soft one
+    once the last attempt has failed too. A refused message (DATA) says nothing of the address."""
+    if not isinstance(exc, smtplib.SMTPRecipientsRefused) or (transient and not final):
+        return
+    kind = bounces.Kind.SOFT if transient else bounces.Kind.HARD
+    bounces.record_bounce(address, kind, source=Bounce.Source.SMTP, detail=_describe(exc))
+
+
+def _record_failure(pk: int, token: str, exc: Exception, *, transient: bool, report) -> bool:
+    """Mark the delivery failed, or pending again for a transient error; True when it is
+    failed for good."""
     attempts = Delivery.objects.filter(pk=pk).values_list("attempts", flat=True).first() or 1
     error = _describe(exc)[:2000]
     rows = Delivery.objects.filter(pk=pk, claim_token=token)
@@ -208,10 +231,13 @@ def _record_failure(pk: int, token: str, exc: Exception, *, transient: bool, rep
             last_error=error,
         )
         report.retrying += 1
+        final = False
     else:
         rows.update(status=Status.FAILED, last_error=error)
         report.failed += 1
-    log.info("Delivery %s: %s (%s)", pk, error, "will retry" if transient else "failed")
+        final = True
+    log.info("Delivery %s: %s (%s)", pk, error, "will retry" if not final else "failed")
+    return final
 
 
 def _smtp_code(exc: Exception) -> int | None:

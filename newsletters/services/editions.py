@@ -120,6 +120,6 @@ def edition_progress(edition: Edition) -> dict[str, int]:
     }
     if edition.recipients_count is None:
         progress["audience"] = (
-            Subscription.objects.confirmed().filter(newsletter_id=edition.newsletter_id).count()
+            Subscription.objects.deliverable().filter(newsletter_id=edition.newsletter_id).count()
         )
     return progress

@@ -141,7 +141,7 @@ def create_deliveries(edition: Edition, *, chunk_size: int = AUDIENCE_CHUNK) -> 
     row, in one transaction, so a run that arrives meanwhile waits and then finds the count set
     (and a run killed half way leaves nothing, for the next run to write again). Subscribers are
     read a chunk at a time in primary-key order (keyset pagination), never all in memory."""
-    audience = Subscription.objects.confirmed().filter(newsletter_id=edition.newsletter_id)
+    audience = Subscription.objects.deliverable().filter(newsletter_id=edition.newsletter_id)
     with transaction.atomic():
         written = (
             Edition.objects.select_for_update()

@@ -29,11 +29,13 @@ class Recorder:
     once it has arrived, before the server answers."""
 
     received: list[Received] = field(default_factory=list)
+    asked: list[str] = field(default_factory=list)  # every RCPT TO, refused or not
     refuse: dict[str, list[str]] = field(default_factory=dict)
     after_data: Callable[[Received], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.asked.append(address)
         answers = self.refuse.get(address)
         if answers:
             return answers.pop(0) if len(answers) > 1 else answers[0]
