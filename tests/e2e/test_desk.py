@@ -5,6 +5,7 @@ address working; a legal takedown answering 410 and taking the picture's file aw
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from articles.models import Article
 from tests.accounts.factories import UserFactory
@@ -112,17 +113,24 @@ def test_unsaved_text_follows_the_reporter_to_another_device(new_page, site):
 def test_the_body_counts_its_words_and_reading_time_as_one_types(new_page, site):
     UserFactory(username="eddie", editor=True)
     story = site.article  # the seed story: teasers and the sign-up slot are not counted
+    before = story.word_count
     page = new_page()
     log_in(page, site, "eddie")
     page.goto(site.url(reverse("admin:articles_article_change", args=[story.pk])))
     words = page.locator("#desk-words")
-    page.locator(".ProseMirror[contenteditable=true]").first.wait_for()
-    assert words.inner_text() == f"{story.word_count} words · {story.reading_time} min read"
-    page.locator(".ProseMirror[contenteditable=true]").first.click()
-    page.keyboard.press("Control+End")
-    page.keyboard.press("Enter")
-    page.keyboard.type("Four more words here.")
-    expected = f"{story.word_count + 4} words · {story.reading_time} min read"
-    page.wait_for_function(
-        f"() => document.getElementById('desk-words').textContent === '{expected}'"
-    )
+    editor = page.locator(".ProseMirror[contenteditable=true]").first
+    editor.wait_for()
+    expect(words).to_have_text(f"{before} words · {story.reading_time} min read")
+    # At the end of the first plain paragraph, which is the story's own text.
+    editor.locator("p:not([class])").first.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" Four more words here.")
+    expect(editor).to_contain_text("Four more words here.")
+    expect(words).to_have_text(f"{before + 4} words · {story.reading_time} min read")
+    shown = words.inner_text()
+    with page.expect_navigation():
+        page.locator("[data-desk-bar] button[value=save]").click()
+    story.refresh_from_db()
+    # What the desk showed is what the server counts in the body it saved.
+    assert story.word_count == before + 4
+    assert shown == f"{story.word_count} words · {story.reading_time} min read"

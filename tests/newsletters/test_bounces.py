@@ -123,6 +123,30 @@ def test_a_webhook_with_a_bad_signature_or_no_secret_is_refused_and_counts_nothi
     assert not Bounce.objects.exists() and not Suppression.objects.exists()
 
 
+def test_provider_webhooks_are_not_there_until_secured_and_a_garbled_body_is_a_bad_request(
+    provider, settings
+):
+    body = json.dumps(mailgun_event("key-1"))
+    # Mandrill's key is not set: its webhook is not served.
+    assert (
+        provider.post(
+            "/newsletters/anymail/mandrill/tracking/", body, content_type="application/json"
+        ).status_code
+        == 404
+    )
+    garbled = provider.post(
+        "/newsletters/anymail/amazon_ses/tracking/", "--x--", content_type="text/plain"
+    )
+    assert garbled.status_code == 400
+    assert (
+        provider.get("/newsletters/anymail/mailgun/inbound/").status_code == 404
+    )  # mail is not read
+    settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "key-1"}  # no shared secret: open to anyone
+    url = "/newsletters/anymail/mailgun/tracking/"
+    assert provider.post(url, body, content_type="application/json").status_code == 404
+    assert not Bounce.objects.exists() and not Suppression.objects.exists()
+
+
 def bounce_message(address: str, status: str, message_id: str) -> str:
     """A delivery status notification (RFC 3464), as a mail server sends it."""
     return (
