@@ -91,6 +91,9 @@ class Subscription(models.Model):
         null=True, blank=True, help_text="When the reader followed the confirmation link."
     )
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    welcomed_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When its welcome message was sent."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SubscriptionQuerySet.as_manager()

@@ -128,17 +128,23 @@ def _confirmation(token: str, *, apply: bool, now: datetime | None = None) -> Co
     if not subscriptions:
         raise InvalidToken("no such subscriptions")
     result = Confirmation()
+    welcome = []
     for subscription in subscriptions:
         if subscription.status == Status.PENDING:
             if apply:
                 subscription.status = Status.CONFIRMED
                 subscription.confirmed_at = now or timezone.now()
                 subscription.save(update_fields=["status", "confirmed_at"])
+                welcome.append(subscription.pk)
             result.confirmed.append(subscription.newsletter)
         elif subscription.status == Status.CONFIRMED:
             result.already.append(subscription.newsletter)
         else:
             result.withdrawn.append(subscription.newsletter)
+    if welcome:
+        from ..tasks import send_welcome_task
+
+        transaction.on_commit(partial(send_welcome_task.enqueue, welcome))
     return result
 
 
