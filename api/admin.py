@@ -2,10 +2,12 @@
 once), their webhook endpoints and the log of every delivery."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from . import webhooks
-from .models import EVENTS, Consumer, Delivery, Endpoint
+from .models import EVENTS, Consumer, Delivery, Endpoint, PartnerFeed, new_feed_token
 
 
 @admin.register(Consumer)
@@ -82,3 +84,29 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PartnerFeed)
+class PartnerFeedAdmin(admin.ModelAdmin):
+    list_display = ["name", "full_text", "pictures", "items", "is_active"]
+    list_filter = ["is_active", "full_text"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["sections"]
+    fields = ["name", "slug", "consumer", "sections", "full_text", "pictures", "items"]
+    fields += ["is_active", "address"]
+    readonly_fields = ["address"]
+    actions = ["new_addresses"]
+
+    @admin.display(description="Address to give the partner")
+    def address(self, obj):
+        if not obj.pk:
+            return "Shown once saved."
+        return format_html("<code>{}{}</code>", settings.SITE_URL, obj.get_absolute_url())
+
+    @admin.action(description="Give the selected feeds new addresses (the old ones stop working)")
+    def new_addresses(self, request, queryset):
+        for feed in queryset:
+            feed.token = new_feed_token()
+            feed.save(update_fields=["token"])
+        self.message_user(request, f"{len(queryset)} feed(s) have new addresses.", messages.SUCCESS)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 KEY_PREFIX = "nrk_"  # recognisable in a leaked config file or a secret scanner's rules
@@ -117,3 +119,44 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} #{self.story_id} → {self.endpoint}"
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class PartnerFeed(models.Model):
+    """An RSS feed made for one partner or aggregator, at an address with a secret in it (feed
+    readers send no keys): which sections, full text or summaries, with pictures or not.
+    Sponsored stories, those on legal hold or not for syndication, and stories first published
+    elsewhere never go in (`ArticleQuerySet.for_partners`)."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="Who reads it.")
+    slug = models.SlugField(max_length=100, unique=True)
+    consumer = models.ForeignKey(
+        Consumer, null=True, blank=True, on_delete=models.SET_NULL, related_name="feeds"
+    )
+    sections = models.ManyToManyField(
+        "articles.Section", blank=True, help_text="None chosen: every section."
+    )
+    full_text = models.BooleanField(
+        default=False, help_text="The whole story in each item; otherwise its summary."
+    )
+    pictures = models.BooleanField(default=True, help_text="Pictures as Media RSS, with credit.")
+    items = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    token = models.CharField(
+        max_length=40, default=new_feed_token, help_text="The secret part of its address."
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("partner-feed", args=[self.slug, self.token])

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from api.feeds import PartnerFeedView
 from api.views import api
 from articles.admin.dashboard import editorial_dashboard
 
@@ -29,6 +30,11 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("newsletters/", include("newsletters.urls")),
     path("api/v1/", api.urls),
+    path(
+        "partners/feeds/<slug:slug>/<str:token>/rss/",
+        PartnerFeedView(),
+        name="partner-feed",
+    ),
     path("", include("articles.urls")),
 ]
 

@@ -153,6 +153,10 @@ class ArticleAdmin(SimpleHistoryAdmin):
             {"fields": ["seo_headline", "social_headline"], "classes": ["collapse"]},
         ),
         (
+            "Partners",
+            {"fields": ["sponsored", "legal_hold", "no_syndication"], "classes": ["collapse"]},
+        ),
+        (
             "Source and navigation",
             {
                 "fields": [

@@ -119,6 +119,12 @@ class Article(models.Model):
         max_length=150, blank=True, help_text="Publication a syndicated story first appeared in."
     )
     source_url = models.URLField(max_length=500, blank=True)
+    # Kept from partners' feeds (`ArticleQuerySet.for_partners`); readers still see the story.
+    sponsored = models.BooleanField(default=False, help_text="Paid for by an advertiser.")
+    legal_hold = models.BooleanField(default=False, help_text="Lawyers are still reading it.")
+    no_syndication = models.BooleanField(
+        default=False, help_text="Not to be passed on to partners (rights, a source's terms)."
+    )
     source_label = models.CharField(
         max_length=300,
         blank=True,

@@ -167,6 +167,14 @@ class ArticleQuerySet(models.QuerySet):
     def by_author(self, author):
         return self.filter(authors=author)
 
+    def for_partners(self):
+        """Published stories partners may take: not sponsored, on legal hold or marked not for
+        syndication, and not first published elsewhere (a source's story is not ours to pass
+        on)."""
+        return self.published().filter(
+            sponsored=False, legal_hold=False, no_syndication=False, source_name=""
+        )
+
     def published_between(self, start: datetime.datetime, end: datetime.datetime):
         """Visible stories published in [start, end)."""
         return self.published().filter(published_at__gte=start, published_at__lt=end)

@@ -12,7 +12,7 @@ from articles.models import Article
 
 SKIPPED_INPUTS = {"submit", "button", "reset", "image", "file"}
 DATETIME_FIELDS = ("published_at", "revised_at", "breaking_until", "embargo_until", "unpublish_at")
-FLAG_FIELDS = ("is_breaking", "is_featured")
+FLAG_FIELDS = ("is_breaking", "is_featured", "sponsored", "legal_hold", "no_syndication")
 
 
 class _FormReader(HTMLParser):
