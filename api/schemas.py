@@ -127,6 +127,7 @@ class Source(Schema):
 
 class StoryOut(StoryCard):
     standfirst: str
+    language: str = Field(description='What it is written in, as a BCP 47 tag ("en-GB", "cy").')
     seo_headline: str
     social_headline: str
     tags: list[str]

@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError
 
 from articles.models import Article, LiveEntry, Section
+from articles.models.choices import language_tag
 from articles.parsing import headline_key
 from articles.search import SearchTerms, results_page
 from articles.services import media
@@ -154,6 +155,7 @@ def story_detail(request, story_id: int):
     data = card(story) | {
         "picture": picture(story.hero),
         "standfirst": story.standfirst,
+        "language": language_tag(story.language),
         "seo_headline": story.seo_headline,
         "social_headline": story.social_headline,
         "tags": [tag.name for tag in story.tags.all()],

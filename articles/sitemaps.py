@@ -59,7 +59,15 @@ class NewsSitemap(Sitemap):
             .filter(Q(published_at__gte=since) | Q(live_status=Article.LiveStatus.LIVE))
             .select_related("section")
             .prefetch_related("tags")
-            .only("headline", "slug", "updated_at", "published_at", "live_status", "section__slug")
+            .only(
+                "headline",
+                "slug",
+                "language",
+                "updated_at",
+                "published_at",
+                "live_status",
+                "section__slug",
+            )
             .order_by("-published_at", "-pk")
         )
 

@@ -7,6 +7,7 @@ from django.templatetags.static import static
 
 from .body import plain_text
 from .models import LARGE_PICTURE_WIDTH
+from .models.choices import language_tag
 
 # The crops search engines ask for (Google: 16:9, 4:3 and 1:1, large).
 CRAWLER_CROPS = ("wide", "standard", "square")
@@ -46,6 +47,7 @@ def news_article(article, *, absolute: Callable[[str], str]) -> dict:
         "mainEntityOfPage": {"@type": "WebPage", "@id": absolute(article.get_absolute_url())},
         "url": absolute(article.get_absolute_url()),
         "headline": article.headline[:110],
+        "inLanguage": language_tag(article.language),
         "datePublished": article.published_at.isoformat(),
         "dateModified": (article.revised_at or article.updated_at).isoformat(),
         "author": authors,

@@ -110,6 +110,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             {
                 "fields": [
                     "section",
+                    "language",
                     "authors",
                     "tags",
                     "related",
@@ -152,10 +153,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
             "Search and social",
             {"fields": ["seo_headline", "social_headline"], "classes": ["collapse"]},
         ),
-        (
-            "Partners",
-            {"fields": ["sponsored", "legal_hold", "no_syndication"], "classes": ["collapse"]},
-        ),
+        ("Partners", {"fields": ["sponsored", "legal_hold", "no_syndication"]}),
         (
             "Source and navigation",
             {

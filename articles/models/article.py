@@ -17,7 +17,7 @@ from newsroom.text import clean_text_fields
 
 from .. import body as article_body
 from ..parsing import MAX_HEADLINE_LENGTH, headline_key
-from .choices import LiveStatus, Status, WithdrawalReason
+from .choices import LiveStatus, Status, WithdrawalReason, default_language, language_choices
 from .history import RecordedHistory
 from .queries import ArticleQuerySet
 from .section import Section
@@ -119,6 +119,10 @@ class Article(models.Model):
         max_length=150, blank=True, help_text="Publication a syndicated story first appeared in."
     )
     source_url = models.URLField(max_length=500, blank=True)
+    language = models.CharField(
+        max_length=15, choices=language_choices, default=default_language,
+        help_text="What it is written in, as the page, search engines and Google News say.",
+    )  # fmt: skip
     # Kept from partners' feeds (`ArticleQuerySet.for_partners`); readers still see the story.
     sponsored = models.BooleanField(default=False, help_text="Paid for by an advertiser.")
     legal_hold = models.BooleanField(default=False, help_text="Lawyers are still reading it.")

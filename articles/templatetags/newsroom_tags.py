@@ -12,6 +12,7 @@ from django.utils.html import _json_script_escapes, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from articles.models.choices import language_tag, news_language
 from newsroom.text import one_line
 from pictures.templatetags.pictures_tags import card_picture
 
@@ -19,6 +20,8 @@ from .. import structured_data
 
 register = template.Library()
 LIVE_BADGE = mark_safe('<span class="badge-live">Live</span> ')  # a live blog's, while live
+# Paid-for stories say so wherever they are shown (advertising rules ask it of the publisher).
+SPONSORED_BADGE = mark_safe(' <span class="badge-sponsored">Sponsored</span>')
 
 
 @register.filter
@@ -28,6 +31,10 @@ def jsonld(data) -> str:
         _json_script_escapes
     )
     return mark_safe(f'<script type="application/ld+json">{text}</script>')
+
+
+register.filter("language_tag", language_tag)
+register.filter("news_language", news_language)
 
 
 @register.filter
@@ -119,11 +126,12 @@ def story_card(article, *, heading_level=3, snippet="", eager=False, compact=Fal
         )
     return format_html(
         '<article class="{}">{}<div class="card__text"><p class="card__section">'
-        '<a href="{}">{}</a></p>{}{}</div></article>',
+        '<a href="{}">{}</a>{}</p>{}{}</div></article>',
         classes,
         card_picture(article, compact=compact, eager=eager),
         section.get_absolute_url(),
         section.name,
+        SPONSORED_BADGE if article.sponsored else "",
         headline,
         extra,
     )

@@ -148,6 +148,7 @@ def test_a_story_comes_with_its_body_as_typed_blocks_and_its_pictures_as_renditi
         and body["standfirst"] == "Chips are no longer safe."
     )
     assert body["tags"] == ["seagulls"]
+    assert body["language"] == "en-GB"
     kinds = [block["type"] for block in body["blocks"]]
     assert kinds == [
         "paragraph", "quote", "heading", "list", "teaser", "signup", "image", "gallery", "embed"

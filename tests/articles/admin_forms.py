@@ -115,6 +115,7 @@ def article_post_data(article: Article, **changes) -> dict:
         "edit_version": str(article.version) if article.pk else "",
         "hero_image": str(article.hero_image_id or ""),
         "section": str(article.section_id),
+        "language": article.language,
         "authors": [str(pk) for pk in article.authors.values_list("pk", flat=True)]
         if article.pk
         else [],

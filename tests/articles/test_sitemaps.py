@@ -175,3 +175,38 @@ def test_robots_txt_keeps_crawlers_out_of_the_admin(client):
     assert ("Disallow", "/admin/") in rules
     # Nothing public is disallowed wholesale.
     assert ("Disallow", "/") not in rules and ("Disallow", "") not in rules
+
+
+def test_a_storys_language_is_in_the_news_sitemap_its_page_and_its_structured_data(client):
+    import json
+
+    import lxml.html
+
+    welsh = ArticleFactory(headline="Gwylanod yn dwyn sglodion", language="cy")
+    chinese = ArticleFactory(headline="海鸥偷薯条", language="zh-hans")
+    english = ArticleFactory(headline="Gulls steal chips")  # the site's language by default
+    urls = urls_in(parse_xml(client, "/sitemap-news.xml"))
+
+    def news_language(story):
+        url = urls[absolute(story.get_absolute_url())]
+        return url.findtext("news:news/news:publication/news:language", namespaces=NS)
+
+    # Google News: ISO 639 codes, Chinese as zh-cn / zh-tw.
+    assert [news_language(s) for s in (welsh, chinese, english)] == ["cy", "zh-cn", "en"]
+    for story, tag in ((welsh, "cy"), (chinese, "zh-Hans"), (english, "en-GB")):
+        page = lxml.html.document_fromstring(client.get(story.get_absolute_url()).content)
+        assert page.get("lang") == tag
+        [data] = page.xpath("//script[@type='application/ld+json']/text()")
+        assert json.loads(data)["inLanguage"] == tag
+    home = lxml.html.document_fromstring(client.get("/").content)
+    assert home.get("lang") == "en-GB"
+
+
+def test_a_language_django_does_not_know_is_refused_by_the_story_form():
+    from django.core.exceptions import ValidationError
+
+    story = ArticleFactory()
+    story.language = "klingon"
+    with pytest.raises(ValidationError) as refused:
+        story.full_clean()
+    assert "language" in refused.value.message_dict

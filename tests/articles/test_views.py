@@ -327,3 +327,20 @@ def test_the_navigation_is_kept_until_a_section_changes(client, django_capture_o
         weather.save()
     renamed, asked = navigation("/?after-the-change")
     assert "Weather and tides" in renamed and asked
+
+
+def test_a_sponsored_story_says_so_on_its_page_and_on_its_card(client):
+    import lxml.html
+
+    paid = ArticleFactory(headline="Ten reasons to love Pier Ices", sponsored=True)
+    ArticleFactory(headline="Gulls strike again")
+
+    page = client.get(paid.get_absolute_url()).content.decode()
+    assert lxml.html.document_fromstring(page).find_class("badge-sponsored")[0].text == "Sponsored"
+    home = lxml.html.document_fromstring(client.get("/").content)
+    # One badge on the home page, on the paid-for story's card and no other.
+    [badge] = home.find_class("badge-sponsored")
+    [card] = badge.xpath("ancestor::article[1]")
+    assert "Ten reasons to love Pier Ices" in card.text_content()
+    assert "Gulls strike again" not in card.text_content()
+    assert "Gulls strike again" in home.text_content()
