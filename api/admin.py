@@ -4,6 +4,7 @@ once), their webhook endpoints and the log of every delivery."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
 from . import webhooks
@@ -92,7 +93,8 @@ class PartnerFeedAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "full_text"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    filter_horizontal = ["sections"]
+    # A handful of sections: ticked boxes, not a two-list picker.
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
     fields = ["name", "slug", "consumer", "sections", "full_text", "pictures", "items"]
     fields += ["is_active", "address"]
     readonly_fields = ["address"]
