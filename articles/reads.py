@@ -2,15 +2,19 @@
 "Trending now" rails are made from the counts.
 
 The page sends a tiny POST when a story is read (`static/js/reads.js`), so cached pages, which
-never reach Django, are counted too. Nothing personal is kept: no cookie is set or read, no
-address or user agent is stored, only "story N was read in this hour, arriving from a search
-engine / social network / newsletter / elsewhere / directly". A browser asking not to be tracked
-(Do Not Track, Global Privacy Control) is not counted; nor are robots (by their user agent), nor
-ids of stories readers cannot see.
+never reach Django, are counted too. Behind nginx (deploy/nginx/) the beacon does not reach the
+app either: nginx answers it and passes it on as a syslog line to the collector
+(`articles.reads_edge`, `manage.py collect_reads`), which counts each second's reads in one
+round trip; without nginx the app's view counts it (`reads_views.beacon`).
 
-Counts are Redis hashes, one a UTC hour (`reads:h:<YYYYMMDDHH>`, story id → reads) and one a
-day for where readers came from (`reads:from:<YYYYMMDD>`, "<id>:<kind>" → reads), kept two and
-eight days. A read is one pipelined round trip. Rankings add up the hours they cover and are
+Nothing personal is kept: no cookie is set or read, no address or user agent is stored, only "story
+N was read in this hour, arriving from a search engine / social network / newsletter / elsewhere /
+directly". A browser asking not to be tracked (Do Not Track, Global Privacy Control) is not
+counted; nor are robots (by their user agent), nor ids of stories readers cannot see.
+
+Counts are Redis hashes, one a UTC hour (`reads:h:<YYYYMMDDHH>`, story id → reads) and one a day
+for where readers came from (`reads:from:<YYYYMMDD>`, "<id>:<kind>" → reads), kept two and eight
+days. A batch of reads is one pipelined round trip. Rankings add up the hours they cover and are
 kept a minute in the cache; the stories in them are looked up as readers may see them now, so a
 withdrawn story leaves the rails the moment it is withdrawn."""
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -54,6 +59,11 @@ def _redis():
     if not getattr(cache, "available", True):  # Redis failed a moment ago: skipped a while
         return None
     return backend.get_client(write=True)
+
+
+def can_count() -> bool:
+    """Whether reads can be counted now (the cache is Redis, and Redis has not just failed)."""
+    return _redis() is not None
 
 
 def _key(pattern: str) -> str:
@@ -106,21 +116,31 @@ def forget_visible() -> None:
 
 def record(story_id: int, kind: str, *, at: datetime | None = None) -> bool:
     """Count one read of `story_id`; False when it is not counted (unknown story, no Redis)."""
-    if kind not in KINDS or not is_visible(story_id):
-        return False
-    client = _redis()
+    return record_many({(story_id, kind): 1}, at=at) == 1
+
+
+def record_many(counts: Mapping[tuple[int, str], int], *, at: datetime | None = None) -> int:
+    """Count reads, (story id, kind) → how many, in one pipelined round trip; the number
+    counted (none of a story readers cannot see or of an unknown kind, none without Redis)."""
+    counts = {key: n for key, n in counts.items() if key[1] in KINDS and is_visible(key[0])}
+    client = _redis() if counts else None
     if client is None:
-        return False
+        return 0
     at = at or timezone.now()
     hour = _key(f"reads:h:{at.astimezone(UTC):%Y%m%d%H}")  # UTC hours: no hour twice a year
     day = _key(f"reads:from:{timezone.localtime(at):%Y%m%d}")
+    per_story = Counter()
+    for (story_id, _), n in counts.items():
+        per_story[story_id] += n
     pipe = client.pipeline(transaction=False)
-    pipe.hincrby(hour, story_id, 1)
+    for story_id, n in per_story.items():
+        pipe.hincrby(hour, story_id, n)
+    for (story_id, kind), n in counts.items():
+        pipe.hincrby(day, f"{story_id}:{kind}", n)
     pipe.expire(hour, HOUR_KEEP)
-    pipe.hincrby(day, f"{story_id}:{kind}", 1)
     pipe.expire(day, DAY_KEEP)
     pipe.execute()
-    return True
+    return sum(counts.values())
 
 
 def _hours(client, end: datetime, count: int) -> list[Counter]:

@@ -17,16 +17,18 @@ RAILS_MAX_AGE = 60  # a ranking is made again at most once a minute
 @require_POST
 def beacon(request):
     """One read of a story: `id` (the story), `from` (the page's `document.referrer`), `nl` (1
-    when the page was opened from a newsletter). Always 204, counted or not: a page learns
-    nothing from it."""
+    when the page was opened from a newsletter), in the address (as the page sends them, so
+    that nginx can answer the beacon itself) or in a form body. Always 204, counted or not: a
+    page learns nothing from it."""
+    fields = request.GET if "id" in request.GET else request.POST
     if reads.is_countable(request.headers):
         try:
-            story = int(request.POST.get("id", ""))
+            story = int(fields.get("id", ""))
         except ValueError:
             story = None
         if story is not None:
-            came_from = request.POST.get("from", "")[:500]
-            reads.record(story, reads.kind_of(came_from, request.POST.get("nl") == "1"))
+            came_from = fields.get("from", "")[:500]
+            reads.record(story, reads.kind_of(came_from, fields.get("nl") == "1"))
     response = HttpResponse(status=204)
     response["Cache-Control"] = "no-store"
     return response

@@ -2,6 +2,7 @@
 
 import copy
 import os
+import uuid
 
 import factory.random
 import pytest
@@ -113,6 +114,30 @@ def _private_cache(settings):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def reads_redis():
+    """The shared cache on the real Redis (REDIS_URL) under a prefix of this test's own, for
+    the reads counts (articles.reads); the raw client, its keys deleted after the test."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from articles import reads
+
+    if not (url := os.environ.get("REDIS_URL")):
+        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
+    prefix = f"test-reads-{uuid.uuid4().hex}"
+    backend = "newsroom.cache_backends.ResilientRedisCache"
+    caches = {"default": {"BACKEND": backend, "LOCATION": url, "KEY_PREFIX": prefix}}
+    with override_settings(CACHES=caches):
+        client = cache._cache.get_client(write=True)
+        reads.forget_visible()
+        try:
+            yield client
+        finally:
+            if keys := list(client.scan_iter(match=f"{prefix}:*")):
+                client.delete(*keys)
 
 
 def pytest_sessionfinish(session, exitstatus):

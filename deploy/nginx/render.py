@@ -20,6 +20,7 @@ COMPOSE = {
     "STATIC_ROOT": "/srv/static",
     "MEDIA_ROOT": "/srv/media",
     "PAGE_CACHE": "off",
+    "READS_COLLECTOR": "reads:5140",
 }
 
 

@@ -2,13 +2,9 @@
 who is not, where readers came from, the rails on the site (a withdrawn story leaves them at
 once), and the desk's view of a story's reads."""
 
-import os
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
-from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,26 +14,12 @@ from tests.accounts.factories import UserFactory
 from tests.articles.factories import ArticleFactory, SectionFactory
 
 pytestmark = pytest.mark.django_db
-REDIS_URL = os.environ.get("REDIS_URL")
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15"
 
 
 @pytest.fixture(autouse=True)
-def redis_cache():
-    """The shared cache on the real Redis, under a prefix of this test's own."""
-    if not REDIS_URL:
-        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
-    prefix = f"test-reads-{uuid.uuid4().hex}"
-    backend = "newsroom.cache_backends.ResilientRedisCache"
-    caches = {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
-    with override_settings(CACHES=caches):
-        client = cache._cache.get_client(write=True)
-        reads.forget_visible()
-        try:
-            yield client
-        finally:
-            if keys := list(client.scan_iter(match=f"{prefix}:*")):
-                client.delete(*keys)
+def redis_cache(reads_redis):
+    return reads_redis
 
 
 def read(client, story, *, times=1, came_from="", agent=BROWSER, **headers):

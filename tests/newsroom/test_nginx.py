@@ -15,15 +15,18 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connection as django_connection
 from django.utils import timezone
 
+from articles import reads, reads_edge
 from articles.services import workflow
 from newsroom import cache as page_cache
 from tests.accounts.factories import UserFactory
@@ -59,8 +62,8 @@ def _render():
 class Proxy(LoopbackServer):
     """nginx on 127.0.0.1:port; `get`/`post` return (status, lower-cased headers, text)."""
 
-    def __init__(self, port: int, static_root: Path):
-        self.port, self.static_root = port, static_root
+    def __init__(self, port: int, static_root: Path, reads_socket: socket.socket):
+        self.port, self.static_root, self.reads_socket = port, static_root, reads_socket
 
     @property
     def origin(self) -> str:
@@ -87,6 +90,8 @@ def proxy(live_server, transactional_db):
     (scratch / "media").mkdir()
     (scratch / "tmp").mkdir()
     port = free_port()
+    # Where nginx sends the reads beacon's lines: a test that counts them runs the collector.
+    reads_socket = reads_edge.open_socket("127.0.0.1:0")
     site = _render()(
         CACHE_DIR=str(scratch / "cache"),
         UPSTREAM=upstream,
@@ -94,6 +99,7 @@ def proxy(live_server, transactional_db):
         STATIC_ROOT=str(static_root),
         MEDIA_ROOT=str(scratch / "media"),
         PAGE_CACHE="newsroom_pages",  # nothing else in front: nginx micro-caches pages
+        READS_COLLECTOR=f"127.0.0.1:{reads_socket.getsockname()[1]}",
     )
     (scratch / "newsroom.conf").write_text(site)
     temp_paths = "".join(
@@ -113,8 +119,9 @@ def proxy(live_server, transactional_db):
     )
     try:
         _wait_for(process, port, scratch / "error.log")
-        yield Proxy(port, static_root)
+        yield Proxy(port, static_root, reads_socket)
     finally:
+        reads_socket.close()
         if process.poll() is None:
             os.kill(process.pid, signal.SIGQUIT)  # graceful stop of the master and its worker
             try:
@@ -289,3 +296,39 @@ def test_changes_show_once_nginx_copy_runs_out_and_a_withdrawn_story_answers_410
         return html.escape(new.headline) in page and path not in page
 
     assert _poll(home_is_fresh, seconds=max_age + 10)
+
+
+def test_the_reads_beacon_is_answered_by_nginx_and_counted_by_the_collector(proxy, reads_redis):
+    story = ArticleFactory(headline="Pier collapses in storm")
+    stop, finished = threading.Event(), {}
+
+    def collect():
+        try:
+            finished["collector"] = reads_edge.serve(proxy.reads_socket, stop=stop, flush_every=0.1)
+        finally:
+            django_connection.close()  # the thread's own, before the test database goes
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    browser = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"}
+    searched = urlencode({"id": story.pk, "from": "https://www.google.co.uk/search?q=pier"})
+    mailed = urlencode({"id": story.pk, "from": "", "nl": "1"})
+    try:
+        status, headers, body = proxy.request("POST", f"/reads/?{searched}", headers=browser)
+        assert (status, body) == (204, "") and headers["cache-control"] == ["no-store"]
+        assert "x-cache-status" not in headers  # answered here, not through the app's location
+        proxy.request("POST", f"/reads/?{mailed}", headers=browser)
+        proxy.request("POST", f"/reads/?{searched}", headers={"User-Agent": "Googlebot/2.1"})
+        proxy.request("POST", f"/reads/?{searched}", headers={**browser, "Sec-GPC": "1"})
+        assert proxy.request("GET", f"/reads/?{searched}", headers=browser)[0] == 405
+
+        def today():
+            return reads.per_story(story.pk)["days"][0][1]
+
+        assert _poll(lambda: today()["newsletter"] == 1, seconds=10)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert today() == {"search": 1, "social": 0, "newsletter": 1, "other": 0, "direct": 0}
+    done = finished["collector"]  # the GET was not passed on; each POST once
+    assert (done.received, done.counted, done.skipped, done.refused) == (4, 2, 2, 0)

@@ -410,8 +410,8 @@ def test_dockerfile_names_files_that_exist_and_runs_unprivileged():
 def test_compose_file_parses_and_its_commands_exist():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"web", "worker", "db", "redis", "nginx"} <= set(services)
-    for name in ("web", "worker", "migrate"):
+    assert {"web", "worker", "db", "redis", "nginx", "reads"} <= set(services)
+    for name in ("web", "worker", "migrate", "reads"):
         command = services[name]["command"]
         if command[:2] == ["python", "manage.py"]:
             result = subprocess.run(
@@ -459,6 +459,7 @@ def test_compose_nginx_config_is_the_rendered_template_and_nginx_accepts_it(tmp_
         STATIC_ROOT=str(tmp_path),
         MEDIA_ROOT=str(tmp_path),
         PAGE_CACHE="newsroom_pages",
+        READS_COLLECTOR=f"127.0.0.1:{free_port()}",
     )
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
