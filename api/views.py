@@ -27,7 +27,7 @@ from articles.surrogates import of_cards
 from articles.surrogates import story as story_key
 from newsroom.cache import tag_response
 
-from . import schemas
+from . import apple_news, schemas
 from .auth import ConsumerKey, PerConsumerRate
 from .blocks import body_blocks, picture, plain
 
@@ -136,6 +136,25 @@ def story_detail(request, story_id: int):
     story = Article.objects.published().detail(pk=story_id)
     if story is None:
         return _missing(request, story_id)
+    return _answer(request, story_data(story), {story_key(story.pk)})
+
+
+@stories.get(
+    "/{int:story_id}/apple-news/",
+    response={200: dict, 404: schemas.Problem, 410: schemas.Tombstone},
+    summary="One story as an Apple News Format document (article.json)",
+)
+def story_apple_news(request, story_id: int):
+    """The story as Apple News reads it (`ArticleDocument`, format 1.7): what the story
+    endpoint gives, laid out as Apple News components. 404 and 410 as for the story."""
+    story = Article.objects.published().detail(pk=story_id)
+    if story is None:
+        return _missing(request, story_id)
+    return _answer(request, apple_news.document(story_data(story)), {story_key(story.pk)})
+
+
+def story_data(story) -> dict:
+    """A story as the API gives it: its card, its body as typed blocks, its corrections."""
     from articles.body import segments
 
     parts = segments(story.body)
@@ -152,7 +171,7 @@ def story_detail(request, story_id: int):
     source = None
     if story.source_name or story.source_url:
         source = {"name": story.source_name, "url": story.source_url}
-    data = card(story) | {
+    return card(story) | {
         "picture": picture(story.hero),
         "standfirst": story.standfirst,
         "language": language_tag(story.language),
@@ -170,7 +189,6 @@ def story_detail(request, story_id: int):
         "source": source,
         "live_summary": story.summary_points,
     }
-    return _answer(request, data, {story_key(story.pk)})
 
 
 def _missing(request, story_id: int):
