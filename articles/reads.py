@@ -177,12 +177,13 @@ def ranking(what: str, *, now: datetime | None = None) -> list[tuple[int, float]
 
 
 def rail(what: str, *, section_id: int | None = None, limit: int = 5) -> list[Article]:
-    """The stories of a ranking readers may see now (in `section_id` if given), best first: one
-    query for the ranking's stories."""
+    """The stories of a ranking readers may see now (in `section_id` if given), best first,
+    none on legal hold: one query for the ranking's stories."""
     ranked = [pk for pk, _ in ranking(what)]
     if not ranked:
         return []
-    rows = Article.objects.published().filter(pk__in=ranked).for_links()
+    # A story the lawyers are still reading is not pushed to more readers.
+    rows = Article.objects.published().filter(pk__in=ranked, legal_hold=False).for_links()
     if section_id is not None:
         rows = rows.filter(section_id=section_id)
     found = {story.pk: story for story in rows}

@@ -115,6 +115,25 @@ def test_the_rails_rank_by_reads_and_a_withdrawn_story_leaves_them_at_once(
     assert top.headline not in page and second.headline in page
 
 
+def test_a_story_put_on_legal_hold_leaves_the_rails_at_once(
+    client, django_capture_on_commit_callbacks
+):
+    editor = UserFactory(username="eddie", editor=True)
+    held = ArticleFactory(headline="Footballer in hotel row")
+    other = ArticleFactory(headline="Gull steals chips")
+    read(client, held, times=4)
+    read(client, other, times=1)
+    url = reverse("articles:reads-rails")
+    assert held.headline in client.get(url).content.decode()
+
+    held.legal_hold = True
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.save_article(held, by=editor)
+
+    page = client.get(url).content.decode()
+    assert held.headline not in page and other.headline in page
+
+
 def test_a_sections_rails_hold_its_own_stories(client):
     sport = SectionFactory(name="Sport", slug="sport")
     match = ArticleFactory(headline="Cup final chaos", section=sport)
