@@ -43,10 +43,14 @@ def _csv_safe(value) -> str:
 
 @admin.register(Newsletter)
 class NewsletterAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "cadence", "is_public", "confirmed_subscribers"]
+    list_display = ["name", "slug", "cadence", "is_public", "digest", "confirmed_subscribers"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
     actions = ["export_subscribers"]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "description", "cadence", "is_public"]}),
+        ("Daily digest", {"fields": ["digest", "digest_at", "digest_size"]}),
+    ]
 
     def get_queryset(self, request):
         from django.db.models import Count, Q
@@ -119,7 +123,7 @@ class EditionAdmin(admin.ModelAdmin):
         "sent_count",
         "failed_count",
     ]
-    list_filter = ["status", "newsletter"]
+    list_filter = ["status", "newsletter", ("digest_of", admin.EmptyFieldListFilter)]
     list_select_related = ["newsletter"]
     search_fields = ["subject"]
     autocomplete_fields = ["newsletter"]
@@ -130,11 +134,14 @@ class EditionAdmin(admin.ModelAdmin):
         "preheader",
         "intro",
         "status",
+        "digest_of",
         "scheduled_at",
         "progress",
         "actions_links",
     ]
-    readonly_fields = ["status", "failure_reason", "scheduled_at", "progress", "actions_links"]
+    readonly_fields = [
+        "status", "failure_reason", "digest_of", "scheduled_at", "progress", "actions_links"
+    ]  # fmt: skip
 
     def get_fields(self, request, obj=None):
         if obj is not None and obj.failure_reason:

@@ -8,8 +8,11 @@ or a worker restarted after a crash never hands the same edition to the same rea
 
 from __future__ import annotations
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -46,6 +49,30 @@ class Newsletter(models.Model):
     )
     is_public = models.BooleanField(
         "public", default=True, help_text="Listed for readers to sign up to."
+    )
+
+    class Digest(models.TextChoices):
+        OFF = "", "No daily digest"
+        REVIEW = "review", "Made each day for an editor to review and send"
+        UNATTENDED = "unattended", "Made and sent each day unattended"
+
+    digest = models.CharField(
+        "daily digest",
+        max_length=20,
+        choices=Digest.choices,
+        default=Digest.OFF,
+        blank=True,
+        help_text="An edition of the day's most read stories (`manage.py make_digests`).",
+    )
+    digest_at = models.TimeField(
+        "digest time",
+        default=datetime.time(17, 0),
+        help_text="When in the day (the site's time) the digest is made, and sent if unattended.",
+    )
+    digest_size = models.PositiveSmallIntegerField(
+        "stories in the digest",
+        default=8,
+        validators=[MinValueValidator(3), MaxValueValidator(20)],
     )
 
     class Meta:
@@ -190,6 +217,12 @@ class Edition(models.Model):
         editable=False,
         related_name="+",
     )
+    digest_of = models.DateField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The day whose most read stories it carries, for a daily digest.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -198,6 +231,13 @@ class Edition(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [("send_edition", "Can send, schedule and test-send editions")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["newsletter", "digest_of"],
+                condition=Q(digest_of__isnull=False),
+                name="one_digest_a_day",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.newsletter}: {self.subject}"

@@ -28,6 +28,10 @@ SEND_PERMISSION = "newsletters.send_edition"
 def _check(edition: Edition, by) -> None:
     if not by.has_perm(SEND_PERMISSION):
         raise PermissionDenied("Only newsletter editors can send editions.")
+    _check_ready(edition)
+
+
+def _check_ready(edition: Edition) -> None:
     if not edition.is_editable:
         raise ValidationError(f"This edition is already {edition.get_status_display().lower()}.")
     if not edition_stories(edition):
@@ -64,6 +68,21 @@ def send_edition_now(edition: Edition, *, by) -> Edition:
     enqueued after commit."""
     edition = Edition.objects.select_for_update().get(pk=edition.pk)
     _check(edition, by)
+    return _start(edition)
+
+
+@transaction.atomic
+def send_digest_unattended(edition: Edition) -> Edition:
+    """Start sending a daily digest whose newsletter sends it unattended (no editor, so no
+    permission to ask): the same checks of the edition as an editor's send."""
+    edition = Edition.objects.select_for_update().select_related("newsletter").get(pk=edition.pk)
+    if edition.digest_of is None or edition.newsletter.digest != "unattended":
+        raise PermissionDenied("Only a newsletter's unattended daily digest sends by itself.")
+    _check_ready(edition)
+    return _start(edition)
+
+
+def _start(edition: Edition) -> Edition:
     edition.status = Edition.Status.SENDING
     edition.started_at = timezone.now()
     edition.failure_reason = ""
