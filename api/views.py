@@ -133,7 +133,7 @@ def story_list(
     summary="One story, its body as typed blocks",
 )
 def story_detail(request, story_id: int):
-    story = Article.objects.published().detail(pk=story_id)
+    story = Article.objects.published_detail(pk=story_id)
     if story is None:
         return _missing(request, story_id)
     return _answer(request, story_data(story), {story_key(story.pk)})
@@ -147,7 +147,7 @@ def story_detail(request, story_id: int):
 def story_apple_news(request, story_id: int):
     """The story as Apple News reads it (`ArticleDocument`, format 1.7): what the story
     endpoint gives, laid out as Apple News components. 404 and 410 as for the story."""
-    story = Article.objects.published().detail(pk=story_id)
+    story = Article.objects.published_detail(pk=story_id)
     if story is None:
         return _missing(request, story_id)
     return _answer(request, apple_news.document(story_data(story)), {story_key(story.pk)})

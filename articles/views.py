@@ -13,7 +13,15 @@ from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified, tag_response
 
 from . import body, live_views, search, surrogates
-from .models import Article, Correction, OldAddress, Section, archive_range, with_bylines
+from .models import (
+    Article,
+    Correction,
+    OldAddress,
+    Section,
+    archive_range,
+    prepared_reads,
+    with_bylines,
+)
 from .parsing import headline_key
 from .services import media
 
@@ -111,7 +119,7 @@ def search_view(request):
 
 @public_page
 def article_detail(request, section, slug):
-    article = Article.objects.published().detail(slug=slug)
+    article = Article.objects.published_detail(slug=slug)
     if article is None:
         return _missing_article(request, slug)
     if article.section.slug != section:
@@ -168,9 +176,7 @@ def render_article(request, article, *, preview=False):
         # The section's stories published just before this one, as plain links (no bylines
         # to prefetch: a query less on most story pages). Before, not newest: a new story
         # changes no other story's page, so publishing purges no story pages.
-        related = list(
-            Article.objects.published().earlier_in_section(article).for_links()[:RELATED_FALLBACK]
-        )
+        related = prepared_reads.earlier_links(article, RELATED_FALLBACK, timezone.now())
     context = {
         "article": article,
         "segments": [(segment, component(segment)) for segment in segments],

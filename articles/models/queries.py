@@ -71,25 +71,12 @@ def with_bylines(stories) -> None:
 
 def _with_its_lists(article) -> None:
     """Load `article.authors`, `.tags`, `.corrections` and `.related` as a prefetch would."""
-    from django.contrib.contenttypes.models import ContentType
-    from taggit.models import Tag
+    from . import prepared_reads
 
+    lists = {name: query(pk=article.pk) for name, query in prepared_reads.LISTS.items()}
+    chosen = lists.pop("related_ids")
     model = type(article)
-    chosen = model.related.through.objects.filter(from_article_id=article.pk)
-    chosen = list(chosen.values_list("to_article_id", flat=True))
-    items = "taggit_taggeditem_items"
-    tags = Tag.objects.filter(
-        **{
-            f"{items}__object_id": article.pk,
-            f"{items}__content_type_id": ContentType.objects.get_for_model(model).pk,
-        }
-    )
-    lists = {
-        "authors": _bylines().filter(articles=article.pk),
-        "tags": tags.order_by(f"{items}__id"),  # in the order they were given
-        "corrections": article.corrections.model.objects.filter(article_id=article.pk),
-        "related": model.objects.published().for_links().filter(pk__in=chosen) if chosen else [],
-    }
+    lists["related"] = model.objects.published().for_links().filter(pk__in=chosen) if chosen else []
     cache = article.__dict__.setdefault("_prefetched_objects_cache", {})
     for name, rows in lists.items():
         kept = getattr(article, name).get_queryset()
@@ -208,8 +195,22 @@ class ArticleQuerySet(models.QuerySet):
         its section and picture, then its bylines, tags, corrections and chosen related stories
         in four small queries. As `prefetch_related` they cost Django twice the CPU (a third of
         a story page's, measured), for the same rows."""
-        row = self.select_related("section", "hero_image").defer("search_vector")
-        article = row.filter(**lookup).first()
+        article = self.detail_rows().filter(**lookup).first()
+        if article is not None:
+            _with_its_lists(article)
+        return article
+
+    def detail_rows(self):
+        """Stories as their page shows them: with section and picture, less the search vector."""
+        return self.select_related("section", "hero_image").defer("search_vector")
+
+    def published_detail(self, *, slug: str | None = None, pk: int | None = None):
+        """`published().detail(slug=…)` (or `pk=…`), its SQL made once (prepared_reads)."""
+        from .prepared_reads import DETAIL
+
+        field, value = ("slug", slug) if slug is not None else ("pk", pk)
+        rows = DETAIL[field](value=value, now=timezone.now())
+        article = rows[0] if rows else None
         if article is not None:
             _with_its_lists(article)
         return article
@@ -276,20 +277,25 @@ class ArticleQuerySet(models.QuerySet):
     def linked_by_headline(self, titles) -> dict:
         """Published articles whose headline matches one of `titles` (teasers, navigation),
         as a dict from headline key to article: one query however many titles."""
+        from .prepared_reads import linked_rows
+
         keys = {headline_key(title) for title in titles if title}
         if not keys:
             return {}
-        rows = (
-            self.published()
-            .filter(headline_key__in=keys)
-            .select_related("section")
-            .only("headline", "slug", "headline_key", "section__slug")
-            .order_by("-published_at")
-        )
+        rows = linked_rows(keys, timezone.now())
+        if rows is None:
+            rows = self.by_headline_keys(keys)
         found = {}
         for article in rows:
             found.setdefault(article.headline_key, article)
         return found
+
+    def by_headline_keys(self, keys, *, now: datetime.datetime | None = None):
+        """Visible stories whose headline key is one of `keys`, newest first, as links."""
+        rows = self.published(now=now).filter(headline_key__in=keys).select_related("section")
+        return rows.only("headline", "slug", "headline_key", "section__slug").order_by(
+            "-published_at"
+        )
 
 
 class CorrectionQuerySet(models.QuerySet):

@@ -1,0 +1,96 @@
+"""A story page's reads as prepared queries (`newsroom.prepared`): the rows `ArticleQuerySet`'s
+`detail`, `earlier_in_section` and `linked_by_headline` give, without Django making their SQL
+again on every page (on this machine, that was most of the CPU of each of them)."""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+
+from django.apps import apps
+
+from newsroom.prepared import PreparedQuery
+
+LINKED_AT_MOST = 8  # titles a teaser query is prepared for; more take the queryset's way
+
+
+def _article():
+    return apps.get_model("articles", "Article")
+
+
+def _detail(field: str, kind: type) -> PreparedQuery:
+    def build(value, now):
+        return _article().objects.published(now=now).detail_rows().filter(**{field: value})[:1]
+
+    return PreparedQuery(build, value=kind, now=datetime.datetime)
+
+
+DETAIL = {"slug": _detail("slug", str), "pk": _detail("pk", int)}
+
+
+def _related_ids(pk):
+    through = _article().related.through
+    return through.objects.filter(from_article_id=pk).values_list("to_article_id", flat=True)
+
+
+def _bylines(pk):
+    return apps.get_model("accounts", "Author").objects.only("name", "slug").filter(articles=pk)
+
+
+def _tags(pk):
+    from django.contrib.contenttypes.models import ContentType
+    from taggit.models import Tag
+
+    items = "taggit_taggeditem_items"
+    kind = ContentType.objects.get_for_model(_article()).pk
+    rows = Tag.objects.filter(**{f"{items}__object_id": pk, f"{items}__content_type_id": kind})
+    return rows.order_by(f"{items}__id")  # in the order they were given
+
+
+def _corrections(pk):
+    return apps.get_model("articles", "Correction").objects.filter(article_id=pk)
+
+
+LISTS = {
+    "related_ids": PreparedQuery(_related_ids, pk=int),
+    "authors": PreparedQuery(_bylines, pk=int),
+    "tags": PreparedQuery(_tags, pk=int),
+    "corrections": PreparedQuery(_corrections, pk=int),
+}
+
+
+def _earlier(count: int) -> PreparedQuery:
+    def build(at, pk, section, now):
+        story = SimpleNamespace(published_at=at, pk=pk, section_id=section)
+        return _article().objects.published(now=now).earlier_in_section(story).for_links()[:count]
+
+    return PreparedQuery(build, at=datetime.datetime, pk=int, section=int, now=datetime.datetime)
+
+
+_EARLIER: dict[int, PreparedQuery] = {}
+
+
+def earlier_links(story, count: int, now: datetime.datetime) -> list:
+    """`Article.objects.published().earlier_in_section(story).for_links()[:count]`'s rows."""
+    query = _EARLIER.get(count) or _EARLIER.setdefault(count, _earlier(count))
+    return query(at=story.published_at, pk=story.pk, section=story.section_id, now=now)
+
+
+def _linked(size: int) -> PreparedQuery:
+    def build(now, **keys):
+        return _article().objects.by_headline_keys(list(keys.values()), now=now)
+
+    kinds = {f"key{n}": str for n in range(size)}
+    return PreparedQuery(build, now=datetime.datetime, **kinds)
+
+
+_LINKED: dict[int, PreparedQuery] = {}
+
+
+def linked_rows(keys: set[str], now: datetime.datetime) -> list | None:
+    """The visible stories whose headline key is one of `keys`, newest first; None for more
+    keys than are prepared for."""
+    if len(keys) > LINKED_AT_MOST:
+        return None
+    query = _LINKED.get(len(keys)) or _LINKED.setdefault(len(keys), _linked(len(keys)))
+    return query(now=now, **{f"key{n}": key for n, key in enumerate(sorted(keys))})

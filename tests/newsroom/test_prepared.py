@@ -1,0 +1,111 @@
+"""Prepared querysets (newsroom.prepared): the same instances as the queryset would give, with
+their related rows, deferred fields and prefetched lists, and the time as it is on each call;
+the SQL made once; builders whose SQL depends on anything but their values refused."""
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.db import models
+from django.db.models.sql.compiler import SQLCompiler
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from articles.models import Article
+from newsroom.prepared import PreparedQuery
+from tests.accounts.factories import AuthorFactory
+from tests.articles.factories import ArticleFactory
+from tests.pictures.factories import ImageFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def by_slug(slug, now):
+    return (
+        Article.objects.published(now=now)
+        .select_related("section", "hero_image")
+        .defer("search_vector", "body")
+        .prefetch_related(models.Prefetch("authors"))
+        .filter(slug=slug)
+    )
+
+
+def test_it_gives_what_the_queryset_gives_with_related_rows_and_prefetched_lists():
+    story = ArticleFactory(
+        headline="Pier collapses", hero_image=ImageFactory(), authors=[AuthorFactory(name="Al")]
+    )
+    now = timezone.now()
+    query = PreparedQuery(by_slug, slug=str, now=datetime)
+
+    [got] = query(slug=story.slug, now=now)
+    [want] = list(by_slug(story.slug, now))
+
+    fields = [
+        f.attname for f in Article._meta.concrete_fields if f.name not in ("body", "search_vector")
+    ]
+    assert [getattr(got, f) for f in fields] == [getattr(want, f) for f in fields]
+    assert got.get_deferred_fields() == {"body", "search_vector"}
+    assert got.section == want.section and got.hero_image.caption == want.hero_image.caption
+    assert "authors" in got._prefetched_objects_cache
+    with _no_queries():
+        assert [a.name for a in got.authors.all()] == ["Al"]
+        assert got.section.name == want.section.name
+    assert got.body == story.body  # a deferred field loads as it would
+
+
+def test_each_call_takes_its_own_values_and_the_sql_is_made_once():
+    earlier = ArticleFactory(slug="earlier", published_at=timezone.now() - timedelta(hours=2))
+
+    def build(slug, now):  # no prefetch: a prefetch makes its own queryset's SQL each time
+        return Article.objects.published(now=now).select_related("section").filter(slug=slug)
+
+    query = PreparedQuery(build, slug=str, now=datetime)
+    assert query(slug="earlier", now=timezone.now())[0].pk == earlier.pk
+    with mock.patch.object(SQLCompiler, "as_sql", side_effect=AssertionError("made again")):
+        assert query(slug="earlier", now=timezone.now() - timedelta(hours=3)) == []
+        assert query(slug="nothing-here", now=timezone.now()) == []
+        assert query(slug="earlier", now=timezone.now())[0].pk == earlier.pk
+
+
+def test_a_builder_that_reads_the_clock_itself_or_varies_its_sql_is_refused():
+    ArticleFactory()
+    clock = PreparedQuery(lambda pk: Article.objects.published().filter(pk=pk), pk=int)
+    with pytest.raises(ValueError, match="changes by itself: read inside the builder"):
+        clock(pk=1)
+    varying = PreparedQuery(lambda pk: Article.objects.filter(pk__in=range(pk % 3 + 1)), pk=int)
+    with pytest.raises(ValueError, match="SQL depends on something other than its values"):
+        varying(pk=1)
+    unused = PreparedQuery(lambda pk, slug: Article.objects.filter(pk=pk), pk=int, slug=str)
+    with pytest.raises(ValueError, match="values the query does not use: slug"):
+        unused(pk=1, slug="x")
+    with pytest.raises(TypeError, match="int, str or datetime values, not float"):
+        PreparedQuery(lambda ratio: Article.objects.all(), ratio=float)
+    query = PreparedQuery(lambda pk: Article.objects.filter(pk=pk), pk=int)
+    with pytest.raises(TypeError, match="give exactly pk"):
+        query(pk=1, slug="x")
+
+
+def test_times_keep_their_zone_and_match_to_the_microsecond():
+    at = datetime(2026, 12, 7, 16, 0, 0, 123456, tzinfo=UTC)
+    story = ArticleFactory(published_at=at)
+    query = PreparedQuery(
+        lambda now: Article.objects.filter(published_at__lte=now).order_by("-published_at"),
+        now=datetime,
+    )
+    assert [s.pk for s in query(now=at)] == [story.pk]
+    assert query(now=at - timedelta(microseconds=1)) == []
+    assert query(now=at)[0].published_at == at
+
+
+class _no_queries:
+    """No query may run inside (the related rows and lists were loaded with the story)."""
+
+    def __enter__(self):
+        from django.db import connection
+
+        self.capture = CaptureQueriesContext(connection)
+        self.capture.__enter__()
+
+    def __exit__(self, *exc):
+        self.capture.__exit__(*exc)
+        assert len(self.capture) == 0, [q["sql"] for q in self.capture]
