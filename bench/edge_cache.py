@@ -1,35 +1,28 @@
 """Benchmark: Varnish (`deploy/varnish/newsroom.vcl`) in front of the site, purged by key.
 
-The site (`bench/lib/servers.py`: 10,000 imported stories, gunicorn with the Redis page cache,
-`NEWSROOM_VARNISH_URLS` at Varnish's purge listener, the `edge` queue's worker polling every
-0.1 s), pages at `s-maxage` 3600. A driver (`manage.py shell` reading commands) makes changes as
-an editor: `Article.save()`, whose signals purge after commit.
-Throughput: an article from Varnish's cache against nginx serving a static file of its bytes,
-wrk `-t2 -c32` runs alternating (each response checked: a 200 of the page's size; HITs around).
-Freshness: 60 changes, update / publish / withdraw in turn, each on a page just cached (a
-HIT); Varnish polled every 20 ms from the moment the save returned until it shows the change
-(the edit's words, the new headline on the home page, the 410).
-Mix: reads through Varnish at saturation (wrk `-c64`), 10 % the home page, 5 % section pages,
-85 % stories by a Zipf law (s = 1.1) over the visible stories in a fixed random order, while the
-driver saves one of them (drawn the same way) every 2 s and publishes a story every 30 s:
-every page read once first (as an hour of readers would have), 20 s of load, then 40 s
-measured (reads: the 200s); edge hit ratio from varnishstat (hits over hits, misses and
-passes), origin CPU (gunicorn, PostgreSQL's backends, the purge worker) per 1,000 reads. Then
-again with `NEWSROOM_PAGE_CACHE_INVALIDATION=version` (every save purges every page), the
-servers and Varnish restarted (the app's cache kept: the first save empties it anyway).
-Stampede: the cached home page purged, 64 readers at once: requests Varnish sends to the app,
-and pages the app makes when it is read directly after its own copy was purged.
-Goals (from the issue): p99 of the changes ≤ 1 s; hit ratio ≥ 97 %; origin CPU per 1,000
-reads ≥ 5× lower than the version design's; the cached article at ≥ 50 % of the static
-file's requests/s.
+The site (`servers.site`: 10,000 stories, gunicorn with the Redis page cache, the `edge` queue's
+worker purging Varnish, polling every 0.1 s), pages at `s-maxage` 3600; a driver (`manage.py
+shell`) changes stories as an editor, with `Article.save()`, whose signals purge after commit.
+Throughput: wrk `-t2 -c32` runs alternating, an article from Varnish's cache against nginx
+serving a static file of its bytes (each response a 200 of the page's size; HITs around).
+Freshness: 60 changes, update / publish / withdraw in turn, each on a page just cached; Varnish
+polled every 20 ms from the save until it shows the change (the words, the headline, the 410).
+Mix: reads through Varnish at saturation (wrk `-c64`), 10 % the home page, 5 % sections, 85 %
+stories by a Zipf law (s = 1.1), while the driver saves a story (drawn the same way) every 2 s
+and publishes one every 30 s: every page read once first, 20 s of load, then 40 s measured
+(reads: the 200s); edge hit ratio from varnishstat (hits over hits, misses and passes), origin
+CPU (gunicorn, PostgreSQL's backends, the worker) per 1,000 reads. Then again, servers and
+Varnish restarted, with `NEWSROOM_PAGE_CACHE_INVALIDATION=version` (a save purges every page).
+Stampede: the cached home page purged under 64 readers: requests Varnish sends the app, and
+pages the app makes when read directly after its own copy was purged.
+Goals (from the issue): changes seen within 1 s (p99); hit ratio ≥ 97 %; origin CPU per 1,000
+reads ≥ 5× lower than the version design's; the cached article at ≥ 50 % of the static file.
 """
 
 import html
-import json
 import os
 import pickle
 import random
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -37,10 +30,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import SimpleNamespace
 
-from bench.lib import MANAGE, PYTHON, ROOT, BenchError, load, report
+from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
-from bench.lib.load import check_load, fetch, wire_size, wrk
-from bench.lib.servers import Gunicorn, Nginx, Varnish, Worker, site
+from bench.lib.load import check_load, edge_hit, fetch, wire_size, wrk
+from bench.lib.servers import Driver, Gunicorn, Nginx, Varnish, Worker, site
 
 NAME = "edge_cache"
 TITLE = "Varnish: a cached article against a static file, changes seen, a newsroom's mix"
@@ -50,14 +43,22 @@ GOALS = {"ratio": 0.50, "p99": 1.0, "hits": 0.97, "cpu": 5.0}
 SECTIONS = ["news", "world", "politics", "science", "showbiz", "sport", "money"]
 TRIALS, POLL, MIX_SECONDS, WARM_SECONDS, SIZE_TOLERANCE = 60, 0.02, 40, 20, 0.02
 DRIVER = """
-import json, sys, time
+import datetime, json, sys, time
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils import timezone
-from articles.models import Article, Section
+from accounts import roles
+from accounts.models import User
+from articles.models import Article, LiveEntry, Section
+from articles.services import live, workflow
 news = Section.objects.get(slug="news")
+editor = User.objects.get_or_create(username="bench-editor", defaults={"is_staff": True})[0]
+editor.groups.set(Group.objects.filter(name=roles.EDITOR))
 for line in sys.stdin:
-    verb, pk = line.split()
+    verb, pk, count = [*line.split(), 0][:3]
+    story, done, count = Article.objects.filter(pk=pk).first(), [], int(count)
     if verb == "update":
-        story, words = Article.objects.get(pk=pk), f"Edge check {time.time_ns()}"
+        words = f"Edge check {time.time_ns()}"
         story.body += f"<p>{words}</p>"
         story.save()
         done = {"path": story.get_absolute_url(), "shows": words}
@@ -66,12 +67,24 @@ for line in sys.stdin:
         Article.objects.create(headline=words, section=news, body="<p>New.</p>",
                                status="published", published_at=timezone.now())
         done = {"path": "/", "shows": words}
-    else:
-        story = Article.objects.get(pk=pk)
+    elif verb == "withdraw":
         story.status, story.withdrawn_reason = "withdrawn", "editorial"
         story.save()
         done = {"path": story.get_absolute_url(), "gone": True}
-    print(json.dumps(done | {"at": time.time()}), flush=True)
+    elif verb == "live":  # a live blog with `count` entries, before anything is cached
+        workflow.set_live_status(story, Article.LiveStatus.LIVE, by=editor)
+        LiveEntry.objects.bulk_create(
+            LiveEntry(article=story, body=f"<p>Earlier update {n}.</p>", status="published",
+                      posted_at=timezone.now() - datetime.timedelta(seconds=30 * (count - n)))
+            for n in range(count))
+        done = {"entries": story.live_entries.count()}
+    else:  # post: a live entry, timed at its commit (the first hook, before the purges')
+        with transaction.atomic():
+            transaction.on_commit(lambda: done.append(time.time()))
+            entry = live.post_entry(story, by=editor, publish=True,
+                                    body=f"<p>Update {count}, {time.time_ns()}.</p>")
+        done = {"pk": entry.pk, "post_at": done[0]}
+    print(json.dumps({"at": time.time()} | done), flush=True)
 """
 
 
@@ -91,13 +104,12 @@ def run(args) -> dict:
                     stampede = _stampede(web, edge)
                 # Stories withdrawn above are left out: every read must be a 200.
                 mix[mode] = _mix(web, edge, visible_stories(web.url), mode)
-    load.add_ratios(slices, STATIC, key="static", cpu=lambda e: None)
+    load.add_ratios(slices, STATIC, key="static")
     cached = load.summarise(slices, CACHED, key="static")
     return {
         "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, wrk",
-        "database": DATABASE_NAME, "machine": web.facts, "stories": web.stories,
-        "slices": slices, "freshness": freshness, "stampede": stampede, "mix": mix,
-        "goals": _goals(cached, freshness, mix),
+        **web.described(), "slices": slices, "freshness": freshness, "stampede": stampede,
+        "mix": mix, "goals": _goals(cached, freshness, mix),
         "table": _table(cached, freshness, mix, stampede),
     }  # fmt: skip
 
@@ -114,42 +126,18 @@ def edge_stack(web, mode: str):
                     "--no-startup-delay")  # fmt: skip
     roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
     nginx = Nginx(web.scratch / f"nginx-{server.port}", upstream=server.port, **roots)
-    with server, varnish, worker, nginx:  # Varnish is up once /healthz answers through it
-        command = [PYTHON, MANAGE, "shell", "--no-imports", "-c", DRIVER]
-        driver = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1,
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
-        try:
-            yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
-                                  driver=driver)  # fmt: skip
-        finally:
-            driver.stdin.close()
-            driver.wait(timeout=30)
-
-
-def _change(driver, verb: str, pk: int = 0) -> dict:
-    driver.stdin.write(f"{verb} {pk}\n")
-    line = driver.stdout.readline()
-    if not line:
-        raise BenchError(f"the driver stopped ({driver.poll()}) on {verb} {pk}")
-    return json.loads(line)
-
-
-def _cached(port: int, path: str) -> tuple[dict, bytes]:
-    """GET `path` until Varnish answers it from its cache; that answer's headers and body."""
-    for _ in range(5):
-        status, headers, body = fetch(port, path)
-        if status == 200 and headers.get("x-cache") == "HIT":
-            return headers, body
-    raise BenchError(f"GET {path} through Varnish: {status} {headers.get('x-cache')}, not a HIT")
+    # Varnish is up once /healthz answers through it.
+    with server, varnish, worker, nginx, Driver(env, DRIVER) as editor:
+        yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
+                              driver=editor)  # fmt: skip
 
 
 def _throughput(web, edge, story, rounds: int) -> list[dict]:
     """Alternating wrk runs: the static copy through nginx, the article from Varnish's cache."""
     varnish, nginx = edge.varnish, edge.nginx
-    headers, body = _cached(varnish.port, story[1])
     static = web.scratch / "static" / STATIC_COPY
     static.parent.mkdir(parents=True, exist_ok=True)
-    static.write_bytes(body)
+    static.write_bytes(edge_hit(varnish.port, story[1])[1])
     static.chmod(0o644)
     targets = {STATIC: (nginx.port, f"/static/{STATIC_COPY}"), CACHED: (varnish.port, story[1])}
     slices = []
@@ -165,7 +153,7 @@ def _throughput(web, edge, story, rounds: int) -> list[dict]:
             if abs(size / expected - 1) > SIZE_TOLERANCE:
                 raise BenchError(f"{label}: {size:,.0f} bytes a response, not {expected:,}")
             if label == CACHED:
-                _cached(varnish.port, path)  # still a hit after the run
+                edge_hit(varnish.port, path)  # still a hit after the run
             slices.append(load.slice_entry(label, number, result, load_before, path=path))
             print(f"  [{number}] {label}: {slices[-1]['requests_per_second']:,.0f} req/s")
     return slices
@@ -176,8 +164,8 @@ def _freshness(edge, stories) -> dict:
     trials, port = [], edge.varnish.port
     for number, (pk, path) in enumerate(stories):
         verb = ("update", "publish", "withdraw")[number % 3]
-        _cached(port, "/" if verb == "publish" else path)
-        done = _change(edge.driver, verb, pk)
+        edge_hit(port, "/" if verb == "publish" else path)
+        done = edge.driver(verb, pk)
         while time.time() - done["at"] < 10:
             status, _, body = fetch(port, done["path"])
             text = body.decode(errors="replace")
@@ -186,7 +174,7 @@ def _freshness(edge, stories) -> dict:
             time.sleep(POLL)
         trials.append({"change": verb, "path": done["path"], "seconds": time.time() - done["at"]})
     figures = load.percentiles([t["seconds"] for t in trials], 3)
-    print("  freshness: " + ", ".join(f"{k} {v:.3f} s" for k, v in figures.items()))
+    print(f"  freshness: {report.spread(figures, '.3f')}")
     return {"trials": trials, "seconds": figures}
 
 
@@ -196,7 +184,7 @@ def _stampede(web, edge, rounds: int = 5) -> dict:
     fetches, renders, server, varnish = [], [], edge.server, edge.varnish
     version = f"{web.prefix}:1:kv:{'home'}"  # newsroom.cache's key version, in Django's form
     for _ in range(rounds):
-        _cached(varnish.port, "/")
+        edge_hit(varnish.port, "/")
         before = varnish.counters()["MAIN.backend_req"]
         fetch(varnish.purge_port, "/", method="PURGE", headers={"xkey-purge": "home"})
         wrk(varnish.port, ("/",), seconds=3, connections=64, scratch=web.scratch)
@@ -236,15 +224,15 @@ def _mix(web, edge, stories, mode) -> dict:
         for tick in range(1, 10_000):
             if stop.wait(2):
                 return
-            _change(edge.driver, "publish" if tick % 15 == 0 else "update", edits[tick % 200][0])
+            edge.driver("publish" if tick % 15 == 0 else "update", edits[tick % 200][0])
 
     thread = threading.Thread(target=editor)
     thread.start()
     try:
         wrk(varnish.port, paths, seconds=WARM_SECONDS, connections=64, scratch=web.scratch)
-        before = varnish.counters(), _origin_cpu(web, edge)
+        before, cpu_before = varnish.counters(), _origin_cpu(web, edge)
         result = wrk(varnish.port, paths, seconds=MIX_SECONDS, connections=64, scratch=web.scratch)
-        after = varnish.counters(), _origin_cpu(web, edge)
+        counted, cpu_after = varnish.since(before), _origin_cpu(web, edge)
     finally:
         stop.set()
         thread.join()
@@ -252,17 +240,14 @@ def _mix(web, edge, stories, mode) -> dict:
         check_load("mix", result, varnish.tail())
     # A copy given while one fetch refreshes it (a soft purge) is a hit; its fetch a backend_req.
     names = ("cache_hit", "cache_hit_grace", "cache_miss", "cache_hitpass", "backend_req")
-    counted = {k: after[0][f"MAIN.{k}"] - before[0][f"MAIN.{k}"] for k in names}
-    served = counted["cache_hit"] + counted["cache_miss"] + counted["cache_hitpass"]
-    cpu = sum(load.cpu_used(b, a) or 0.0 for b, a in zip(before[1], after[1], strict=True))
+    cpu = sum(load.cpu_used(b, a) or 0.0 for b, a in zip(cpu_before, cpu_after, strict=True))
     reads = result["requests"] - result["non200"] - result["errors"]["timeout"]  # good ones
     entry = {"reads": reads, "requests_per_second": reads / MIX_SECONDS}
-    entry |= {"counters": counted, "hit_ratio": counted["cache_hit"] / max(1, served)}
+    entry |= {"counters": {k: counted[k] for k in names}, "hit_ratio": counted["hit_ratio"]}
     entry |= {"not_200": result["non200"], "socket_errors": result["errors"]}
-    entry["origin_cpu_ms_per_1000_reads"] = 1e6 * cpu / max(1, reads)
-    rate, cpu = entry["requests_per_second"], entry["origin_cpu_ms_per_1000_reads"]
-    hits = entry["hit_ratio"]
-    print(f"  mix: {rate:,.0f} reads/s, hits {hits:.2%}, origin CPU {cpu:,.0f} ms/1,000")
+    entry["origin_cpu_ms_per_1000_reads"] = cpu = 1e6 * cpu / max(1, reads)
+    shown = f"{reads / MIX_SECONDS:,.0f} reads/s, hits {entry['hit_ratio']:.2%}"
+    print(f"  mix: {shown}, origin CPU {cpu:,.0f} ms/1,000")
     return entry
 
 
@@ -273,29 +258,25 @@ def _origin_cpu(web, edge) -> tuple:
 
 def _goals(cached, freshness, mix) -> list[dict]:
     cpu = {mode: e["origin_cpu_ms_per_1000_reads"] for mode, e in mix.items()}
-    goals = {  # text, actual, unit
-        "ratio": ("cached article through Varnish ≥ 50% of a static file through nginx",
-                  cached["ratio_to_static"], "of the static file's req/s"),
-        "p99": (f"update, publish, withdraw seen through Varnish within 1 s (p99, {TRIALS})",
-                freshness["seconds"]["p99"], "s"),
-        "hits": ("edge hit ratio in the mix ≥ 97%", mix["keys"]["hit_ratio"], ""),
-        "cpu": ("origin CPU per 1,000 reads ≥ 5× lower than with the version design",
-                cpu["version"] / max(cpu["keys"], 1e-9), "× lower"),
-    }  # fmt: skip
+    ratio, p99 = cached["ratio_to_static"], freshness["seconds"]["p99"]
+    text = f"update, publish, withdraw seen through Varnish within 1 s (p99, {TRIALS})"
     return [
-        report.goal(
-            text, GOALS[k], round(v, 3), unit, v <= GOALS[k] if k == "p99" else v >= GOALS[k]
-        )
-        for k, (text, v, unit) in goals.items()
-    ]
+        report.goal("cached article through Varnish ≥ 50% of a static file through nginx",
+                    GOALS["ratio"], ratio, "of the static file's req/s", digits=3),
+        report.goal(text, GOALS["p99"], p99, "s", most=True, digits=3),
+        report.goal("edge hit ratio in the mix ≥ 97%", GOALS["hits"], mix["keys"]["hit_ratio"],
+                    "", digits=3),
+        report.goal("origin CPU per 1,000 reads ≥ 5× lower than with the version design",
+                    GOALS["cpu"], cpu["version"] / max(cpu["keys"], 1e-9), "× lower", digits=3),
+    ]  # fmt: skip
 
 
 def _table(cached, freshness, mix, stampede) -> dict:
-    s = freshness["seconds"]
     rate, ratio = cached["requests_per_second"], cached["ratio_to_static"]
     rows = [[CACHED, f"{rate:,.0f} req/s, {ratio:.1%} of the static file's"]]
-    shown = f"p50 {s['p50']:.3f} s, p99 {s['p99']:.3f} s, max {s['max']:.3f} s"
-    rows.append([f"{TRIALS} changes seen through Varnish", shown])
+    rows.append(
+        [f"{TRIALS} changes seen through Varnish", report.spread(freshness["seconds"], ".3f")]
+    )
     fetches, renders = stampede["varnish_fetches"], stampede["app_renders"]
     shown = f"Varnish to the app {fetches}, pages made {renders}"
     rows.append(["home page purged, 64 readers: requests per purge", shown])

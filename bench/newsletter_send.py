@@ -55,7 +55,7 @@ def add_arguments(group) -> None:
 
 
 def run(args) -> dict:
-    url, runs, facts, goals = commands.database_url(DATABASE_NAME), [], None, []
+    url, runs, facts = commands.database_url(DATABASE_NAME), [], None
     try:
         for size in args.newsletter_sizes:
             commands.fresh_database(url)
@@ -67,18 +67,17 @@ def run(args) -> dict:
             runs.append(_send(url, size, int(out.split()[-1])))
     finally:
         commands.drop_database(url)
-    for e in runs:
-        text = f"≥ {GOAL} messages/s ({e['subscribers']:,} subscribers, {WORKERS} workers"
-        rate = e["messages_per_second"]
-        goals.append(report.goal(f"{text}, whole run)", GOAL, rate, "messages/s", rate >= GOAL))
-    if len(runs) >= 2:
-        noun = "subscribers"
-        goals.append(report.memory_growth_goal(runs[0], runs[-1], size=noun, noun=noun))
+    text = f"≥ {GOAL} messages/s ({{:,}} subscribers, {WORKERS} workers, whole run)"
+    goals = [
+        report.goal(text.format(e["subscribers"]), GOAL, e["messages_per_second"], "messages/s")
+        for e in runs
+    ]
+    goals += report.memory_growth_goals(runs, size="subscribers", noun="subscribers")
     return {
         "command": f"{WORKERS} × manage.py {' '.join(WORKER)} (started at once)",
         "database": DATABASE_NAME, "machine": facts, "runs": runs, "goals": goals,
         "settings": {"sizes": list(args.newsletter_sizes), "workers": WORKERS},
-        "rss_method": f"the largest worker's, {runs[0]['rss_method']}",
+        "rss_method": f"the largest worker's, {commands.RSS_METHOD}",
         "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 
@@ -106,19 +105,19 @@ def _send(url: str, size: int, edition: int) -> dict:
             f"expected {size:,} messages: the sink got {sink.messages:,}, {sent:,} deliveries "
             f"are sent and the edition is {status!r}"
         )
-    sending = max((last - first).total_seconds(), 1e-6)
-    mib, rate = report.mib, round(size / sending, 1)
+    sending, mib = max((last - first).total_seconds(), 1e-6), report.mib
     entry = {"subscribers": size, "workers": WORKERS, "messages_received": sink.messages}
     entry |= {"wall_seconds": round(wall, 2), "messages_per_second": round(size / wall, 1)}
-    entry |= {"sending_seconds": round(sending, 2), "sending_messages_per_second": rate}
+    entry |= {"sending_seconds": round(sending, 2)}
+    entry["sending_messages_per_second"] = round(size / sending, 1)
     entry["peak_rss_mib"] = mib(max(w.peak_rss_kib for w in measured))
     entry["peak_tree_rss_mib"] = mib(max(w.peak_tree_rss_kib for w in measured))
     entry["worker_peak_rss_mib"] = [mib(w.peak_rss_kib) for w in measured]
     entry["worker_wall_seconds"] = [round(w.wall_seconds, 2) for w in measured]
     entry["cpu_seconds"] = round(sum(w.cpu_seconds for w in measured), 2)
     entry["load_average_before"] = round(load_before, 2)
-    print("  " + ", ".join(f"{heading} {cell(entry)}" for heading, cell in COLUMNS))
-    return entry | {"rss_method": measured[0].rss_method}
+    print(f"  {report.cells(COLUMNS, entry)}")
+    return entry | {"rss_method": commands.RSS_METHOD}
 
 
 COLUMNS = [

@@ -18,7 +18,7 @@ from functools import partial
 
 from bench.lib import BenchError, report
 from bench.lib.commands import visible_stories
-from bench.lib.load import fetch, percentiles
+from bench.lib.load import fetch_ok, percentiles
 from bench.lib.servers import Gunicorn, hung_redis, site
 
 NAME = "redis_hang"
@@ -42,14 +42,21 @@ def run(args) -> dict:
             servers = {c: stack.enter_context(Gunicorn(e, web.scratch)) for c, e in envs.items()}
             pages = {"home": "/", "section": "/news/", "article": visible_stories(web.url, 1)[0][1]}
             times = _measure(servers, pages, accepted, args.redis_requests)
-    runs = [_entry(*key, times) for key in sorted(times, key=lambda key: CASES.index(key[0]))]
+    runs = []
+    for case, page in sorted(times, key=lambda key: CASES.index(key[0])):
+        mine, base = percentiles(times[case, page], 1), percentiles(times[NO_CACHE, page], 1)
+        entry = {"case": case, "page": page[0], "path": page[1], "requests": len(times[case, page])}
+        runs.append(
+            entry
+            | {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
+        )
     worst = max(e["p50_over_no_cache_ms"] for e in runs if e["case"] == BREAKER)
     text = f"hung Redis, breaker open: p50 within {GOAL_MS} ms of no cache (worst page)"
     return {
-        "command": f"3 × {Gunicorn.DISPLAY}, requests one at a time", "database": DATABASE_NAME,
-        "machine": web.facts, "stories": web.stories, "runs": runs,
-        "settings": {"stories": STORIES, "requests": args.redis_requests, "gunicorn_workers": 2},
-        "goals": [report.goal(text, GOAL_MS, worst, "ms vs no cache", worst <= GOAL_MS)],
+        "command": f"3 × {Gunicorn.DISPLAY}, requests one at a time", **web.described(),
+        "runs": runs, "settings": {"stories": STORIES, "requests": args.redis_requests,
+                                   "gunicorn_workers": 2},
+        "goals": [report.goal(text, GOAL_MS, worst, "ms vs no cache", most=True)],
         "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 
@@ -74,16 +81,9 @@ def _measure(servers: dict, pages: dict, accepted: list, requests: int) -> dict:
 def _timed(server: Gunicorn, path: str) -> float:
     """Milliseconds of one request on a new connection, which must be a 200 the app rendered."""
     started = time.perf_counter()
-    status, headers, _ = fetch(server.port, path)
-    if status != 200 or headers.get("x-page-cache") == "hit":
-        raise BenchError(f"GET {path}: {status} {headers.get('x-page-cache')}, not a rendered 200")
+    if fetch_ok(server.port, path)[0].get("x-page-cache") == "hit":
+        raise BenchError(f"GET {path}: a page-cache hit, not a page the app rendered")
     return (time.perf_counter() - started) * 1000
-
-
-def _entry(case: str, page: tuple, times: dict) -> dict:
-    mine, base = percentiles(times[case, page], 1), percentiles(times[NO_CACHE, page], 1)
-    entry = {"case": case, "page": page[0], "path": page[1], "requests": len(times[case, page])}
-    return entry | {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
 
 
 COLUMNS = [

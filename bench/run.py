@@ -2,13 +2,14 @@
 
 Each benchmark is a module here with a docstring (its method), `NAME`, `TITLE`, `add_arguments`
 and `run(args) -> dict` (a "table", "goals" passed or not), written to `bench/results/NAME.json`;
-`bench/results/README.md` is then rendered from them all and printed. `--only NAME` runs one.
-Exit status 1: a benchmark could not measure (a check or command failed), or, with `--strict`, a
-goal was missed. The databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped
-and recreated, and their names must contain "bench".
+`bench/results/README.md` is then rendered from them all and printed. Exit status 1: a benchmark
+could not measure (a check or command failed), or, with `--strict`, a goal was missed. The
+databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped and recreated, and
+their names must contain "bench".
 """
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -16,20 +17,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the project root, not bench/, on the path
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench import (
-    edge_cache,
-    import_articles,
-    live_blog,
-    newsletter_send,
-    pictures,
-    redis_hang,
-    web_pages,
-)
 from bench.lib import ROOT, BenchError, report
 
-BENCHMARKS = [
-    import_articles, web_pages, edge_cache, live_blog, newsletter_send, redis_hang, pictures,
-]  # fmt: skip
+NAMES = "import_articles web_pages edge_cache live_blog newsletter_send redis_hang pictures"
+BENCHMARKS = [importlib.import_module(f"bench.{name}") for name in NAMES.split()]
 
 
 def main(argv: list[str] | None = None) -> int:

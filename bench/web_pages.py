@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import query, visible_stories
-from bench.lib.load import check_load, fetch, wrk
+from bench.lib.load import check_load, fetch_ok, wrk
 from bench.lib.servers import Site, site
 
 NAME = "web_pages"
@@ -57,21 +57,18 @@ def run(args) -> dict:
         slices.append(_measure(web, bare, args.web_rounds, BARE_SECONDS))
     load.add_ratios(slices, bare.label, key="bare", cpu=_cpu_total)
     runs = [_summary(slices, target) for target in (bare, *pages)]
-    ratios, goals = {entry["run"]: entry["ratio_to_bare"] for entry in runs}, []
-    for label, goal in GOALS.items():
-        text, ratio = f"{label} ≥ {goal:.0%} of the bare view's requests/s", ratios[label]
-        goals.append(report.goal(text, goal, ratio, "of the bare view", ratio >= goal))
-    command = f"{web.server.DISPLAY}; then per page type and round: wrk -t2 -c{CONNECTIONS} "
-    command += f"-d{args.web_duration}s --latency -s bench/lib/wrk.lua http://127.0.0.1:PORT/PATH"
-    settings = {
-        "stories": STORIES,
-        "rounds": args.web_rounds,
-        "duration_seconds": args.web_duration,
-    }
+    ratios = {entry["run"]: entry["ratio_to_bare"] for entry in runs}
+    goals = [
+        report.goal(f"{label} ≥ {goal:.0%} of the bare view's requests/s", goal, ratios[label],
+                    "of the bare view") for label, goal in GOALS.items()
+    ]  # fmt: skip
+    seconds, command = args.web_duration, f"{web.server.DISPLAY}; then per page type and round:"
+    command += f" wrk -t2 -c{CONNECTIONS} -d{seconds}s --latency -s bench/lib/wrk.lua"
+    settings = {"stories": STORIES, "rounds": args.web_rounds, "duration_seconds": seconds}
     return {
-        "command": f"{command} (after a 1 s warm-up)", "database": DATABASE_NAME,
-        "redis": web.redis_url, "machine": web.facts, "settings": settings, "stories": web.stories,
-        "runs": runs, "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
+        "command": f"{command} http://127.0.0.1:PORT/PATH (after a 1 s warm-up)",
+        "redis": web.redis_url, **web.described(), "settings": settings, "runs": runs,
+        "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 
 
@@ -107,9 +104,7 @@ def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
     options["connections"], warm = CONNECTIONS, target.warm_paths or target.paths
     # The run's own URL when it is to be cached; else one the run will not ask for unbusted.
     sample = target.paths[0] if target.cached is not False else warm[0]
-    status, headers, body = fetch(port, sample)
-    if status != 200:
-        raise BenchError(f"{target.label}: GET {sample} answered {status}, not 200")
+    headers, body = fetch_ok(port, sample, target.label)
     if target.page != "bare":  # the bare view has nothing to warm
         wrk(port, warm, seconds=1, bust="w" if target.bust else None, **options)
         load.wait_until_idle(master)  # wrk leaves requests queued: let the workers finish them
@@ -148,10 +143,7 @@ def _check_cache(target: Target, result: dict, cache: str, before: int, port, sa
 
 def _cache_hits(port: int, path: str) -> int:
     """How many of SAMPLES plain requests were page-cache hits; every one must be a 200."""
-    answers = [fetch(port, path)[:2] for _ in range(SAMPLES)]
-    if any(status != 200 for status, _ in answers):
-        raise BenchError(f"GET {path} answered {[status for status, _ in answers]}, not 200")
-    return sum(headers.get("x-page-cache") == "hit" for _, headers in answers)
+    return sum(fetch_ok(port, path)[0].get("x-page-cache") == "hit" for _ in range(SAMPLES))
 
 
 def _cpu_total(entry: dict) -> float | None:

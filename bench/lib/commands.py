@@ -46,17 +46,16 @@ def manage(env: dict[str, str], *args: str) -> str:
 # max_processes: the command and its workers together (sampled); cpu_seconds: theirs, user +
 # system; load_before: the 1-minute load average at the start (others' work skews the figures).
 Measured = namedtuple(
-    "Measured", "returncode stdout stderr wall_seconds peak_rss_kib rss_method peak_tree_rss_kib "
-    "max_processes cpu_seconds load_before",
+    "Measured", "stdout stderr wall_seconds peak_rss_kib peak_tree_rss_kib max_processes "
+    "cpu_seconds load_before",
 )  # fmt: skip
 RSS_METHOD = "GNU time %M (ru_maxrss of the command, forked from a small process)"
 
 
 def run_measured(args: list[str], *, env: dict[str, str], what: str) -> Measured:
-    """Run `args`, timed whole (start-up included); BenchError naming `what` if it fails. The
-    largest process's peak memory is GNU time's %M (a child forked from this process would start
-    as a copy of it, counted in its ru_maxrss; GNU time is small); with its workers, summed from
-    /proc every 20 ms. Thread-safe."""
+    """Run `args`, timed whole (start-up included); BenchError naming `what` if it fails. Peak
+    memory: GNU time's of the largest process (a fork of this one would count its copy of it),
+    with its workers' summed from /proc every 20 ms. Thread-safe."""
     if not os.access(GNU_TIME, os.X_OK):
         raise BenchError(f"no GNU time at {GNU_TIME} (make system-packages)")
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-run-") as scratch:
@@ -80,7 +79,7 @@ def run_measured(args: list[str], *, env: dict[str, str], what: str) -> Measured
     if code:
         raise BenchError(f"{what} exited with {code}:\n{texts[0][-2000:]}{texts[1][-3000:]}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(code, *texts, wall, int(numbers[-1]), RSS_METHOD, *peaks, cpu, load_before)
+    return Measured(*texts, wall, int(numbers[-1]), *peaks, cpu, load_before)
 
 
 def _sample(pid: int, done: threading.Event, peaks: list) -> None:

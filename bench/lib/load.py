@@ -35,6 +35,23 @@ def fetch(port: int, path: str, *, method="GET", headers=None, body=None, timeou
     return response.status, found, content
 
 
+def fetch_ok(port: int, path: str, what: str = "") -> tuple[dict, bytes]:
+    """`fetch`'s headers and body of a 200, else BenchError (naming `what`)."""
+    status, headers, body = fetch(port, path)
+    if status != 200:
+        raise BenchError(f"{what}{': ' if what else ''}GET {path} answered {status}, not 200")
+    return headers, body
+
+
+def edge_hit(port: int, path: str) -> tuple[dict, bytes]:
+    """GET `path` until Varnish answers it from its cache; that answer's headers and body."""
+    for _ in range(5):
+        status, headers, body = fetch(port, path)
+        if status == 200 and headers.get("x-cache") == "HIT":
+            return headers, body
+    raise BenchError(f"GET {path} through Varnish: {status} {headers.get('x-cache')}, not a HIT")
+
+
 def wire_size(port: int, path: str) -> int:
     """The bytes of one response as wrk reads them: status line, headers, blank line, body."""
     response, content = _exchange(port, path)
@@ -79,12 +96,12 @@ def check_load(label: str, result: dict, log: str = "") -> None:
         raise BenchError(f"{label}: socket errors {errors}\n{log}")
 
 
-def slice_entry(label, round_number, result: dict, load_before, *, digits=2, **more) -> dict:
-    """A slice from wrk's result (latency in ms, to `digits` decimals) and `more` about it."""
+def slice_entry(label, round_number, result: dict, load_before, **more) -> dict:
+    """A slice from wrk's result (latency in ms) and `more` about it."""
     seconds, requests = result["duration_us"] / 1e6, result["requests"]
     entry = {"run": label, "round": round_number, "requests": requests}
     entry |= {"seconds": round(seconds, 2), "requests_per_second": round(requests / seconds, 1)}
-    entry["latency_ms"] = {k: round(us / 1000, digits) for k, us in result["latency_us"].items()}
+    entry["latency_ms"] = {k: round(us / 1000, 2) for k, us in result["latency_us"].items()}
     entry["bytes_per_response"] = round(result["bytes"] / max(1, requests))
     return entry | more | {"load_average_before": round(load_before, 2)}
 
@@ -95,7 +112,7 @@ def median(entries: list[dict], get):
     return statistics.median(values) if values else None
 
 
-def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu) -> None:
+def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu=lambda entry: None) -> None:
     """Set each run's `ratio_to_KEY`, its requests/s over the mean of the `baseline` runs just
     before and after it (load that comes and goes weighs on both alike), and `cpu_ratio_to_KEY`,
     the same for CPU time per request (`cpu(entry)`) the other way up."""

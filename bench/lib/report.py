@@ -34,16 +34,22 @@ def machine_facts(url: str, **extra: str) -> dict:
     }  # fmt: skip
 
 
-def goal(text: str, target, actual, unit: str, passed: bool) -> dict:
+def goal(text: str, target, actual, unit: str, passed=None, *, most=False, digits=None) -> dict:
+    """Met if `passed`, or by default if `actual` ≥ `target` (≤ with `most`); shown to `digits`."""
+    passed = (actual <= target if most else actual >= target) if passed is None else passed
+    actual = actual if digits is None else round(actual, digits)
     return {"goal": text, "target": target, "actual": actual, "unit": unit, "passed": passed}
 
 
-def memory_growth_goal(smallest: dict, largest: dict, *, size: str, noun: str) -> dict:
-    """The largest run's `peak_rss_mib` within the tolerance of the smallest's (`size`: field)."""
-    growth, limit = largest["peak_rss_mib"] / smallest["peak_rss_mib"] - 1, MEMORY_GROWTH_TOLERANCE
-    sizes = f"{largest[size]:,} vs {smallest[size]:,} {noun}"
-    text = f"peak memory does not grow with {noun} ({sizes} within +{limit:.0%})"
-    return goal(text, limit, round(growth, 4), "relative growth of peak RSS", growth <= limit)
+def memory_growth_goals(runs: list[dict], *, size: str, noun: str) -> list[dict]:
+    """With two runs or more: the last's `peak_rss_mib` within the tolerance of the first's."""
+    if len(runs) < 2:
+        return []
+    first, last, limit = runs[0], runs[-1], MEMORY_GROWTH_TOLERANCE
+    growth = last["peak_rss_mib"] / first["peak_rss_mib"] - 1
+    text = f"peak memory does not grow with {noun} ({last[size]:,} vs {first[size]:,} {noun}"
+    text += f" within +{limit:.0%})"
+    return [goal(text, limit, growth, "relative growth of peak RSS", most=True, digits=4)]
 
 
 def table(columns: list[tuple], entries: list[dict]) -> dict:
@@ -58,6 +64,16 @@ def mib(kib: int) -> float:
 
 def number(value, spec: str = ",.0f") -> str:
     return "–" if value is None else format(value, spec)
+
+
+def spread(figures: dict, spec: str = "") -> str:
+    """`load.percentiles`' figures in seconds: "p50 … s, p99 … s, max … s"."""
+    return ", ".join(f"{name} {value:{spec}} s" for name, value in figures.items())
+
+
+def cells(columns: list[tuple], entry: dict) -> str:
+    """An entry as a line of progress: "heading cell, heading cell…"."""
+    return ", ".join(f"{heading} {cell(entry)}" for heading, cell in columns)
 
 
 def write_result(result: dict) -> Path:

@@ -68,27 +68,22 @@ SOURCES = [
 ]  # fmt: skip
 
 
-def headline_identity(headline: str) -> str:
-    """Roughly the importer's headline key (case, punctuation and spacing do not count)."""
-    return " ".join(re.sub(r"[\W_]+", " ", headline.replace("’", "").casefold()).split())
-
-
 def make_headlines(rng: random.Random, count: int) -> list[str]:
     headlines, seen = [], set()
     while len(headlines) < count:
         headline = "{} {} {}{}".format(*(rng.choice(w) for w in (PEOPLE, ACTIONS, THINGS, ENDINGS)))
         if len(seen) > 0.6 * COMBINATIONS:  # too few combinations left: number them
             headline += f" (part {len(headlines) + 1})"
-        key = headline_identity(headline)
-        if key in seen:
-            continue
-        seen.add(key)
-        headlines.append(headline[0].upper() + headline[1:])
+        # Roughly the importer's headline key: case, punctuation and spacing do not count.
+        key = " ".join(re.sub(r"[\W_]+", " ", headline.replace("’", "").casefold()).split())
+        if key not in seen:
+            seen.add(key)
+            headlines.append(headline[0].upper() + headline[1:])
     return headlines
 
 
-def sentence(rng: random.Random, *, low: int = 8, high: int = 26) -> str:
-    words = rng.choices(WORDS, k=rng.randint(low, high))
+def sentence(rng: random.Random) -> str:
+    words = rng.choices(WORDS, k=rng.randint(8, 26))
     if rng.random() < 0.3:
         words.insert(rng.randrange(len(words)), rng.choice(["it’s", "didn’t", "Britain’s", "£3m"]))
     if rng.random() < 0.15:
@@ -106,16 +101,13 @@ def body_paragraphs(rng: random.Random, count: int) -> list[str]:
     one or two more paragraphs (each opening with “, the last closing with ”)."""
     out: list[str] = []
     while len(out) < count:
-        roll = rng.random()
-        left = count - len(out)
+        roll, left = rng.random(), count - len(out)
         if roll < 0.15:
             out.append(f"{rng.choice(SPEAKERS)} “{paragraph(rng)}”")
         elif roll < 0.25 and left >= 2:
             extra = rng.randint(1, min(2, left - 1))
             out.append(f"{rng.choice(SPEAKERS)} “{paragraph(rng)}")
-            for n in range(extra):
-                closing = "”" if n == extra - 1 else ""
-                out.append(f"“{paragraph(rng)}{closing}")
+            out += [f"“{paragraph(rng)}" for _ in range(extra - 1)] + [f"“{paragraph(rng)}”"]
         elif roll < 0.32:
             out.append(f"“{paragraph(rng)}”")
         else:
@@ -132,22 +124,16 @@ def article_text(rng: random.Random, headline: str, previous, following, others)
         blocks.insert(max(1, (len(blocks) * 2) // 3), cta)
     if rng.random() < 0.5:
         blocks.append(rng.choice(SOURCES))
-    text = "\n\n".join([headline, *blocks])
-    navigation = []
-    if previous and rng.random() < 0.9:
-        navigation.append(f"Previous post {previous}")
-    if following and rng.random() < 0.9:
-        navigation.append(f"Next post {following}")
-    if navigation:
-        text += "\n\n" + "\n".join(navigation)
+    links = (("Previous post", previous), ("Next post", following))
+    navigation = [f"{word} {title}" for word, title in links if title and rng.random() < 0.9]
+    text = "\n\n".join([headline, *blocks, *(["\n".join(navigation)] if navigation else [])])
     return text + "\n"
 
 
 def write_seed_files(directory: Path, count: int, *, seed: int = SEED) -> int:
     """Write `count` seed-format files into `directory`; returns the bytes written."""
     rng = random.Random(f"newsroom-bench:{seed}:{count}")
-    headlines = make_headlines(rng, count)
-    written = 0
+    headlines, written = make_headlines(rng, count), 0
     for index, headline in enumerate(headlines):
         previous = headlines[index - 1] if index else None
         following = headlines[index + 1] if index + 1 < count else None

@@ -1,10 +1,9 @@
-"""The servers the benchmarks start on 127.0.0.1, each stopped by its process id; and `site`, the
-reader's site on a fresh database, its page cache under keys of the run's own."""
+"""The servers the benchmarks start on 127.0.0.1, each stopped by its process id; the editor's
+`Driver`; and `site`, the reader's site on a fresh database, its page cache under its own keys."""
 
 import importlib.util
 import json
 import os
-import re
 import signal
 import socket
 import socketserver
@@ -16,16 +15,14 @@ from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
-from urllib.parse import urlsplit
 
 import redis
 
-from . import LOOPBACK_HOSTS, MANAGE, PYTHON, ROOT, BenchError, report
-from .commands import database_url, drop_database, fresh_database, manage, site_env
+from . import MANAGE, PYTHON, ROOT, BenchError, report, seedgen
+from .commands import database_name, database_url, drop_database, fresh_database, manage, site_env
 from .load import fetch, wrk_version
 
-NGINX, MIME_TYPES = Path("/usr/sbin/nginx"), Path("/etc/nginx/mime.types")
-GROUP = {"start_new_session": True}  # its own process group, which `__exit__` signals
+MIME_TYPES, REDIS_URL = Path("/etc/nginx/mime.types"), "redis://127.0.0.1:6379/15"
 
 
 def free_port() -> int:
@@ -42,24 +39,30 @@ def render(script: str, **values: str) -> str:
 
 
 class _Server:
-    """A child in its own process group, up once GET /healthz on `port` answers; stopped with
-    TERM to its group, then KILL."""
+    """`command` in its own process group, its output in `log_path`; up once GET /healthz on
+    `port` answers (at once without a port); stopped with TERM to its group, then KILL."""
 
-    name, port, log_path, process = "server", 0, Path("/nonexistent"), None
+    name, port, log_path, env, process = "server", 0, None, None, None
 
-    def start(self, command: list[str], timeout: float = 60.0, **popen) -> Self:
-        self.process = subprocess.Popen(command, **GROUP, **popen)
-        deadline = time.monotonic() + timeout
+    def __enter__(self) -> Self:
+        with open(self.log_path or os.devnull, "w") as log:
+            popen = {"cwd": ROOT, "env": self.env, "stdout": log, "stderr": log}
+            try:
+                self.process = subprocess.Popen(self.command, start_new_session=True, **popen)
+            except FileNotFoundError as exc:
+                raise BenchError(f"no {exc.filename} (make system-packages)") from None
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and self.process.poll() is None:
             with suppress(OSError):
-                if fetch(self.port, "/healthz", timeout=2)[0] == 200:
+                if not self.port or fetch(self.port, "/healthz", timeout=2)[0] == 200:
                     return self
             time.sleep(0.2)
         self.__exit__()
         raise BenchError(f"{self.name} did not start ({self.process.returncode}):\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+        found = self.log_path and self.log_path.is_file()
+        text = self.log_path.read_text(errors="replace") if found else ""
         return "\n".join(text.splitlines()[-lines:])
 
     def __exit__(self, *exc_info) -> None:
@@ -75,7 +78,6 @@ class Gunicorn(_Server):
 
     DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
     DISPLAY += "--max-requests 0 (no access log)"
-
     name, workers = "gunicorn", 2
 
     def __init__(self, env: dict[str, str], scratch: Path):
@@ -88,10 +90,6 @@ class Gunicorn(_Server):
             "--max-requests", "0",
         ]  # fmt: skip
 
-    def __enter__(self) -> Self:
-        with open(self.log_path, "w") as log:
-            return self.start(self.command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
-
     def log_count(self, text: str) -> int:
         return self.tail(1_000_000).count(text)
 
@@ -102,44 +100,37 @@ class Nginx(_Server):
 
     name = "nginx"
 
-    def __init__(self, prefix: Path, *, upstream: int, static_root: Path, media_root: Path):
-        if not os.access(NGINX, os.X_OK):
-            raise BenchError(f"no nginx at {NGINX} (make system-packages)")
+    def __init__(
+        self, prefix: Path, *, upstream: int, static_root: Path, media_root: Path, reads: int = 9
+    ):  # `reads`: the reads collector's UDP port (9, discard: none)
         self.port, self.log_path = free_port(), prefix / "error.log"
         (prefix / "tmp").mkdir(parents=True)
         (prefix / "newsroom.conf").write_text(render(
             "nginx/render.py", CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
             LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
             MEDIA_ROOT=str(media_root), PAGE_CACHE="newsroom_pages",
+            READS_COLLECTOR=f"127.0.0.1:{reads}",
         ))  # fmt: skip
         temp = "client_body proxy fastcgi uwsgi scgi".split()
         temp = "".join(f"    {kind}_temp_path {prefix}/tmp/{kind};\n" for kind in temp)
         mime = f"    include {MIME_TYPES};\n" if MIME_TYPES.is_file() else ""
         (prefix / "nginx.conf").write_text(
             f"daemon off;\nworker_processes auto;\npid {prefix}/nginx.pid;\n"
-            f"error_log {self.log_path} warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n"
+            f"error_log stderr warn;\nevents {{ worker_connections 1024; }}\nhttp {{\n"
             f"{mime}    default_type application/octet-stream;\n    sendfile on;\n"
             f"    keepalive_timeout 65;\n    access_log off;\n{temp}"
             f"    include {prefix}/newsroom.conf;\n}}\n"
         )
-        self.command = [str(NGINX), "-p", f"{prefix}/", "-c", f"{prefix}/nginx.conf"]
-        self.command += ["-e", str(self.log_path)]
-
-    def __enter__(self) -> Self:
-        checked = subprocess.run([*self.command, "-t", "-q"], capture_output=True, text=True)
-        if checked.returncode:
-            raise BenchError(f"nginx refused the configuration:\n{checked.stderr}")
-        return self.start(self.command, 30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        config = ["-p", f"{prefix}/", "-c", f"{prefix}/nginx.conf", "-e", "stderr"]
+        self.command = ["/usr/sbin/nginx", *config]
 
 
 class Varnish(_Server):
     """varnishd with deploy/varnish/newsroom.vcl before `backend`: purges on `purge_port`."""
 
-    name, VARNISHD = "varnish", Path("/usr/sbin/varnishd")
+    name = "varnish"
 
-    def __init__(self, prefix: Path, *, backend: int, memory: str = "256m"):
-        if not os.access(self.VARNISHD, os.X_OK):
-            raise BenchError(f"no varnishd at {self.VARNISHD} (make system-packages)")
+    def __init__(self, prefix: Path, *, backend: int):
         prefix.mkdir(parents=True)
         (prefix / "newsroom.vcl").write_text(render(
             "varnish/render.py", BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend),
@@ -148,14 +139,10 @@ class Varnish(_Server):
         self.port, self.purge_port, self.log_path = free_port(), free_port(), prefix / "log"
         self.workdir = prefix / "work"
         self.command = [
-            str(self.VARNISHD), "-F", "-j", "none", "-n", str(self.workdir), "-T", "none",
+            "/usr/sbin/varnishd", "-F", "-j", "none", "-n", str(self.workdir), "-T", "none",
             "-f", str(prefix / "newsroom.vcl"), "-a", f"127.0.0.1:{self.port}",
-            "-a", f"purge=127.0.0.1:{self.purge_port}", "-s", f"malloc,{memory}",
+            "-a", f"purge=127.0.0.1:{self.purge_port}", "-s", "malloc,256m",
         ]  # fmt: skip
-
-    def __enter__(self) -> Self:
-        with open(self.log_path, "w") as log:
-            return self.start(self.command, 60, stdout=log, stderr=log)
 
     def counters(self) -> dict[str, int]:
         """varnishstat's counters now (MAIN.cache_hit, MAIN.cache_miss, …)."""
@@ -164,6 +151,14 @@ class Varnish(_Server):
         found = json.loads(done.stdout)
         return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
 
+    def since(self, before: dict[str, int]) -> dict:
+        """The MAIN counters' growth since `before` (by their names less "MAIN."), and
+        `hit_ratio`: hits over hits, misses and passes."""
+        now = self.counters()
+        grown = {k[5:]: now[k] - before[k] for k in before if k.startswith("MAIN.")}
+        served = sum(grown[k] for k in ("cache_hit", "cache_miss", "cache_hitpass"))
+        return grown | {"hit_ratio": grown["cache_hit"] / max(1, served)}
+
 
 class Worker(_Server):
     """`manage.py ARGS` in the background (a task worker, with no /healthz), stopped the same."""
@@ -171,10 +166,28 @@ class Worker(_Server):
     def __init__(self, env: dict, *args: str):
         self.env, self.command = env, [PYTHON, MANAGE, *args]
 
+
+class Driver:
+    """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
+    a line of JSON; leaving its `with` closes its input and waits for it."""
+
+    def __init__(self, env: dict, code: str):
+        command = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code]
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, **pipes)
+
+    def __call__(self, *words) -> dict:
+        self.process.stdin.write(" ".join(map(str, words)) + "\n")
+        if not (line := self.process.stdout.readline()):
+            raise BenchError(f"the driver stopped ({self.process.poll()}) on {words}")
+        return json.loads(line)
+
     def __enter__(self) -> Self:
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, **quiet, **GROUP)
         return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 class SmtpSink:
@@ -216,19 +229,6 @@ def hung_redis():
         server.shutdown()
 
 
-def redis_client() -> tuple:
-    """A client of BENCH_REDIS_URL (a loopback Redis, else database 15 on 127.0.0.1) that
-    answered, its URL, that URL without credentials, the server's version."""
-    url = os.environ.get("BENCH_REDIS_URL") or "redis://127.0.0.1:6379/15"
-    parts, client = urlsplit(url), redis.Redis.from_url(url, socket_connect_timeout=2)
-    shown = f"redis://{parts.hostname}:{parts.port or 6379}{parts.path}"
-    if parts.hostname not in LOOPBACK_HOSTS or not re.fullmatch(r"/\d+", parts.path or ""):
-        raise BenchError(f"BENCH_REDIS_URL must name a database on a loopback Redis: {shown}")
-    with suppress(redis.RedisError):
-        return client, url, shown, client.info()["redis_version"]
-    raise BenchError(f"Redis is not reachable at {shown}")
-
-
 @dataclass
 class Site:
     url: str  # the benchmark database
@@ -236,7 +236,7 @@ class Site:
     scratch: Path  # a temporary directory: STATIC_ROOT, MEDIA_ROOT, logs
     facts: dict  # the result's "machine"
     stories: dict  # what the set-up made
-    redis_url: str  # without credentials
+    redis_url: str
     redis: object  # a client of it
     prefix: str  # the run's cache keys: PREFIX:VERSION:KEY
     server: Gunicorn | None = None
@@ -247,36 +247,38 @@ class Site:
         for start in range(0, len(keys), 500):
             self.redis.unlink(*keys[start : start + 500])
 
-
-def add_stories(env: dict[str, str], count: int, seed: int) -> dict:
-    """Import `count` stories (`stories.make`) into the empty database of `env`."""
-    started, code = time.monotonic(), f"from bench.lib.stories import make; make({count}, {seed})"
-    made = json.loads(manage(env, "shell", "-c", code).strip().splitlines()[-1])
-    if made["articles"] != count or made["visible"] < 0.9 * count:
-        raise BenchError(f"the set-up made {made}, not {count} stories")
-    seconds = time.monotonic() - started
-    print(f"  {count:,} stories ({made['visible']:,} visible) in {seconds:.0f} s")
-    return made
+    def described(self) -> dict:
+        """What a result says of the site: its database, the machine, the stories."""
+        return {"database": database_name(self.url), "machine": self.facts, "stories": self.stories}
 
 
 @contextmanager
-def site(database: str, *, stories: int, seed: int = 2026, serve=True, keep=False):
-    """The site, untimed: `database` recreated with `stories`, static files collected, gunicorn
-    serving it when `serve`; the database dropped unless `keep`."""
-    (client, cache_url, shown, version), url = redis_client(), database_url(database)
+def site(database: str, *, stories: int, serve=True, keep=False):
+    """The site, untimed: `database` recreated with `stories` (`stories.make`), static files
+    collected, gunicorn serving it when `serve`; the database dropped unless `keep`."""
+    url, client = database_url(database), redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        redis_version = client.info()["redis_version"]
+    except redis.RedisError as exc:
+        raise BenchError(f"Redis is not reachable at {REDIS_URL}: {exc}") from None
+    versions = {"wrk_version": wrk_version(), "redis_server_version": redis_version}
     prefix = f"newsroom-bench-{database.rsplit('_', 1)[-1]}-{os.getpid()}"
-    versions = {"wrk_version": wrk_version(), "redis_server_version": version}
     with tempfile.TemporaryDirectory(prefix=f"{database}-") as scratch:
         scratch = Path(scratch)
         scratch.chmod(0o755)  # nginx's workers run as `nobody` when started by root
         (scratch / "media").mkdir()
-        env = site_env(url, cache_url, prefix)
+        env = site_env(url, REDIS_URL, prefix)
         env |= {"DJANGO_STATIC_ROOT": f"{scratch}/static", "DJANGO_MEDIA_ROOT": f"{scratch}/media"}
-        web = Site(url, env, scratch, {}, {}, shown, client, prefix)
+        web = Site(url, env, scratch, {}, {}, REDIS_URL, client, prefix)
         try:
             fresh_database(url)
-            web.facts = report.machine_facts(url, **versions)
-            web.stories = add_stories(env, stories, seed)
+            web.facts, started = report.machine_facts(url, **versions), time.monotonic()
+            code = f"from bench.lib.stories import make; make({stories}, {seedgen.SEED})"
+            web.stories = made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
+            if made["articles"] != stories or made["visible"] < 0.9 * stories:
+                raise BenchError(f"the set-up made {made}, not {stories} stories")
+            seconds = time.monotonic() - started
+            print(f"  {stories:,} stories ({made['visible']:,} visible) in {seconds:.0f} s")
             manage(env, "collectstatic", "--noinput", "-v", "0")
             with Gunicorn(env, scratch) if serve else nullcontext() as web.server:
                 yield web

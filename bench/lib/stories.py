@@ -32,8 +32,8 @@ TAGS = [name.strip(" ,‘’") for name in seedgen.PEOPLE + seedgen.THINGS]  # 6
 
 
 def make(count: int, seed: int) -> None:
-    started, rng = time.monotonic(), random.Random(f"newsroom-bench-web:{seed}:{count}")
-    now = timezone.now()
+    started, now = time.monotonic(), timezone.now()
+    rng = random.Random(f"newsroom-bench-web:{seed}:{count}")
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-stories-") as folder:
         seedgen.write_seed_files(Path(folder), count, seed=seed)
         paths = sorted(Path(folder).iterdir())
@@ -81,6 +81,7 @@ def _groups(rng: random.Random, count: int, now) -> list[tuple[int, int, ImportO
         slug = rng.choices(list(SECTION_WEIGHTS), list(SECTION_WEIGHTS.values()))[0]
         options = {
             "section": sections[slug],
+            "status": Article.Status.PUBLISHED,  # the importer's default is review
             "authors": tuple(rng.sample(authors, 2 if rng.random() < 0.2 else 1)),
             "tags": tuple(rng.sample(TAGS, rng.choice([0, 1, 1, 2, 2, 3]))),
             "published_at": moment,
