@@ -19,7 +19,7 @@ if __package__ in (None, ""):  # run as a script: the project root, not bench/, 
 
 from bench.lib import ROOT, BenchError, report
 
-NAMES = "import_articles web_pages edge_cache live_blog newsletter_send redis_hang pictures"
+NAMES = "import_articles web_pages edge_cache live_blog beacon newsletter_send redis_hang pictures"
 BENCHMARKS = [importlib.import_module(f"bench.{name}") for name in NAMES.split()]
 
 

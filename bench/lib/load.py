@@ -67,17 +67,21 @@ def wrk_version() -> str:
     return (done.stdout + done.stderr).split("\n")[0].split(" Copyright")[0].strip()
 
 
-def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None) -> dict:
+def wrk(
+    port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None, post=()
+) -> dict:
     """Load `paths` for `seconds` (2 threads): one is a fixed request with no Lua work, several
-    are requested in turn; `bust` appends a query parameter never sent before."""
-    env = {k: v for k, v in os.environ.items() if k not in {"WRK_PATHS", "WRK_BUST"}}
-    env["WRK_THREADS"] = "2"
+    are requested in turn; `bust` appends a query parameter never sent before; with `post`
+    (their headers), the requests are empty POSTs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WRK_")}
+    env |= {"WRK_THREADS": "2", "WRK_METHOD": "POST" if post else "GET"}
     if len(paths) > 1 or bust:
         (scratch / "paths.txt").write_text("\n".join(paths) + "\n")
         env.update(WRK_PATHS=str(scratch / "paths.txt"), WRK_BUST=bust or "")
     command = [
         "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
         "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{port}{paths[0]}",
+        *(arg for header in post for arg in ("-H", header)),
     ]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
     found = re.search(r"^WRKJSON (.*)$", done.stdout, re.MULTILINE)

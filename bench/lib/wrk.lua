@@ -1,6 +1,7 @@
 -- bench/lib/load.py's wrk script: `done` prints "WRKJSON {...}", all that is read. With WRK_PATHS
 -- (a file of paths), thread k of n requests paths k, k+n, ... in turn, WRK_BUST appends a query
--- parameter never sent before, and non-200s and page-cache hits are counted; else no Lua work.
+-- parameter never sent before, and non-2xx answers and page-cache hits are counted; else no Lua
+-- work. WRK_METHOD (GET by default) is the method of every request.
 
 local threads = {}
 
@@ -11,7 +12,7 @@ end
 
 if os.getenv("WRK_PATHS") then
    function init(args)
-      paths, bust = {}, os.getenv("WRK_BUST")
+      paths, bust, method = {}, os.getenv("WRK_BUST"), os.getenv("WRK_METHOD") or "GET"
       for line in io.lines(os.getenv("WRK_PATHS")) do
          if #line > 0 then paths[#paths + 1] = line end
       end
@@ -26,12 +27,12 @@ if os.getenv("WRK_PATHS") then
          local sep = path:find("?", 1, true) and "&" or "?"
          path = path .. sep .. "_bench=" .. bust .. "-" .. id .. "-" .. sent
       end
-      return wrk.format("GET", path)
+      return wrk.format(method, path)
    end
 
    function response(status, headers, body)
       responses = responses + 1
-      if status ~= 200 then non200 = non200 + 1 end
+      if status < 200 or status > 299 then non200 = non200 + 1 end
       if headers["X-Page-Cache"] == "hit" then hits = hits + 1 end
    end
 end

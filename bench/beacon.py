@@ -1,0 +1,157 @@
+"""Benchmark: the reads beacon (`POST /reads/`) answered by nginx and counted by the collector,
+against the app's own beacon view and a bare view under the same gunicorn.
+
+The site (`bench/lib/servers.py`): 2,000 imported stories in `newsroom_bench_beacon`, gunicorn (2
+sync workers), nginx in front (deploy/nginx/newsroom.conf, a worker per core) sending each beacon
+to the collector (`manage.py collect_reads`) on a loopback UDP port. wrk (`-t2 -c64`, a browser's
+User-Agent) sends beacons for every visible story from each of the five kinds of referrer in turn,
+for 5 s a run: through nginx, then straight to gunicorn's beacon view, each between bare-view runs
+(`/bench/bare/`), three rounds. After each beacon run the counts in Redis must grow by the beacons
+answered, once the collector has flushed, and by no more than the connections' last requests in
+flight when wrk stopped: none lost, none counted twice. CPU ms per beacon are nginx's and the
+collector's (or gunicorn's), from /proc. Redis memory per tracked story is `MEMORY USAGE` of the
+hour's and the day's hashes over the stories in them. Goal (from the issue): ≥ 5,000 beacons/s
+through nginx on this machine.
+"""
+
+import os
+import time
+from urllib.parse import quote
+
+from bench.lib import BenchError, load, report
+from bench.lib.commands import visible_stories
+from bench.lib.servers import Nginx, Worker, free_port, site
+
+NAME = "beacon"
+TITLE = "Reads beacon: POST /reads/ answered by nginx and counted into Redis by the collector"
+DATABASE_NAME, STORIES, CONNECTIONS, GOAL = "newsroom_bench_beacon", 2_000, 64, 5_000
+AGENT = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+REFERRERS = ["https://www.google.com/", "https://t.co/x", "", "https://example.org/", "nl"]
+
+
+def add_arguments(group) -> None:
+    group.add_argument("--beacon-rounds", type=int, default=3, help="Rounds (3).")
+    group.add_argument("--beacon-duration", type=int, default=5, help="Seconds a run (5).")
+
+
+def run(args) -> dict:
+    with site(DATABASE_NAME, stories=STORIES) as web:
+        ids = [pk for pk, _ in visible_stories(web.url)]
+        paths = [_path(pk, came_from) for came_from in REFERRERS for pk in ids]
+        collector_port = free_port()
+        collector = Worker(web.env, "collect_reads", "--listen", f"127.0.0.1:{collector_port}")
+        roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
+        nginx = Nginx(
+            web.scratch / "nginx", upstream=web.server.port, reads=collector_port, **roots
+        )
+        with collector, nginx:
+            first = dict([AGENT.split(": ", 1)])  # up once a beacon through nginx is counted
+            _await_counts(
+                web,
+                _counted(web),
+                1,
+                lambda: load.fetch(nginx.port, paths[0], method="POST", headers=first),
+            )
+            targets = {"through nginx": (nginx.port, nginx, collector),
+                       "app's view": (web.server.port, web.server, None)}  # fmt: skip
+            slices = []
+            for number in range(1, args.beacon_rounds + 1):
+                for label, target in targets.items():
+                    slices.append(_measure(web, "bare view", number, args, ["/bench/bare/"]))
+                    slices.append(_measure(web, label, number, args, paths, *target))
+            slices.append(_measure(web, "bare view", args.beacon_rounds, args, ["/bench/bare/"]))
+            memory = _memory(web, len(ids))
+    load.add_ratios(slices, "bare view", key="bare")
+    runs = [load.summarise(slices, label, key="bare") | _cpu(slices, label)
+            for label in ("through nginx", "app's view", "bare view")]  # fmt: skip
+    runs[0]["redis_bytes_per_story"] = memory["bytes_per_story"]
+    edge = runs[0]["requests_per_second"]
+    goals = [report.goal(f"≥ {GOAL:,} beacons/s through nginx", GOAL, edge, "requests/s")]
+    command = f"wrk -t2 -c{CONNECTIONS} -d{args.beacon_duration}s --latency -H '{AGENT}' "
+    command += "-s bench/lib/wrk.lua (WRK_METHOD=POST) http://127.0.0.1:PORT/reads/?id=…&from=…"
+    settings = {"rounds": args.beacon_rounds, "duration_seconds": args.beacon_duration}
+    return web.described() | {
+        "command": command, "settings": settings, "redis_memory": memory, "runs": runs,
+        "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
+    }  # fmt: skip
+
+
+def _path(pk: int, came_from: str) -> str:
+    if came_from == "nl":
+        return f"/reads/?id={pk}&from=&nl=1"
+    return f"/reads/?id={pk}&from={quote(came_from, safe='')}"
+
+
+def _counted(web) -> int:
+    keys = list(web.redis.scan_iter(match=f"{web.prefix}:*reads:h:*"))
+    return sum(int(n) for key in keys for n in web.redis.hvals(key))
+
+
+def _await_counts(web, before: int, expected: int, send=None, timeout: float = 30.0) -> int:
+    """The counts' growth since `before` once it reaches `expected` and holds for a second
+    (`send`, repeated while nothing has arrived: the collector may not listen yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if send and _counted(web) == before:
+            send()
+        time.sleep(1.0)
+        grown = _counted(web) - before
+        if grown >= expected:
+            time.sleep(1.0)
+            return _counted(web) - before
+    raise BenchError(f"Redis counted {_counted(web) - before:,} of {expected:,} beacons")
+
+
+def _measure(web, label, number, args, paths, port=None, server=None, collector=None) -> dict:
+    port, server = port or web.server.port, server or web.server
+    pids = [p.process.pid for p in (server, collector) if p]
+    load_before, cpu_before = os.getloadavg()[0], [load.server_cpu(pid) for pid in pids]
+    before, post = _counted(web), [AGENT] if label != "bare view" else []
+    result = load.wrk(port, paths, seconds=args.beacon_duration, connections=CONNECTIONS,
+                      scratch=web.scratch, post=post)  # fmt: skip
+    load.check_load(label, result)
+    for pid in pids:
+        load.wait_until_idle(pid)
+    extra = {}
+    if post:  # every beacon answered is counted, once (and those in flight when wrk stopped)
+        answered = result["responses"]
+        extra["counted"] = counted = _await_counts(web, before, answered)
+        if not answered <= counted <= answered + CONNECTIONS:
+            raise BenchError(f"{label}: {answered:,} beacons answered, {counted:,} counted")
+    used = [load.cpu_used(a, load.server_cpu(pid)) for a, pid in zip(cpu_before, pids, strict=True)]
+    ms = sum(used) * 1000 / result["requests"] if None not in used else None
+    return load.slice_entry(label, number, result, load_before, cpu_ms=ms, **extra)
+
+
+def _cpu(slices, label) -> dict:
+    mine = [entry for entry in slices if entry["run"] == label]
+    return {"cpu_ms_per_request": load.median(mine, lambda e: e["cpu_ms"]),
+            "counted": sum(e.get("counted", 0) for e in mine)}  # fmt: skip
+
+
+def _memory(web, stories: int) -> dict:
+    """Bytes Redis holds per tracked story: the hour's hash, the day's (by kind), together."""
+    keys = {kind: list(web.redis.scan_iter(match=f"{web.prefix}:*reads:{kind}:*"))
+            for kind in ("h", "from")}  # fmt: skip
+    usage = {
+        kind: sum(web.redis.memory_usage(k) or 0 for k in found) for kind, found in keys.items()
+    }
+    tracked = max(1, max(web.redis.hlen(k) for k in keys["h"]) if keys["h"] else 1)
+    per = {kind: round(total / tracked, 1) for kind, total in usage.items()}
+    return {"stories": tracked, "bytes_per_story": per | {"both": round(sum(per.values()), 1)}}
+
+
+COLUMNS = [
+    ("run", lambda e: e["run"]),
+    ("req/s", lambda e: f"{e['requests_per_second']:,.0f}"),
+    ("ratio to bare", lambda e: f"{e['ratio_to_bare']:.1f}×"),
+    ("p50 ms", lambda e: f"{e['latency_ms']['p50']:.2f}"),
+    ("p99 ms", lambda e: f"{e['latency_ms']['p99']:.2f}"),
+    ("CPU ms/req", lambda e: report.number(e["cpu_ms_per_request"], ".3f")),
+    ("counted", lambda e: f"{e['counted']:,}" if e["counted"] else "–"),
+    ("Redis bytes a story: hour + day by kind", lambda e: _bytes(e.get("redis_bytes_per_story"))),
+]
+
+
+def _bytes(per: dict | None) -> str:
+    return f"{per['h']:.0f} + {per['from']:.0f} = {per['both']:.0f}" if per else "–"
