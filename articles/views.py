@@ -34,11 +34,9 @@ RELATED_FALLBACK = surrogates.RELATED_RAIL
 @public_page
 def home(request):
     now = timezone.now()
-    stories = Article.objects.published(now=now).for_listing(bylines=False)
     # The newest featured story leads; without one, the newest story. Two index-ordered
     # lookups: ordering by -is_featured first made PostgreSQL sort every published story.
-    lead = stories.filter(is_featured=True).first() or stories.first()
-    latest = list(stories.exclude(pk=getattr(lead, "pk", None))[:LATEST_ON_HOME])
+    lead, latest = Article.objects.home_front(latest=LATEST_ON_HOME, now=now)
     rails = Article.objects.section_rails(
         per_section=PER_SECTION_RAIL,
         exclude=[s.pk for s in [lead, *latest] if s],

@@ -35,7 +35,11 @@ def _stand_in(kind: type, n: int):
         return f"\x1fstand-in-{n}"
     if kind is datetime.datetime:
         return _BASE + datetime.timedelta(seconds=n)
-    raise TypeError(f"a prepared query takes int, str or datetime values, not {kind.__name__}")
+    if kind is list:  # of ints, passed whole (a PostgreSQL array in raw SQL, `= ANY(%s)`)
+        return [31_000 + n]
+    raise TypeError(
+        f"a prepared query takes int, str, datetime or list values, not {kind.__name__}"
+    )
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,44 @@ def linked_rows(keys: set[str], now: datetime.datetime) -> list | None:
         return None
     query = _LINKED.get(len(keys)) or _LINKED.setdefault(len(keys), _linked(len(keys)))
     return query(now=now, **{f"key{n}": key for n, key in enumerate(sorted(keys))})
+
+
+def _listing(now):
+    return _article().objects.published(now=now).for_listing(bylines=False)
+
+
+HOME_LEAD = PreparedQuery(
+    lambda now: _listing(now).filter(is_featured=True)[:1], now=datetime.datetime
+)
+HOME_NEWEST = PreparedQuery(lambda now: _listing(now)[:1], now=datetime.datetime)
+_HOME_LATEST: dict[int, PreparedQuery] = {}
+
+
+def home_front(count: int, now: datetime.datetime) -> tuple:
+    """The home page's lead (the newest featured story, else the newest) and the `count`
+    newest stories after it, as cards without bylines."""
+    lead = next(iter(HOME_LEAD(now=now) or HOME_NEWEST(now=now)), None)
+    if count not in _HOME_LATEST:
+        _HOME_LATEST[count] = PreparedQuery(
+            lambda now, lead: _listing(now).exclude(pk=lead)[:count],
+            now=datetime.datetime,
+            lead=int,
+        )
+    return lead, _HOME_LATEST[count](now=now, lead=lead.pk if lead else 0)
+
+
+_RAILS: dict[tuple, PreparedQuery] = {}
+
+
+def rail_rows(per_section: int, bylines: bool, exclude: list, now: datetime.datetime) -> list:
+    """`section_rails`' stories (PostgreSQL's lateral join, the excluded ids one array)."""
+    key = (per_section, bylines)
+    if key not in _RAILS:
+        _RAILS[key] = PreparedQuery(
+            lambda now, exclude: _article().objects.rail_stories(
+                per_section=per_section, exclude=exclude, now=now, bylines=bylines
+            ),
+            now=datetime.datetime,
+            exclude=list,
+        )
+    return _RAILS[key](now=now, exclude=exclude)

@@ -78,7 +78,7 @@ def test_a_builder_that_reads_the_clock_itself_or_varies_its_sql_is_refused():
     unused = PreparedQuery(lambda pk, slug: Article.objects.filter(pk=pk), pk=int, slug=str)
     with pytest.raises(ValueError, match="values the query does not use: slug"):
         unused(pk=1, slug="x")
-    with pytest.raises(TypeError, match="int, str or datetime values, not float"):
+    with pytest.raises(TypeError, match="int, str, datetime or list values, not float"):
         PreparedQuery(lambda ratio: Article.objects.all(), ratio=float)
     query = PreparedQuery(lambda pk: Article.objects.filter(pk=pk), pk=int)
     with pytest.raises(TypeError, match="give exactly pk"):
