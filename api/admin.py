@@ -1,5 +1,6 @@
 """The content API in the admin: consumers (adding one, or asking for a new key, shows the key
-once), their webhook endpoints and the log of every delivery."""
+once), their webhook endpoints, the log of every delivery, partner feeds, and what Apple News
+holds of each story."""
 
 from django import forms
 from django.conf import settings
@@ -8,7 +9,15 @@ from django.db import models
 from django.utils.html import format_html
 
 from . import webhooks
-from .models import EVENTS, Consumer, Delivery, Endpoint, PartnerFeed, new_feed_token
+from .models import (
+    EVENTS,
+    AppleNewsArticle,
+    Consumer,
+    Delivery,
+    Endpoint,
+    PartnerFeed,
+    new_feed_token,
+)
 
 
 @admin.register(Consumer)
@@ -79,6 +88,22 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "event", "endpoint"]
     search_fields = ["message_id", "story_id"]
     list_select_related = ["endpoint"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppleNewsArticle)
+class AppleNewsArticleAdmin(admin.ModelAdmin):
+    """What Apple News holds of each story, and what it last refused: read-only."""
+
+    list_display = ["story", "apple_id", "revision", "synced_at", "last_error"]
+    list_filter = [("last_error", admin.EmptyFieldListFilter)]
+    search_fields = ["story__headline", "apple_id"]
+    list_select_related = ["story"]
 
     def has_add_permission(self, request):
         return False

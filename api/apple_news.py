@@ -7,8 +7,7 @@ order (paragraphs, quotes, headings and lists as HTML body text in the tags the 
 pictures as photos with their caption and credit, galleries, a teaser as a link to the story
 it names, embeds as a link), the source line and any corrections. Pictures are the largest
 JPEG rendition of their wide crop, at an absolute address; links inside the text are made
-absolute. Publishing to Apple's API (its HHMAC-signed `POST /channels/{id}/articles`) needs a
-channel and keys Apple issues; this module only makes and checks the documents."""
+absolute. Sending them to Apple News is `api.apple_news_api`."""
 
 from __future__ import annotations
 

@@ -160,3 +160,25 @@ class PartnerFeed(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("partner-feed", args=[self.slug, self.token])
+
+
+class AppleNewsArticle(models.Model):
+    """A story as published to the outlet's Apple News channel: Apple's id for it and the
+    revision the next update must name (`api.apple_news_api`)."""
+
+    story = models.OneToOneField(
+        "articles.Article", on_delete=models.CASCADE, related_name="apple_news"
+    )
+    apple_id = models.CharField(max_length=64, blank=True)
+    revision = models.CharField(max_length=64, blank=True)
+    share_url = models.URLField(blank=True)
+    last_error = models.TextField(
+        blank=True, help_text="What Apple's API last answered, if not OK."
+    )
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Apple News article"
+
+    def __str__(self):
+        return f"{self.story_id} → {self.apple_id or 'not published'}"

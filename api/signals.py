@@ -1,4 +1,5 @@
-"""Stories' changes turned into webhook events (`api.webhooks.announce`), whoever makes them:
+"""Stories' changes turned into webhook events (`api.webhooks.announce`) and Apple News
+updates (`api.apple_news_api`), whoever makes them:
 the workflow, the admin, a bulk action or a script. (The importer's bulk inserts are not
 announced: new stories go into review and are announced when an editor publishes them.)"""
 
@@ -8,11 +9,17 @@ from django.utils import timezone
 from articles.models import Article, Correction
 from articles.signals import story_changed
 
-from . import webhooks
+from . import apple_news_api, webhooks
 from .models import Endpoint
 
 
 def _story_changed(sender, article, was_visible, visible, text, **kwargs):
+    if visible or was_visible:
+        apple_news_api.story_changed(article)
+    _announce(article, was_visible, visible, text)
+
+
+def _announce(article, was_visible, visible, text):
     if visible and not was_visible:
         webhooks.announce("story.published", article)
     elif was_visible and not visible:
@@ -22,13 +29,16 @@ def _story_changed(sender, article, was_visible, visible, text, **kwargs):
     now = timezone.now()
     if not visible and article.is_scheduled:  # it appears by itself at its time
         webhooks.announce("story.published", article, at=article.published_at)
+        apple_news_api.story_changed(article, at=article.published_at)
     if article.unpublish_at and article.unpublish_at > now and article.status == "published":
         webhooks.announce("story.withdrawn", article, at=article.unpublish_at)
+        apple_news_api.story_changed(article, at=article.unpublish_at)
 
 
 def _corrected(sender, instance, created=False, raw=False, **kwargs):
     if created and not raw:
         webhooks.announce("story.corrected", instance.article)
+        apple_news_api.story_changed(instance.article)
 
 
 def connect():

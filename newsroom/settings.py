@@ -343,6 +343,13 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # hours of failing deliveries switch an endpoint off (its admins are emailed).
 NEWSROOM_WEBHOOK_TIMEOUT = float(os.environ.get("NEWSROOM_WEBHOOK_TIMEOUT", "5"))
 NEWSROOM_WEBHOOK_DISABLE_AFTER = int(os.environ.get("NEWSROOM_WEBHOOK_DISABLE_AFTER", "24"))
+# Apple News (api.apple_news_api): the channel and its API key from News Publisher; unset, no
+# story is sent there.
+NEWSROOM_APPLE_NEWS_CHANNEL = os.environ.get("NEWSROOM_APPLE_NEWS_CHANNEL", "")
+NEWSROOM_APPLE_NEWS_KEY = os.environ.get("NEWSROOM_APPLE_NEWS_KEY", "")
+NEWSROOM_APPLE_NEWS_SECRET = os.environ.get("NEWSROOM_APPLE_NEWS_SECRET", "")
+NEWSROOM_APPLE_NEWS_API = os.environ.get("NEWSROOM_APPLE_NEWS_API") or "https://news-api.apple.com"
+NEWSROOM_APPLE_NEWS_TIMEOUT = float(os.environ.get("NEWSROOM_APPLE_NEWS_TIMEOUT", "10"))
 
 # Newsletters (see newsletters/ and .env.example).
 NEWSROOM_NEWSLETTER_FROM = os.environ.get(
