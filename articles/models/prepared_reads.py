@@ -8,6 +8,8 @@ import datetime
 from types import SimpleNamespace
 
 from django.apps import apps
+from django.core.paginator import Page, Paginator
+from django.db.models import Count
 
 from newsroom.prepared import PreparedQuery
 
@@ -135,3 +137,36 @@ def rail_rows(per_section: int, bylines: bool, exclude: list, now: datetime.date
             exclude=list,
         )
     return _RAILS[key](now=now, exclude=exclude)
+
+
+def _section_stories(section, now):
+    return _article().objects.published(now=now).in_section(section).for_listing()
+
+
+SECTION = PreparedQuery(
+    lambda slug: apps.get_model("articles", "Section").objects.filter(slug=slug)[:1], slug=str
+)
+
+
+def _section_count(section, now):
+    """One row, grouped by the one section (none when it has no story): its stories' count."""
+    rows = _section_stories(section, now).order_by().values("section_id")
+    return rows.annotate(stories=Count("pk")).values_list("stories", flat=True)
+
+
+SECTION_COUNT = PreparedQuery(_section_count, section=int, now=datetime.datetime)
+_SECTION_FIRST: dict[int, PreparedQuery] = {}
+
+
+def section_first_page(section, size: int, now: datetime.datetime) -> Page:
+    """Page 1 of a section's stories as cards (`Paginator(...).page(1)`'s), in two prepared
+    queries and the bylines' one."""
+    if size not in _SECTION_FIRST:
+        _SECTION_FIRST[size] = PreparedQuery(
+            lambda section, now: _section_stories(section, now)[:size],
+            section=int,
+            now=datetime.datetime,
+        )
+    paginator = Paginator(_section_stories(section.pk, now), size, allow_empty_first_page=True)
+    paginator.count = sum(SECTION_COUNT(section=section.pk, now=now))  # what it would count
+    return Page(_SECTION_FIRST[size](section=section.pk, now=now), 1, paginator)
