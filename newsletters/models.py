@@ -53,8 +53,8 @@ class Newsletter(models.Model):
 
     class Digest(models.TextChoices):
         OFF = "", "No daily digest"
-        REVIEW = "review", "Made each day for an editor to review and send"
-        UNATTENDED = "unattended", "Made and sent each day unattended"
+        REVIEW = "review", "A draft each day, for an editor to send"
+        UNATTENDED = "unattended", "Sent each day unattended"
 
     digest = models.CharField(
         "daily digest",
@@ -62,7 +62,7 @@ class Newsletter(models.Model):
         choices=Digest.choices,
         default=Digest.OFF,
         blank=True,
-        help_text="An edition of the day's most read stories (`manage.py make_digests`).",
+        help_text="An edition of the day's most read stories, made at the digest time.",
     )
     digest_at = models.TimeField(
         "digest time",

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='newsletter',
             name='digest',
-            field=models.CharField(blank=True, choices=[('', 'No daily digest'), ('review', 'Made each day for an editor to review and send'), ('unattended', 'Made and sent each day unattended')], default='', help_text="An edition of the day's most read stories (`manage.py make_digests`).", max_length=20, verbose_name='daily digest'),
+            field=models.CharField(blank=True, choices=[('', 'No daily digest'), ('review', 'A draft each day, for an editor to send'), ('unattended', 'Sent each day unattended')], default='', help_text="An edition of the day's most read stories, made at the digest time.", max_length=20, verbose_name='daily digest'),
         ),
         migrations.AddField(
             model_name='newsletter',
