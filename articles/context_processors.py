@@ -1,32 +1,24 @@
 """Template context every public page shares: the section navigation and the breaking-news
-banner."""
+banner, both read from the cache in one round trip when a page first asks for either."""
 
 from django.utils.functional import SimpleLazyObject
 
-from newsroom.cache import kept_until_any_change, tag_response
+from newsroom.cache import tag_response
+from newsroom.fragments import Kept, kept_together
 
 from . import surrogates
 from .models import Article, Section
 
-NAVIGATION_KEY = "navigation"
+# The entries' names say their shape: a new shape takes a new name, so a deploy never reads
+# the old one's entries.
+NAVIGATION_KEY = "navigation:v2"
 BANNER_KEY = "breaking-banner"
 BANNER_STORIES = 3
 
 
 def navigation(request):
     # Lazy: made once, only for templates that show the navigation.
-    return {"nav_sections": SimpleLazyObject(_sections)}
-
-
-def _sections() -> list[Section]:
-    """The sections in navigation order, names and slugs only, from the cache until a section
-    changes (every change to one purges `all`): a query less on every page."""
-    rows = kept_until_any_change(NAVIGATION_KEY, _section_rows)
-    return [Section(name=name, slug=slug) for name, slug in rows]
-
-
-def _section_rows() -> list[tuple[str, str]]:
-    return list(Section.objects.order_by("order", "name").values_list("name", "slug"))
+    return {"nav_sections": SimpleLazyObject(lambda: _chrome(request)[0])}
 
 
 def breaking_news(request):
@@ -34,12 +26,32 @@ def breaking_news(request):
     return {"breaking_news": SimpleLazyObject(lambda: _banner(request))}
 
 
+def _chrome(request) -> tuple[list, list]:
+    """The navigation's (name, slug, address) of each section, in navigation order, kept until
+    a section changes (every change to one purges `all`), and the banner's (headline, address)
+    of the newest breaking stories, kept until it changes (`surrogates.BREAKING`: flagged,
+    unflagged, withdrawn, renamed, moved) or runs out. Read together, once a request."""
+    found = getattr(request, "_newsroom_chrome", None)
+    if found is None:
+        found = kept_together(
+            [
+                Kept(NAVIGATION_KEY, _section_rows),
+                Kept(BANNER_KEY, _banner_rows, keys=(surrogates.BREAKING,)),
+            ]
+        )
+        request._newsroom_chrome = found
+    return found
+
+
 def _banner(request) -> list[tuple[str, str]]:
-    """(headline, address) of the newest breaking stories, newest first, from the cache until
-    the banner changes (`surrogates.BREAKING`: flagged, unflagged, withdrawn, renamed, moved) or
-    runs out; the page showing it carries that key."""
+    """The banner's stories; the page showing it carries its key."""
     tag_response(request, {surrogates.BREAKING})
-    return kept_until_any_change(BANNER_KEY, _banner_rows, keys=[surrogates.BREAKING])
+    return _chrome(request)[1]
+
+
+def _section_rows() -> list[tuple[str, str, str]]:
+    sections = Section.objects.order_by("order", "name").only("name", "slug")
+    return [(section.name, section.slug, section.get_absolute_url()) for section in sections]
 
 
 def _banner_rows() -> list[tuple[str, str]]:

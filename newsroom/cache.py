@@ -37,7 +37,7 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -120,28 +120,6 @@ def _add_many(data: dict, *, timeout: int) -> None:
         return
     for key, value in data.items():
         cache.add(key, value, timeout=timeout)
-
-
-def kept_until_any_change(name: str, make: Callable[[], object], *, keys: Iterable[str] = ()):
-    """`make()`, kept in the cache under `name` until the next purge of `all` or of `keys`, and
-    never past the next change touching `keys` that nobody saves (for what every page shows:
-    the navigation, the breaking-news banner). One round trip while kept."""
-    keys = (ALL, *keys)
-    names = [KEY_VERSION.format(key=key) for key in keys]
-    found = cache.get_many([name, *names])
-    versions = [found.get(version_name) for version_name in names]
-    kept = found.get(name)
-    if kept is not None and None not in versions and kept[0] == versions:
-        return kept[1]
-    if None in versions:
-        current = _versions(keys)[1]
-        versions = [current.get(version_name) for version_name in names]
-    value = make()  # after reading the versions: a purge meanwhile leaves this copy stale
-    until = seconds_until_next_change(keys[1:]) if len(keys) > 1 else None
-    timeout = KEY_VERSION_SECONDS if until is None else min(KEY_VERSION_SECONDS, until)
-    if timeout > 0:
-        cache.set(name, (versions, value), timeout=timeout)
-    return value
 
 
 def _load(key: str) -> tuple[dict | None, bool, object]:

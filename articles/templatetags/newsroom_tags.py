@@ -8,7 +8,7 @@ from django import template
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils.dates import MONTHS_3
-from django.utils.html import _json_script_escapes, format_html
+from django.utils.html import _json_script_escapes, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
@@ -91,6 +91,15 @@ def byline(authors) -> str:
     ]
     names = links[0] if len(links) == 1 else ", ".join(links[:-1]) + " and " + links[-1]
     return mark_safe(f'<span class="byline">By {names}</span>')
+
+
+@register.simple_tag
+def section_nav(sections, current="") -> str:
+    """The navigation's items: a link to each of `sections` ((name, slug, address), from
+    `articles.context_processors`), the one whose slug is `current` marked as the page's."""
+    here = mark_safe('aria-current="page" ')
+    items = ((here if slug == current else "", url, name) for name, slug, url in sections)
+    return format_html_join("", '<li><a {}href="{}">{}</a></li>', items)
 
 
 @register.simple_tag

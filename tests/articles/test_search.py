@@ -318,8 +318,35 @@ def test_the_simple_fallback_treats_or_as_either():
     assert set(_simple(SearchTerms("zebra or giraffe stripes"))) == {zebra}
 
 
-def test_a_stray_highlight_marker_in_the_text_cannot_leave_a_mark_open():
-    snippet = "a \x02match\x03 then a stray \x02 and \x02another\x03 and \x03"
-    assert search.highlight(snippet) == (
-        "a <mark>match</mark> then a stray  and <mark>another</mark> and "
-    )
+STEM = __import__("snowballstemmer").stemmer("english").stemWord
+
+
+def marks_of(snippet: str) -> list[str]:
+    fragment = lxml.html.fragment_fromstring(snippet, create_parent="p")
+    assert {element.tag for element in fragment.iterdescendants()} <= {"mark"}
+    return [mark.text for mark in fragment.iterfind("mark")]
+
+
+def test_a_snippet_marks_every_form_of_a_matched_word_and_no_other():
+    text = "Councils met. The council's police and a Councillor spoke of policy and policing."
+    snippet = search.stemmed_snippet(text, frozenset({"council", "polic"}), STEM)
+    # "policy" stems to "polici", "councillor" to itself: neither is what was searched for.
+    assert marks_of(snippet) == ["Councils", "council", "police", "policing"]
+
+
+def test_a_snippet_is_escaped_text_around_the_first_matches_in_two_fragments_at_most():
+    filler = " ".join(f"word{n}" for n in range(60))
+    text = f"Start {filler} <b>zebra</b> & one. {filler} zebra two. {filler} zebra three."
+    snippet = search.stemmed_snippet(text, frozenset({"zebra"}), STEM)
+    assert marks_of(snippet) == ["zebra", "zebra"]  # the third is past the two fragments
+    assert snippet.startswith("… ") and snippet.endswith(" …") and snippet.count(" … ") == 1
+    assert "&lt;b&gt;<mark>zebra</mark>&lt;/b&gt; &amp; one." in snippet
+    assert "word52 word53" in snippet and "word51 " not in snippet and "Start" not in snippet
+
+
+def test_a_snippet_of_a_story_matched_by_its_headline_is_its_first_words():
+    text = "<i>Nothing</i> here " + "matches " * 40
+    snippet = search.stemmed_snippet(text, frozenset({"zebra"}), STEM)
+    assert snippet.startswith("&lt;i&gt;Nothing&lt;/i&gt; here matches") and snippet.endswith("…")
+    assert len(snippet.split()) == 31 and marks_of(snippet) == []
+    assert search.stemmed_snippet("Short.", frozenset(), STEM) == "Short."

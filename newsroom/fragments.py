@@ -1,0 +1,55 @@
+"""What many pages share, kept rendered or loaded in the cache under the same surrogate keys as
+the pages (`newsroom.cache`): the navigation, the breaking-news banner.
+
+An entry is kept with the versions its keys had when it was made, and is good while they are
+still the current ones, so a purge of any of its keys (or of `all`) makes it afresh; like a
+page, it never outlives the next change touching its keys that nobody saves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from .cache import ALL, KEY_VERSION, KEY_VERSION_SECONDS, _versions, seconds_until_next_change
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What `kept_together` keeps: `make()` under `name`, purged with `all` and `keys`."""
+
+    name: str
+    make: Callable[[], object]
+    keys: tuple[str, ...] = ()
+
+
+def kept_until_any_change(name: str, make: Callable[[], object], *, keys: Iterable[str] = ()):
+    """`make()`, kept in the cache under `name` until the next purge of `all` or of `keys`, and
+    never past the next change touching `keys` that nobody saves (for what every page shows:
+    the navigation, the breaking-news banner). One round trip while kept."""
+    return kept_together([Kept(name, make, tuple(keys))])[0]
+
+
+def kept_together(items: list[Kept]) -> list:
+    """The values of `items` (see `kept_until_any_change`), all read in one round trip while
+    they are kept; each one made afresh is stored as it was before."""
+    wanted = [[KEY_VERSION.format(key=key) for key in (ALL, *item.keys)] for item in items]
+    found = cache.get_many([*(item.name for item in items), *{n for ns in wanted for n in ns}])
+    values = []
+    for item, names in zip(items, wanted, strict=True):
+        versions = [found.get(version_name) for version_name in names]
+        kept = found.get(item.name)
+        if kept is not None and None not in versions and kept[0] == versions:
+            values.append(kept[1])
+            continue
+        if None in versions:
+            current = _versions((ALL, *item.keys))[1]
+            versions = [current.get(version_name) for version_name in names]
+        value = item.make()  # after reading the versions: a purge meanwhile leaves it stale
+        until = seconds_until_next_change(item.keys) if item.keys else None
+        timeout = KEY_VERSION_SECONDS if until is None else min(KEY_VERSION_SECONDS, until)
+        if timeout > 0:
+            cache.set(item.name, (versions, value), timeout=timeout)
+        values.append(value)
+    return values
