@@ -12,7 +12,7 @@ from taggit.models import Tag
 from accounts.models import Author
 from newsroom.cache import public_page, set_last_modified, tag_response
 
-from . import body, live_views, search, surrogates
+from . import body, cards, live_views, search, surrogates
 from .models import (
     Article,
     Correction,
@@ -28,6 +28,7 @@ LATEST_ON_HOME = 12
 PER_SECTION_RAIL = 4
 PER_PAGE = 20
 RELATED_FALLBACK = surrogates.RELATED_RAIL
+LATEST_CARD, RAIL_CARD = cards.Style(), cards.Style(compact=True)  # as home.html shows them
 
 
 @public_page
@@ -42,19 +43,25 @@ def home(request):
         now=now,
         bylines=False,
     )
-    cards = [lead, *latest, *(story for _, rail in rails for story in rail)]
-    with_bylines(cards)  # one query for every card's
+    shown = [(story, LATEST_CARD) for story in latest]
+    shown += [(story, RAIL_CARD) for _, rail in rails for story in rail]
+    with_bylines([lead, *cards.prepare(request, shown)])  # one query for those to render
     context = {"lead": lead, "latest": latest, "rails": rails}
     response = render(request, "articles/home.html", context)
-    tag_response(response, surrogates.of_cards(cards) | {surrogates.HOME})
+    tag_response(response, cards.keys(request) | surrogates.of_cards([lead]) | {surrogates.HOME})
+    cards.keep(request)
     newest = max((_changed_at(s) for s in [lead, *latest] if s), default=None)
     return set_last_modified(response, newest)
 
 
 def _listing_page(request, stories, template, context, keys, *, page=None):
+    """A page of `stories` (loaded `for_listing(bylines=False)`) as cards, the first eager."""
     page = page or Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
+    shown = [(story, cards.Style(heading_level=2, eager=n == 0)) for n, story in enumerate(page)]
+    with_bylines(cards.prepare(request, shown))
     response = render(request, template, {**context, "page": page})
-    tag_response(response, surrogates.of_cards(page) | set(keys))
+    tag_response(response, cards.keys(request) | set(keys))
+    cards.keep(request)
     return set_last_modified(response, max((_changed_at(s) for s in page), default=None))
 
 
@@ -70,7 +77,7 @@ def section_detail(request, section):
     if not found:
         raise Http404("No such section")
     section, now = found[0], timezone.now()
-    stories = Article.objects.published(now=now).in_section(section).for_listing()
+    stories = Article.objects.published(now=now).in_section(section).for_listing(bylines=False)
     first = request.GET.get("page", "1") == "1"  # most readers: its SQL made once
     return _listing_page(
         request,
@@ -85,7 +92,7 @@ def section_detail(request, section):
 @public_page
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    stories = Article.objects.published().tagged(slug).for_listing()
+    stories = Article.objects.published().tagged(slug).for_listing(bylines=False)
     keys = [surrogates.tag(tag.pk), surrogates.tag_listing(tag.pk)]
     return _listing_page(request, stories, "articles/tag_detail.html", {"tag": tag}, keys)
 
@@ -93,7 +100,7 @@ def tag_detail(request, slug):
 @public_page
 def author_detail(request, slug):
     author = get_object_or_404(Author, slug=slug)
-    stories = Article.objects.published().by_author(author).for_listing()
+    stories = Article.objects.published().by_author(author).for_listing(bylines=False)
     keys = [surrogates.author(author.pk), surrogates.author_listing(author.pk)]
     context = {"author": author}
     return _listing_page(request, stories, "articles/author_detail.html", context, keys)
@@ -105,7 +112,7 @@ def archive(request, year, month, day=None):
         first, start, end = archive_range(year, month, day)
     except ValueError:
         raise Http404("No such date") from None
-    stories = Article.objects.published_between(start, end).for_listing()
+    stories = Article.objects.published_between(start, end).for_listing(bylines=False)
     context = {"first": first, "day": day, "month_only": day is None}
     key = surrogates.month(first) if day is None else surrogates.day(start)
     return _listing_page(request, stories, "articles/archive.html", context, [key])

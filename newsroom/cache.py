@@ -249,11 +249,12 @@ def upcoming_changes() -> list[tuple[float, frozenset[str]]]:
     return [event for event in cached if event[0] > now]
 
 
-def seconds_until_next_change(keys: Iterable[str]) -> int | None:
-    """Seconds until the next change, among those that nobody saves, touching any of `keys`."""
+def seconds_until_next_change(keys: Iterable[str], upcoming: list | None = None) -> int | None:
+    """Seconds until the next change, among those that nobody saves (`upcoming`, when read
+    already), touching any of `keys`."""
     keys = set(keys) | {ALL}
     now = time.time()
-    for moment, touched in upcoming_changes():
+    for moment, touched in upcoming_changes() if upcoming is None else upcoming:
         if ALL in touched or keys & touched:
             return max(0, int(moment - now))
     return None
@@ -340,6 +341,7 @@ class PublicPageCacheMiddleware:
         entry, fresh, counter = _load(key)
         if fresh:
             return self._replay(entry)
+        request.purge_counter = counter  # what fragments made for this page are kept against
         if entry is None:  # never cached, or run out: nobody is waiting on it
             response = self.get_response(request)
             self._store(key, response, counter)

@@ -125,6 +125,27 @@ return {counter, fresh * marked, page}
 """
 
 
+# KEYS: entries kept as pages are. Returns, for each, the entry when it was stored under
+# versions and each is still its key's current one, else '' (a Lua array cannot hold nil).
+GET_FRESH_SCRIPT = """
+local out = {}
+for k = 1, #KEYS do
+  local fields = redis.call('HGETALL', KEYS[k])
+  local page, fresh, marked = '', 1, 0
+  for i = 1, #fields, 2 do
+    if fields[i] == '_page' then
+      page = fields[i + 1]
+    else
+      marked = 1
+      if fresh == 1 and redis.call('GET', fields[i]) ~= fields[i + 1] then fresh = 0 end
+    end
+  end
+  out[k] = (fresh == 1 and marked == 1) and page or ''
+end
+return out
+"""
+
+
 class ReusingRedisCacheClient(RedisCacheClient):
     """Django's client, keeping one redis-py client per server: Django makes a new one for every
     call, and making one (it sets up its table of reply parsers) cost more CPU than a call."""
@@ -159,12 +180,23 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return self._serializer.loads(reply[2]), bool(reply[1]), counter_value
 
     def set_page(self, key: str, page, versions: dict[str, int], timeout) -> None:
-        mapping = {PAGE_FIELD: self._serializer.dumps(page), **versions}
-        pipeline = self.get_client(key, write=True).pipeline(transaction=True)
-        pipeline.delete(key)
-        pipeline.hset(key, mapping=mapping)
-        pipeline.expire(key, timeout)
+        self.set_pages([(key, page, versions, timeout)])
+
+    def set_pages(self, items: list[tuple[str, object, dict[str, int], int]]) -> None:
+        pipeline = self.get_client(write=True).pipeline(transaction=True)
+        for key, page, versions, timeout in items:
+            pipeline.delete(key)
+            pipeline.hset(key, mapping={PAGE_FIELD: self._serializer.dumps(page), **versions})
+            pipeline.expire(key, timeout)
         pipeline.execute()
+
+    def get_fresh_many(self, keys: list[str]) -> list:
+        client = self.get_client()
+        script = self.__dict__.get("_get_fresh")
+        if script is None:
+            script = self._get_fresh = client.register_script(GET_FRESH_SCRIPT)
+        return [self._serializer.loads(found) if found else None
+                for found in script(keys=keys, client=client)]  # fmt: skip
 
 
 class ResilientRedisCache(RedisCache):
@@ -206,6 +238,23 @@ class ResilientRedisCache(RedisCache):
         page (None if there is none), whether every version it was stored under is still its
         key's current one, and the cache key `counter`'s value now."""
         return self._cache.get_page(self.make_and_validate_key(key), self.make_key(counter))
+
+    @_soft(lambda names: {})
+    def get_fresh_many(self, names: list[str]) -> dict:
+        """Of the entries kept under `names` (by `set_pages`), the fresh ones by name, in one
+        round trip: those whose every version is still its key's current one."""
+        keys = [self.make_and_validate_key(name) for name in names]
+        found = self._cache.get_fresh_many(keys) if keys else []
+        return {name: entry for name, entry in zip(names, found, strict=True) if entry is not None}
+
+    @_soft(_none)
+    def set_pages(self, items: list[tuple[str, object, dict[str, int], int]]) -> None:
+        """`set_page` for each (name, entry, versions, timeout) of `items`, in one round trip."""
+        self._cache.set_pages([
+            (self.make_and_validate_key(name), entry,
+             {self.make_key(key): version for key, version in versions.items()}, timeout)
+            for name, entry, versions, timeout in items
+        ])  # fmt: skip
 
     @_soft(_none)
     def set_page(self, key: str, page, versions: dict[str, int], timeout: int) -> None:

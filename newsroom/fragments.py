@@ -1,5 +1,5 @@
 """What many pages share, kept rendered or loaded in the cache under the same surrogate keys as
-the pages (`newsroom.cache`): the navigation, the breaking-news banner.
+the pages (`newsroom.cache`): the navigation, the breaking-news banner, story cards.
 
 An entry is kept with the versions its keys had when it was made, and is good while they are
 still the current ones, so a purge of any of its keys (or of `all`) makes it afresh; like a
@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from .cache import ALL, KEY_VERSION, KEY_VERSION_SECONDS, _versions, seconds_until_next_change
+from .cache import (
+    ALL,
+    KEY_VERSION,
+    KEY_VERSION_SECONDS,
+    _versions,
+    seconds_until_next_change,
+    upcoming_changes,
+)
+
+UNKNOWN = object()  # no purge counter was read before the fragments' content: keep none
 
 
 @dataclass(frozen=True)
@@ -53,3 +62,44 @@ def kept_together(items: list[Kept]) -> list:
             cache.set(item.name, (versions, value), timeout=timeout)
         values.append(value)
     return values
+
+
+def fresh_many(names: list[str]) -> dict[str, object]:
+    """Of the values kept under `names` (by `keep_many`), those still fresh, by name: one round
+    trip on Redis, two elsewhere."""
+    if not names:
+        return {}
+    if hasattr(cache, "get_fresh_many"):
+        return cache.get_fresh_many(names)
+    found = cache.get_many(names)
+    wanted = list({name for entry in found.values() for name in entry["versions"]})
+    current = cache.get_many(wanted) if wanted else {}
+    return {
+        name: entry["value"]
+        for name, entry in found.items()
+        if all(current.get(key) == version for key, version in entry["versions"].items())
+    }
+
+
+def keep_many(entries: dict[str, tuple[object, set[str]]], *, counter=UNKNOWN) -> None:
+    """Keep each (value, keys) of `entries` under its name, fresh until a purge of one of its
+    keys or `all`, and never past the next change touching them that nobody saves. `counter`:
+    the purge counter read before what the values show was read (`request.purge_counter`);
+    if a purge went out since, or it is not known, nothing is kept (it could be stale)."""
+    if not entries or counter is UNKNOWN:
+        return
+    counter_now, versions = _versions({ALL}.union(*(keys for _, keys in entries.values())))
+    if counter_now != counter:
+        return
+    upcoming, items = upcoming_changes(), []
+    for name, (value, keys) in entries.items():
+        until = seconds_until_next_change(keys, upcoming)
+        timeout = KEY_VERSION_SECONDS if until is None else min(KEY_VERSION_SECONDS, until)
+        mine = {n: versions.get(n) for n in {KEY_VERSION.format(key=key) for key in {ALL, *keys}}}
+        if timeout > 0 and None not in mine.values():
+            items.append((name, value, mine, timeout))
+    if hasattr(cache, "set_pages"):
+        cache.set_pages(items)
+        return
+    for name, value, kept_versions, timeout in items:
+        cache.set(name, {"value": value, "versions": kept_versions}, timeout=timeout)

@@ -140,6 +140,38 @@ def reads_redis():
                 client.delete(*keys)
 
 
+@pytest.fixture
+def redis_default_cache():
+    """The default cache pointed at Redis (REDIS_URL) under a prefix of this test's own, as
+    production's backend; only keys with that prefix are removed afterwards (the database
+    may be shared). The prefix."""
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    if not (url := os.environ.get("REDIS_URL")):
+        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
+    prefix = f"test-page-cache-{uuid.uuid4().hex}"
+    backend = "newsroom.cache_backends.ResilientRedisCache"
+    caches = {"default": {"BACKEND": backend, "LOCATION": url, "KEY_PREFIX": prefix}}
+    with override_settings(CACHES=caches):
+        client = cache._cache.get_client(write=True)
+        try:
+            yield prefix
+        finally:
+            keys = list(client.scan_iter(match=f"{prefix}:*"))
+            if keys:
+                client.delete(*keys)
+            assert not list(client.scan_iter(match=f"{prefix}:*"))
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def any_cache(request):
+    """The cache on each backend the site runs on: the local memory cache and Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_default_cache")
+    return request.param
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Locally a test may skip when a component (PostgreSQL, Redis, Chromium) is missing, with
     its reason shown by -ra. In CI every component is there, so a skip is a failure."""

@@ -233,7 +233,12 @@ class Article(models.Model):
         ordering = ["-published_at", "-pk"]
         indexes = [
             models.Index(fields=["status", "-published_at"], name="article_visible_idx"),
-            models.Index(fields=["section", "status", "-published_at"], name="article_section_idx"),
+            # With `unpublish_at`, a section's story count reads only the index (on PostgreSQL).
+            models.Index(
+                fields=["section", "status", "-published_at"],
+                include=["unpublish_at"],
+                name="article_section_idx",
+            ),
             # The home page's lead and breaking banner: a few rows each, which without these
             # were found by reading most published stories (5 and 11 ms at 10,000 stories).
             models.Index(

@@ -140,7 +140,7 @@ def rail_rows(per_section: int, bylines: bool, exclude: list, now: datetime.date
 
 
 def _section_stories(section, now):
-    return _article().objects.published(now=now).in_section(section).for_listing()
+    return _article().objects.published(now=now).in_section(section).for_listing(bylines=False)
 
 
 SECTION = PreparedQuery(
@@ -151,7 +151,7 @@ SECTION = PreparedQuery(
 def _section_count(section, now):
     """One row, grouped by the one section (none when it has no story): its stories' count."""
     rows = _section_stories(section, now).order_by().values("section_id")
-    return rows.annotate(stories=Count("pk")).values_list("stories", flat=True)
+    return rows.annotate(stories=Count("*")).values_list("stories", flat=True)
 
 
 SECTION_COUNT = PreparedQuery(_section_count, section=int, now=datetime.datetime)
@@ -159,8 +159,8 @@ _SECTION_FIRST: dict[int, PreparedQuery] = {}
 
 
 def section_first_page(section, size: int, now: datetime.datetime) -> Page:
-    """Page 1 of a section's stories as cards (`Paginator(...).page(1)`'s), in two prepared
-    queries and the bylines' one."""
+    """Page 1 of a section's stories as cards without bylines (`Paginator(...).page(1)`'s), in
+    two prepared queries."""
     if size not in _SECTION_FIRST:
         _SECTION_FIRST[size] = PreparedQuery(
             lambda section, now: _section_stories(section, now)[:size],

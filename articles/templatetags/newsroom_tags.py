@@ -16,7 +16,7 @@ from articles.models.choices import language_tag, news_language
 from newsroom.text import one_line
 from pictures.templatetags.pictures_tags import card_picture
 
-from .. import structured_data
+from .. import cards, structured_data
 
 register = template.Library()
 LIVE_BADGE = mark_safe('<span class="badge-live">Live</span> ')  # a live blog's, while live
@@ -109,11 +109,21 @@ def absolute_static(path: str) -> str:
     return url if url.startswith(("http://", "https://")) else f"{settings.SITE_URL}{url}"
 
 
-@register.simple_tag
-def story_card(article, *, heading_level=3, snippet="", eager=False, compact=False) -> str:
+@register.simple_tag(takes_context=True)
+def story_card(context, article, *, heading_level=3, snippet="", eager=False, compact=False):
     """A story's card: its picture (`card_picture`), section, headline as a link (an `<h2>` or,
     by default, an `<h3>`), `snippet` (safe HTML) if any and, unless `compact`, byline and
-    time. `eager`: the page's first picture. Expects the story loaded `for_listing()`."""
+    time. `eager`: the page's first picture. Expects the story loaded `for_listing()`; kept in
+    the cache when the view prepared it (`articles.cards`), unless it has a snippet."""
+    options = {"heading_level": heading_level, "eager": eager, "compact": compact}
+    if snippet:
+        return _story_card(article, snippet=snippet, **options)
+    style = cards.Style(**options)
+    request = getattr(context, "request", None)  # kept by an include's `only`, unlike its variable
+    return cards.card(request, article, style, lambda: _story_card(article, **options))
+
+
+def _story_card(article, *, heading_level, eager, compact, snippet="") -> str:
     classes = "card" + (" card--compact" if compact else "")
     classes += " card--breaking" if article.is_breaking else ""
     section = article.section

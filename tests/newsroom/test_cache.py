@@ -4,7 +4,6 @@ change to what readers may see empties it, on the local memory cache and on Redi
 import os
 import socket
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -425,23 +424,8 @@ REDIS_URL = os.environ.get("REDIS_URL")
 
 
 @pytest.fixture
-def redis_cache():
-    """The default cache pointed at Redis under a prefix of this test's own; only keys with
-    that prefix are removed afterwards (the database may be shared)."""
-    if not REDIS_URL:
-        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
-    prefix = f"test-page-cache-{uuid.uuid4().hex}"
-    backend = "newsroom.cache_backends.ResilientRedisCache"  # what production uses
-    caches = {"default": {"BACKEND": backend, "LOCATION": REDIS_URL, "KEY_PREFIX": prefix}}
-    with override_settings(CACHES=caches):
-        client = cache._cache.get_client(write=True)
-        try:
-            yield prefix
-        finally:
-            keys = list(client.scan_iter(match=f"{prefix}:*"))
-            if keys:
-                client.delete(*keys)
-            assert not list(client.scan_iter(match=f"{prefix}:*"))
+def redis_cache(redis_default_cache):
+    return redis_default_cache
 
 
 @pytest.mark.parametrize("change_name", CHANGES)
@@ -579,14 +563,6 @@ def test_a_purge_of_other_keys_leaves_the_page_cached(monkeypatch):
     assert middleware(RequestFactory().get("/story/"))["X-Page-Cache"] == "hit"
     page_cache.purge_now({"a1"})
     assert not middleware(RequestFactory().get("/story/")).has_header("X-Page-Cache")
-
-
-@pytest.fixture(params=["locmem", "redis"])
-def any_cache(request):
-    """The page cache on each backend it runs on: the local memory cache and Redis."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_cache")
-    return request.param
 
 
 def test_a_page_made_while_its_story_is_saved_again_is_not_kept_as_fresh(any_cache, monkeypatch):

@@ -1,0 +1,102 @@
+"""Story cards kept rendered in the cache (`articles.cards`): a listing made afresh renders, and
+loads the bylines of, only the cards not kept, gives the same markup and surrogate keys as
+when it rendered them all, and shows a card's change (headline, byline, picture) at once."""
+
+import lxml.html
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tests.accounts.factories import AuthorFactory
+from tests.articles.factories import ArticleFactory
+
+pytestmark = pytest.mark.django_db
+
+PAGES = {
+    "home": lambda story: "/",
+    "section": lambda story: story.section.get_absolute_url(),
+    "tag": lambda story: reverse("articles:tag", args=["gulls"]),
+    "author": lambda story: story.authors.get().get_absolute_url(),
+}
+
+
+def made(client, url: str, bust: int):
+    """A fresh copy of the page at `url` (a query string never asked for: a page-cache miss):
+    the response, its cards' markup, and the SQL it ran."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, {"v": bust})
+    assert response.status_code == 200 and "X-Page-Cache" not in response
+    page = lxml.html.document_fromstring(response.content.decode())
+    cards = [lxml.html.tostring(card) for card in page.xpath('//article[contains(@class, "card")]')]
+    return response, cards, [query["sql"] for query in captured]
+
+
+def byline_queries(sql: list[str]) -> list[str]:
+    """The queries loading stories' bylines (not the author page's own author)."""
+    return [query for query in sql if '"articles_article_authors"."article_id" IN' in query]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_listing_made_again_shows_its_kept_cards_without_rendering_them(any_cache, client, page):
+    author = AuthorFactory(name="Maggie Thornbury")
+    stories = [ArticleFactory(authors=[author], tags=["gulls"], with_hero=n % 2) for n in range(5)]
+    url = PAGES[page](stories[0])
+    client.get(reverse("articles:corrections"))  # what every page shows, kept: not counted
+    first, cards, sql = made(client, url, 1)
+    again, cards_again, sql_again = made(client, url, 2)
+    assert len(cards) >= 4 and cards_again == cards
+    header = settings.NEWSROOM_SURROGATE_KEY_HEADER
+    assert again[header] == first[header] and f"p{author.pk}" in again[header].split()
+    assert len(sql_again) == len(sql) - (page != "home")
+    # The bylines of no kept card are loaded; the home page's lead is not a card.
+    lead = [story for story in stories if f"/{story.slug}/" in first.content.decode()][:1]
+    assert len(byline_queries(sql)) == 1
+    if page == "home":
+        (query,) = byline_queries(sql_again)
+        assert query.count(",") < byline_queries(sql)[0].count(",") and lead
+    else:
+        assert byline_queries(sql_again) == []
+
+
+def rename_story(story, author):
+    story.headline = "Gulls return the chips"
+    story.save()
+    return "Gulls return the chips", "Seagulls steal chips"
+
+
+def rename_author(story, author):
+    author.name = "Margaret Thornbury-Hale"
+    author.save()
+    return "Margaret Thornbury-Hale", "Maggie Thornbury"
+
+
+def describe_picture(story, author):
+    story.hero_image.alt_text = "A gull with a chip"
+    story.hero_image.save()
+    return 'alt="A gull with a chip"', 'alt="Seagull"'
+
+
+@pytest.mark.parametrize("change", [rename_story, rename_author, describe_picture])
+@pytest.mark.parametrize("page", ["section", "tag"])
+def test_a_kept_card_is_made_again_when_what_it_shows_changes(
+    any_cache, client, page, change, django_capture_on_commit_callbacks
+):
+    author = AuthorFactory(name="Maggie Thornbury")
+    story = ArticleFactory(headline="Seagulls steal chips", authors=[author], tags=["gulls"],
+                           with_hero=True)  # fmt: skip
+    story.hero_image.alt_text = "Seagull"
+    story.hero_image.save()
+    other = ArticleFactory(headline="Other news", authors=[AuthorFactory()], tags=["gulls"])
+    url = PAGES[page](story)
+    made(client, url, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        shown, gone = change(story, author)
+    _, cards, sql = made(client, url, 2)
+    text = b"".join(cards).decode()
+    assert shown in text and gone not in text
+    assert other.headline in text
+    # Only the changed story's card was made again (and its bylines loaded).
+    (query,) = byline_queries(sql)
+    assert str(story.pk) in query and str(other.pk) not in query.split("IN", 1)[1]
