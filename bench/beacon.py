@@ -26,12 +26,8 @@ NAME = "beacon"
 TITLE = "Reads beacon: POST /reads/ answered by nginx and counted into Redis by the collector"
 DATABASE_NAME, STORIES, CONNECTIONS, GOAL = "newsroom_bench_beacon", 2_000, 64, 5_000
 AGENT = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+ARGUMENTS = {"--beacon-rounds": (3, "Rounds (3)."), "--beacon-duration": (5, "Seconds a run (5).")}
 REFERRERS = ["https://www.google.com/", "https://t.co/x", "", "https://example.org/", "nl"]
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--beacon-rounds", type=int, default=3, help="Rounds (3).")
-    group.add_argument("--beacon-duration", type=int, default=5, help="Seconds a run (5).")
 
 
 def run(args) -> dict:

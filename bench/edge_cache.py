@@ -40,6 +40,8 @@ TITLE = "Varnish: a cached article against a static file, changes seen, a newsro
 DATABASE_NAME, STORIES, STATIC_COPY = "newsroom_bench_edge", 10_000, "bench/article-copy.html"
 STATIC, CACHED = "static file through nginx", "cached article through Varnish"
 GOALS = {"ratio": 0.50, "p99": 1.0, "hits": 0.97, "cpu": 5.0}
+ARGUMENTS = {"--edge-rounds": (2, "Cached-article runs (2)."),
+             "--edge-stories": (STORIES, "Stories (10,000).")}  # fmt: skip
 SECTIONS = ["news", "world", "politics", "science", "showbiz", "sport", "money"]
 TRIALS, POLL, MIX_SECONDS, WARM_SECONDS, SIZE_TOLERANCE = 60, 0.02, 40, 20, 0.02
 DRIVER = """
@@ -86,11 +88,6 @@ for line in sys.stdin:
         done = {"pk": entry.pk, "post_at": done[0]}
     print(json.dumps({"at": time.time()} | done), flush=True)
 """
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--edge-rounds", type=int, default=2, help="Cached-article runs (2).")
-    group.add_argument("--edge-stories", type=int, default=STORIES, help="Stories (10,000).")
 
 
 def run(args) -> dict:

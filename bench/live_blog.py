@@ -34,14 +34,13 @@ TITLE = "Live blog: 2,000 readers polling through Varnish while an entry is post
 DATABASE_NAME, STORIES = "newsroom_bench_live", 200
 GOALS = {"p99": 3.0, "origin": 5.0}
 POLL, PROBE, EVERY, WARM_SECONDS, TAIL_SECONDS = 10.0, 0.05, 5.0, 15.0, 15.0
+ARGUMENTS = {
+    "--live-readers": (2000, "Readers (2,000)."),
+    "--live-threads": (64, "Their connections (64)."),
+    "--live-posts": (15, "Entries posted (15)."),
+    "--live-entries": (500, "Entries before (500)."),
+}
 ENTRY = re.compile(rb'data-entry="(\d+)"')
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--live-readers", type=int, default=2000, help="Readers (2,000).")
-    group.add_argument("--live-threads", type=int, default=64, help="Their connections (64).")
-    group.add_argument("--live-posts", type=int, default=15, help="Entries posted (15).")
-    group.add_argument("--live-entries", type=int, default=500, help="Entries before (500).")
 
 
 def run(args) -> dict:

@@ -24,12 +24,9 @@ from bench.lib.servers import Gunicorn, hung_redis, site
 NAME = "redis_hang"
 TITLE = "Hung Redis: page latency with the cache's circuit breaker, without it, and with no cache"
 DATABASE_NAME, STORIES, GOAL_MS = "newsroom_bench_redis", 300, 50
+HELP = "Requests per page, no cache and breaker (default: 100; a tenth without it)."
+ARGUMENTS = {"--redis-requests": (100, HELP)}
 CASES = NO_CACHE, BREAKER, NO_BREAKER = "no cache", "hung Redis, breaker", "hung Redis, no breaker"
-
-
-def add_arguments(group) -> None:
-    help_text = "Requests per page, no cache and breaker (default: 100; a tenth without it)."
-    group.add_argument("--redis-requests", type=int, default=100, help=help_text)
 
 
 def run(args) -> dict:

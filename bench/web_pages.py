@@ -24,15 +24,12 @@ NAME = "web_pages"
 TITLE = "Reader's site: pages/s under gunicorn (2 sync workers) with the Redis page cache"
 DATABASE_NAME, STORIES, CONNECTIONS, BARE_SECONDS = "newsroom_bench_web", 10_000, 16, 2
 ROTATION = 2_000  # articles in the uncached article run (and as many others for its warm-up)
+ARGUMENTS = {"--web-rounds": (3, "Rounds of page types (3)."),
+             "--web-duration": (5, "Seconds of load a run (5).")}  # fmt: skip
 SEARCHES = ["police", "council bills", '"social media"', "Kremlin", "money -Russia"]
 GOALS = {"article, cached": 0.90, "article, uncached": 0.08}
 MAX_HITS_UNCACHED = 0.02  # a rotation that wraps around may hit; more means a wrong figure
 SAMPLES = 5  # plain requests before and after a cached run, all of which must be hits
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--web-rounds", type=int, default=3, help="Rounds of page types (3).")
-    group.add_argument("--web-duration", type=int, default=5, help="Seconds of load a run (5).")
 
 
 @dataclass(frozen=True)
