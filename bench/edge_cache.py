@@ -116,13 +116,12 @@ def edge_stack(web, mode: str):
     """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
     env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
     server = Gunicorn(env, web.scratch)
-    varnish = Varnish(web.scratch / f"varnish-{server.port}", backend=server.port)
+    varnish = Varnish(web.scratch, backend=server.port)
     env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
     server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
     worker = Worker(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
                     "--no-startup-delay")  # fmt: skip
-    roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
-    nginx = Nginx(web.scratch / f"nginx-{server.port}", upstream=server.port, **roots)
+    nginx = Nginx(web.scratch, upstream=server.port)
     # Varnish is up once /healthz answers through it.
     with server, varnish, worker, nginx, Driver(env, DRIVER) as editor:
         yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,

@@ -18,7 +18,7 @@ from urllib.parse import quote
 from bench.lib import BenchError, load, report
 from bench.lib.commands import query, visible_stories
 from bench.lib.load import check_load, fetch_ok, wrk
-from bench.lib.servers import Site, site
+from bench.lib.servers import REDIS_URL, Site, site
 
 NAME = "web_pages"
 TITLE = "Reader's site: pages/s under gunicorn (2 sync workers) with the Redis page cache"
@@ -46,12 +46,12 @@ class Target:
 def run(args) -> dict:
     with site(DATABASE_NAME, stories=STORIES, keep=True) as web:
         bare, *pages = targets(web.url)
-        slices = []
-        for number in range(1, args.web_rounds + 1):
-            for target in pages:
-                slices.append(_measure(web, bare, number, BARE_SECONDS))
-                slices.append(_measure(web, target, number, args.web_duration))
-        slices.append(_measure(web, bare, args.web_rounds, BARE_SECONDS))
+
+        def measure(target: Target, number: int) -> dict:
+            seconds = BARE_SECONDS if target is bare else args.web_duration
+            return _measure(web, target, number, seconds)
+
+        slices = load.alternate(measure, bare, pages, args.web_rounds)
     load.add_ratios(slices, bare.label, key="bare", cpu=_cpu_total)
     runs = [_summary(slices, target) for target in (bare, *pages)]
     ratios = {entry["run"]: entry["ratio_to_bare"] for entry in runs}
@@ -64,7 +64,7 @@ def run(args) -> dict:
     settings = {"stories": STORIES, "rounds": args.web_rounds, "duration_seconds": seconds}
     return {
         "command": f"{command} http://127.0.0.1:PORT/PATH (after a 1 s warm-up)",
-        "redis": web.redis_url, **web.described(), "settings": settings, "runs": runs,
+        "redis": REDIS_URL, **web.described(), "settings": settings, "runs": runs,
         "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 

@@ -19,7 +19,14 @@ from typing import Self
 import redis
 
 from . import MANAGE, PYTHON, ROOT, BenchError, report, seedgen
-from .commands import database_name, database_url, drop_database, fresh_database, manage, site_env
+from .commands import (
+    command_env,
+    database_name,
+    database_url,
+    drop_database,
+    fresh_database,
+    manage,
+)
 from .load import fetch, wrk_version
 
 MIME_TYPES, REDIS_URL = Path("/etc/nginx/mime.types"), "redis://127.0.0.1:6379/15"
@@ -95,20 +102,20 @@ class Gunicorn(_Server):
 
 
 class Nginx(_Server):
-    """Debian's nginx in the foreground, writing under `prefix`: the site configuration rendered
-    for this run inside the official nginx image's main one (less the access log)."""
+    """Debian's nginx in the foreground, writing under `scratch/nginx-UPSTREAM`, serving the
+    site's files from `scratch`: the site configuration rendered for this run inside the official
+    nginx image's main one (less the access log); beacons to UDP port `reads` (9, discard)."""
 
     name = "nginx"
 
-    def __init__(
-        self, prefix: Path, *, upstream: int, static_root: Path, media_root: Path, reads: int = 9
-    ):  # `reads`: the reads collector's UDP port (9, discard: none)
-        self.port, self.log_path = free_port(), prefix / "error.log"
+    def __init__(self, scratch: Path, *, upstream: int, reads: int = 9):
+        self.port, prefix = free_port(), scratch / f"nginx-{upstream}"
+        self.log_path = prefix / "error.log"
         (prefix / "tmp").mkdir(parents=True)
         (prefix / "newsroom.conf").write_text(render(
             "nginx/render.py", CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
-            LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
-            MEDIA_ROOT=str(media_root), PAGE_CACHE="newsroom_pages",
+            LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(scratch / "static"),
+            MEDIA_ROOT=str(scratch / "media"), PAGE_CACHE="newsroom_pages",
             READS_COLLECTOR=f"127.0.0.1:{reads}",
         ))  # fmt: skip
         temp = "client_body proxy fastcgi uwsgi scgi".split()
@@ -126,12 +133,13 @@ class Nginx(_Server):
 
 
 class Varnish(_Server):
-    """varnishd with deploy/varnish/newsroom.vcl before `backend`: purges on `purge_port`."""
+    """varnishd with deploy/varnish/newsroom.vcl before `backend`, under `scratch/varnish-BACKEND`:
+    purges on `purge_port`."""
 
     name = "varnish"
 
-    def __init__(self, prefix: Path, *, backend: int):
-        prefix.mkdir(parents=True)
+    def __init__(self, scratch: Path, *, backend: int):
+        (prefix := scratch / f"varnish-{backend}").mkdir()
         (prefix / "newsroom.vcl").write_text(render(
             "varnish/render.py", BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend),
             PURGERS="127.0.0.1", GRACE="1h", REFRESH_GRACE="10s",
@@ -236,8 +244,7 @@ class Site:
     scratch: Path  # a temporary directory: STATIC_ROOT, MEDIA_ROOT, logs
     facts: dict  # the result's "machine"
     stories: dict  # what the set-up made
-    redis_url: str
-    redis: object  # a client of it
+    redis: object  # a client of REDIS_URL
     prefix: str  # the run's cache keys: PREFIX:VERSION:KEY
     server: Gunicorn | None = None
 
@@ -255,7 +262,8 @@ class Site:
 @contextmanager
 def site(database: str, *, stories: int, serve=True, keep=False):
     """The site, untimed: `database` recreated with `stories` (`stories.make`), static files
-    collected, gunicorn serving it when `serve`; the database dropped unless `keep`."""
+    collected, gunicorn serving it when `serve`; the database dropped unless `keep`. Its
+    environment: the Redis page cache under the run's own key prefix, `bench.bench_settings`."""
     url, client = database_url(database), redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         redis_version = client.info()["redis_version"]
@@ -267,9 +275,13 @@ def site(database: str, *, stories: int, serve=True, keep=False):
         scratch = Path(scratch)
         scratch.chmod(0o755)  # nginx's workers run as `nobody` when started by root
         (scratch / "media").mkdir()
-        env = site_env(url, REDIS_URL, prefix)
-        env |= {"DJANGO_STATIC_ROOT": f"{scratch}/static", "DJANGO_MEDIA_ROOT": f"{scratch}/media"}
-        web = Site(url, env, scratch, {}, {}, REDIS_URL, client, prefix)
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = command_env(
+            url, REDIS_URL=REDIS_URL, NEWSROOM_CACHE_PREFIX=prefix, PYTHONPATH=path,
+            DJANGO_SETTINGS_MODULE="bench.bench_settings", DJANGO_STATIC_ROOT=f"{scratch}/static",
+            DJANGO_MEDIA_ROOT=f"{scratch}/media",
+        )  # fmt: skip
+        web = Site(url, env, scratch, {}, {}, client, prefix)
         try:
             fresh_database(url)
             web.facts, started = report.machine_facts(url, **versions), time.monotonic()
