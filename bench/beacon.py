@@ -46,15 +46,11 @@ def run(args) -> dict:
             targets = {"through nginx": (paths, nginx, collector),
                        "app's view": (paths, web.server, None),
                        "bare view": (["/bench/bare/"], web.server, None)}  # fmt: skip
-
-            def measure(label: str, number: int) -> dict:
-                return _measure(web, label, number, args.beacon_duration, *targets[label])
-
+            measure = partial(_measure, web, args.beacon_duration, targets)
             slices = load.alternate(measure, "bare view", list(targets)[:2], args.beacon_rounds)
             memory = _memory(web, len(ids))
     load.add_ratios(slices, "bare view", key="bare")
-    runs = [load.summarise(slices, label, key="bare") | _cpu(slices, label)
-            for label in ("through nginx", "app's view", "bare view")]  # fmt: skip
+    runs = [load.summarise(slices, label, key="bare") | _cpu(slices, label) for label in targets]
     runs[0]["redis_bytes_per_story"] = memory["bytes_per_story"]
     edge = runs[0]["requests_per_second"]
     goals = [report.goal(f"≥ {GOAL:,} beacons/s through nginx", GOAL, edge, "requests/s")]
@@ -87,7 +83,9 @@ def _await_counts(web, before: int, expected: int, send=None, timeout: float = 3
     raise BenchError(f"Redis counted {_counted(web) - before:,} of {expected:,} beacons")
 
 
-def _measure(web, label, number, seconds, paths, server, collector) -> dict:
+def _measure(web, seconds: int, targets: dict, label: str, number: int) -> dict:
+    """One wrk run of `targets[label]` (paths, server, collector), checked."""
+    paths, server, collector = targets[label]
     pids = [p.process.pid for p in (server, collector) if p]
     load_before, cpu_before = os.getloadavg()[0], [load.server_cpu(pid) for pid in pids]
     before, post = _counted(web), [AGENT] if label != "bare view" else []

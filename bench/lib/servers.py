@@ -19,14 +19,7 @@ from typing import Self
 import redis
 
 from . import MANAGE, PYTHON, ROOT, BenchError, report, seedgen
-from .commands import (
-    command_env,
-    database_name,
-    database_url,
-    drop_database,
-    fresh_database,
-    manage,
-)
+from .commands import command_env, database_url, drop_database, fresh_database, manage
 from .load import fetch, wrk_version
 
 MIME_TYPES, REDIS_URL = Path("/etc/nginx/mime.types"), "redis://127.0.0.1:6379/15"
@@ -96,9 +89,6 @@ class Gunicorn(_Server):
             "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
             "--max-requests", "0",
         ]  # fmt: skip
-
-    def log_count(self, text: str) -> int:
-        return self.tail(1_000_000).count(text)
 
 
 class Nginx(_Server):
@@ -175,27 +165,25 @@ class Worker(_Server):
         self.env, self.command = env, [PYTHON, MANAGE, *args]
 
 
-class Driver:
+@contextmanager
+def driver(env: dict, code: str):
     """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
-    a line of JSON; leaving its `with` closes its input and waits for it."""
+    a line of JSON: a function of the words; leaving the `with` closes its input and waits."""
+    command, pipes = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code], subprocess.PIPE
+    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, stdin=pipes,
+                               stdout=pipes)  # fmt: skip
 
-    def __init__(self, env: dict, code: str):
-        command = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code]
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, **pipes)
-
-    def __call__(self, *words) -> dict:
-        self.process.stdin.write(" ".join(map(str, words)) + "\n")
-        if not (line := self.process.stdout.readline()):
-            raise BenchError(f"the driver stopped ({self.process.poll()}) on {words}")
+    def send(*words) -> dict:
+        process.stdin.write(" ".join(map(str, words)) + "\n")
+        if not (line := process.stdout.readline()):
+            raise BenchError(f"the driver stopped ({process.poll()}) on {words}")
         return json.loads(line)
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
+    try:
+        yield send
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
 
 
 class SmtpSink:
@@ -256,7 +244,8 @@ class Site:
 
     def described(self) -> dict:
         """What a result says of the site: its database, the machine, the stories."""
-        return {"database": database_name(self.url), "machine": self.facts, "stories": self.stories}
+        database = self.url.rsplit("/", 1)[-1]
+        return {"database": database, "machine": self.facts, "stories": self.stories}
 
 
 @contextmanager
