@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
-from bench.lib.servers import Nginx, Worker, free_port, site
+from bench.lib.servers import Nginx, Server, free_port, site
 
 NAME = "beacon"
 TITLE = "Reads beacon: POST /reads/ answered by nginx and counted into Redis by the collector"
@@ -37,7 +37,7 @@ def run(args) -> dict:
         came = {r: "&nl=1" if r == "nl" else quote(r, safe="") for r in REFERRERS}
         paths = [f"/reads/?id={pk}&from={came[r]}" for r in REFERRERS for pk in ids]
         collector_port = free_port()
-        collector = Worker(web.env, "collect_reads", "--listen", f"127.0.0.1:{collector_port}")
+        collector = Server(web.env, "collect_reads", "--listen", f"127.0.0.1:{collector_port}")
         nginx = Nginx(web.scratch, upstream=web.server.port, reads=collector_port)
         with collector, nginx:
             first = dict([AGENT.split(": ", 1)])  # up once a beacon through nginx is counted
@@ -57,7 +57,7 @@ def run(args) -> dict:
     command = f"wrk -t2 -c{CONNECTIONS} -d{args.beacon_duration}s --latency -H '{AGENT}' "
     command += "-s bench/lib/wrk.lua (WRK_METHOD=POST) http://127.0.0.1:PORT/reads/?id=…&from=…"
     settings = {"rounds": args.beacon_rounds, "duration_seconds": args.beacon_duration}
-    return web.described() | {
+    return web.described | {
         "command": command, "settings": settings, "redis_memory": memory, "runs": runs,
         "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip

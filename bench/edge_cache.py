@@ -33,7 +33,7 @@ from types import SimpleNamespace
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
 from bench.lib.load import check_load, edge_hit, fetch, wire_size, wrk
-from bench.lib.servers import Gunicorn, Nginx, Varnish, Worker, driver, site
+from bench.lib.servers import Gunicorn, Nginx, Server, Varnish, driver, site
 
 NAME = "edge_cache"
 TITLE = "Varnish: a cached article against a static file, changes seen, a newsroom's mix"
@@ -105,7 +105,7 @@ def run(args) -> dict:
     cached = load.summarise(slices, CACHED, key="static")
     return {
         "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, wrk",
-        **web.described(), "slices": slices, "freshness": freshness, "stampede": stampede,
+        **web.described, "slices": slices, "freshness": freshness, "stampede": stampede,
         "mix": mix, "goals": _goals(cached, freshness, mix),
         "table": _table(cached, freshness, mix, stampede),
     }  # fmt: skip
@@ -119,7 +119,7 @@ def edge_stack(web, mode: str):
     varnish = Varnish(web.scratch, backend=server.port)
     env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
     server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
-    worker = Worker(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
+    worker = Server(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
                     "--no-startup-delay")  # fmt: skip
     nginx = Nginx(web.scratch, upstream=server.port)
     # Varnish is up once /healthz answers through it.

@@ -62,7 +62,7 @@ def run(args) -> dict:
     return {
         "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, the edge "
                    "worker, a Python client of 2,000 readers (http.client, keep-alive)",
-        **web.described(), "page": page, "figures": figures, "goals": goals,
+        **web.described, "page": page, "figures": figures, "goals": goals,
         "table": _table(page, figures),
     }  # fmt: skip
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from bench.lib import MANAGE, PYTHON, BenchError, commands, report
-from bench.lib.servers import SmtpSink
+from bench.lib.servers import smtp_sink
 
 NAME = "newsletter_send"
 TITLE = "Newsletter: one edition to N subscribers through the worker into an SMTP sink"
@@ -82,7 +82,7 @@ def _send(url: str, size: int, edition: int) -> dict:
         NEWSROOM_NEWSLETTER_FROM="The Daily Racket <newsletters@bench.example>",
         NEWSROOM_LOG_FORMAT="text", DJANGO_LOG_LEVEL="WARNING",
     )  # fmt: skip
-    with SmtpSink() as sink, ThreadPoolExecutor(WORKERS) as pool:
+    with smtp_sink() as sink, ThreadPoolExecutor(WORKERS) as pool:
         env["DJANGO_EMAIL_PORT"], command = str(sink.port), [PYTHON, MANAGE, *WORKER]
         load_before, started = os.getloadavg()[0], time.monotonic()
         measure = partial(commands.run_measured, command, env=env, what="a worker")

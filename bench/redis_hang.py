@@ -50,7 +50,7 @@ def run(args) -> dict:
     worst = max(e["p50_over_no_cache_ms"] for e in runs if e["case"] == BREAKER)
     text = f"hung Redis, breaker open: p50 within {GOAL_MS} ms of no cache (worst page)"
     return {
-        "command": f"3 × {Gunicorn.DISPLAY}, requests one at a time", **web.described(),
+        "command": f"3 × {Gunicorn.DISPLAY}, requests one at a time", **web.described,
         "runs": runs, "settings": {"stories": STORIES, "requests": args.redis_requests,
                                    "gunicorn_workers": 2},
         "goals": [report.goal(text, GOAL_MS, worst, "ms vs no cache", most=True)],

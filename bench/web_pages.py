@@ -60,7 +60,7 @@ def run(args) -> dict:
     settings = {"stories": STORIES, "rounds": args.web_rounds, "duration_seconds": seconds}
     return {
         "command": f"{command} http://127.0.0.1:PORT/PATH (after a 1 s warm-up)",
-        "redis": REDIS_URL, **web.described(), "settings": settings, "runs": runs,
+        "redis": REDIS_URL, **web.described, "settings": settings, "runs": runs,
         "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 

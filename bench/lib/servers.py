@@ -1,5 +1,5 @@
 """The servers the benchmarks start on 127.0.0.1, each stopped by its process id; the editor's
-`Driver`; and `site`, the reader's site on a fresh database, its page cache under its own keys."""
+`driver`; and `site`, the reader's site on a fresh database, its page cache under its own keys."""
 
 import importlib.util
 import json
@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -38,11 +38,15 @@ def render(script: str, **values: str) -> str:
     return module.render(**values)
 
 
-class _Server:
+class Server:
     """`command` in its own process group, its output in `log_path`; up once GET /healthz on
-    `port` answers (at once without a port); stopped with TERM to its group, then KILL."""
+    `port` answers (at once without a port); stopped with TERM to its group, then KILL. As is, a
+    `manage.py ARGS` in the background (a task worker, with no /healthz)."""
 
-    name, port, log_path, env, process = "server", 0, None, None, None
+    port, log_path, process = 0, None, None
+
+    def __init__(self, env: dict, *args: str):
+        self.env, self.command = env, [PYTHON, MANAGE, *args]
 
     def __enter__(self) -> Self:
         with open(self.log_path or os.devnull, "w") as log:
@@ -58,7 +62,8 @@ class _Server:
                     return self
             time.sleep(0.2)
         self.__exit__()
-        raise BenchError(f"{self.name} did not start ({self.process.returncode}):\n{self.tail()}")
+        name, code = type(self).__name__.lower(), self.process.returncode
+        raise BenchError(f"{name} did not start ({code}):\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
         found = self.log_path and self.log_path.is_file()
@@ -73,12 +78,12 @@ class _Server:
                     self.process.wait(timeout=15)
 
 
-class Gunicorn(_Server):
+class Gunicorn(Server):
     """The site under gunicorn (gunicorn.conf.py) on a free port: 2 workers, no access log."""
 
     DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
     DISPLAY += "--max-requests 0 (no access log)"
-    name, workers = "gunicorn", 2
+    workers = 2
 
     def __init__(self, env: dict[str, str], scratch: Path):
         self.port = free_port()
@@ -91,12 +96,10 @@ class Gunicorn(_Server):
         ]  # fmt: skip
 
 
-class Nginx(_Server):
+class Nginx(Server):
     """Debian's nginx in the foreground, writing under `scratch/nginx-UPSTREAM`, serving the
     site's files from `scratch`: the site configuration rendered for this run inside the official
     nginx image's main one (less the access log); beacons to UDP port `reads` (9, discard)."""
-
-    name = "nginx"
 
     def __init__(self, scratch: Path, *, upstream: int, reads: int = 9):
         self.port, prefix = free_port(), scratch / f"nginx-{upstream}"
@@ -122,11 +125,9 @@ class Nginx(_Server):
         self.command = ["/usr/sbin/nginx", *config]
 
 
-class Varnish(_Server):
+class Varnish(Server):
     """varnishd with deploy/varnish/newsroom.vcl before `backend`, under `scratch/varnish-BACKEND`:
     purges on `purge_port`."""
-
-    name = "varnish"
 
     def __init__(self, scratch: Path, *, backend: int):
         (prefix := scratch / f"varnish-{backend}").mkdir()
@@ -150,28 +151,21 @@ class Varnish(_Server):
         return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
 
     def since(self, before: dict[str, int]) -> dict:
-        """The MAIN counters' growth since `before` (by their names less "MAIN."), and
-        `hit_ratio`: hits over hits, misses and passes."""
+        """The MAIN counters' growth since `before` (named less "MAIN."), and `hit_ratio`: hits
+        over hits, misses and passes."""
         now = self.counters()
         grown = {k[5:]: now[k] - before[k] for k in before if k.startswith("MAIN.")}
         served = sum(grown[k] for k in ("cache_hit", "cache_miss", "cache_hitpass"))
         return grown | {"hit_ratio": grown["cache_hit"] / max(1, served)}
 
 
-class Worker(_Server):
-    """`manage.py ARGS` in the background (a task worker, with no /healthz), stopped the same."""
-
-    def __init__(self, env: dict, *args: str):
-        self.env, self.command = env, [PYTHON, MANAGE, *args]
-
-
 @contextmanager
 def driver(env: dict, code: str):
     """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
     a line of JSON: a function of the words; leaving the `with` closes its input and waits."""
-    command, pipes = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code], subprocess.PIPE
-    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, stdin=pipes,
-                               stdout=pipes)  # fmt: skip
+    command, pipe = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code], subprocess.PIPE
+    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, stdin=pipe,
+                               stdout=pipe)  # fmt: skip
 
     def send(*words) -> dict:
         process.stdin.write(" ".join(map(str, words)) + "\n")
@@ -186,25 +180,24 @@ def driver(env: dict, code: str):
         process.wait(timeout=30)
 
 
-class SmtpSink:
-    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages."""
+@contextmanager
+def smtp_sink():
+    """An SMTP server on 127.0.0.1 that accepts everything and only counts `messages`."""
+    from aiosmtpd.controller import Controller
 
-    def __init__(self):
-        from aiosmtpd.controller import Controller
+    class Sink:
+        port, messages = free_port(), 0
 
-        self.port, self.messages = free_port(), 0
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        async def handle_DATA(self, server, session, envelope):
+            self.messages += 1
+            return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):
-        self.messages += 1
-        return "250 OK"
-
-    def __enter__(self) -> Self:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.controller.stop()
+    controller = Controller(sink := Sink(), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
 
 
 @contextmanager
@@ -230,10 +223,9 @@ class Site:
     url: str  # the benchmark database
     env: dict  # the site's environment
     scratch: Path  # a temporary directory: STATIC_ROOT, MEDIA_ROOT, logs
-    facts: dict  # the result's "machine"
-    stories: dict  # what the set-up made
     redis: object  # a client of REDIS_URL
     prefix: str  # the run's cache keys: PREFIX:VERSION:KEY
+    described: dict = field(default_factory=dict)  # in the result: database, machine, stories
     server: Gunicorn | None = None
 
     def forget_cache(self) -> None:
@@ -241,11 +233,6 @@ class Site:
         keys = list(self.redis.scan_iter(match=f"{self.prefix}:*", count=1000))
         for start in range(0, len(keys), 500):
             self.redis.unlink(*keys[start : start + 500])
-
-    def described(self) -> dict:
-        """What a result says of the site: its database, the machine, the stories."""
-        database = self.url.rsplit("/", 1)[-1]
-        return {"database": database, "machine": self.facts, "stories": self.stories}
 
 
 @contextmanager
@@ -270,12 +257,13 @@ def site(database: str, *, stories: int, serve=True, keep=False):
             DJANGO_SETTINGS_MODULE="bench.bench_settings", DJANGO_STATIC_ROOT=f"{scratch}/static",
             DJANGO_MEDIA_ROOT=f"{scratch}/media",
         )  # fmt: skip
-        web = Site(url, env, scratch, {}, {}, client, prefix)
+        web = Site(url, env, scratch, client, prefix)
         try:
             fresh_database(url)
-            web.facts, started = report.machine_facts(url, **versions), time.monotonic()
+            facts, started = report.machine_facts(url, **versions), time.monotonic()
             code = f"from bench.lib.stories import make; make({stories}, {seedgen.SEED})"
-            web.stories = made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
+            made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
+            web.described = {"database": database, "machine": facts, "stories": made}
             if made["articles"] != stories or made["visible"] < 0.9 * stories:
                 raise BenchError(f"the set-up made {made}, not {stories} stories")
             seconds = time.monotonic() - started
