@@ -43,10 +43,8 @@ def run(args) -> dict:
     for case, page in sorted(times, key=lambda key: CASES.index(key[0])):
         mine, base = percentiles(times[case, page], 1), percentiles(times[NO_CACHE, page], 1)
         entry = {"case": case, "page": page[0], "path": page[1], "requests": len(times[case, page])}
-        runs.append(
-            entry
-            | {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
-        )
+        entry |= {"latency_ms": mine, "p50_over_no_cache_ms": round(mine["p50"] - base["p50"], 1)}
+        runs.append(entry)
     worst = max(e["p50_over_no_cache_ms"] for e in runs if e["case"] == BREAKER)
     text = f"hung Redis, breaker open: p50 within {GOAL_MS} ms of no cache (worst page)"
     return {

@@ -22,7 +22,7 @@ def command_env(url: str, **extra: str) -> dict[str, str]:
     """Every command's environment. DEBUG off: Django would keep every SQL query in memory."""
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SECRET_KEY="bench-only", DJANGO_DEBUG="0")
     env.pop("REDIS_URL", None)
-    return {**env, **extra}
+    return env | extra
 
 
 def manage(env: dict[str, str], *args: str) -> str:
