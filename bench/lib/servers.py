@@ -43,7 +43,7 @@ class Server:
     `port` answers (at once without a port); stopped with TERM to its group, then KILL. As is, a
     `manage.py ARGS` in the background (a task worker, with no /healthz)."""
 
-    port, log_path, process = 0, None, None
+    port, log_path, env, process = 0, None, None, None
 
     def __init__(self, env: dict, *args: str):
         self.env, self.command = env, [PYTHON, MANAGE, *args]
