@@ -27,13 +27,11 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from types import SimpleNamespace
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
 from bench.lib.load import check_load, edge_hit, fetch, wire_size, wrk
-from bench.lib.servers import Gunicorn, Nginx, Server, Varnish, driver, site
+from bench.lib.servers import edge_stack, site
 
 NAME = "edge_cache"
 TITLE = "Varnish: a cached article against a static file, changes seen, a newsroom's mix"
@@ -44,50 +42,6 @@ ARGUMENTS = {"--edge-rounds": (2, "Cached-article runs (2)."),
              "--edge-stories": (STORIES, "Stories (10,000).")}  # fmt: skip
 SECTIONS = ["news", "world", "politics", "science", "showbiz", "sport", "money"]
 TRIALS, POLL, MIX_SECONDS, WARM_SECONDS, SIZE_TOLERANCE = 60, 0.02, 40, 20, 0.02
-DRIVER = """
-import datetime, json, sys, time
-from django.contrib.auth.models import Group
-from django.db import transaction
-from django.utils import timezone
-from accounts import roles
-from accounts.models import User
-from articles.models import Article, LiveEntry, Section
-from articles.services import live, workflow
-news = Section.objects.get(slug="news")
-editor = User.objects.get_or_create(username="bench-editor", defaults={"is_staff": True})[0]
-editor.groups.set(Group.objects.filter(name=roles.EDITOR))
-for line in sys.stdin:
-    verb, pk, count = [*line.split(), 0][:3]
-    story, done, count = Article.objects.filter(pk=pk).first(), [], int(count)
-    if verb == "update":
-        words = f"Edge check {time.time_ns()}"
-        story.body += f"<p>{words}</p>"
-        story.save()
-        done = {"path": story.get_absolute_url(), "shows": words}
-    elif verb == "publish":
-        words = f"Edge check story {time.time_ns()}"
-        Article.objects.create(headline=words, section=news, body="<p>New.</p>",
-                               status="published", published_at=timezone.now())
-        done = {"path": "/", "shows": words}
-    elif verb == "withdraw":
-        story.status, story.withdrawn_reason = "withdrawn", "editorial"
-        story.save()
-        done = {"path": story.get_absolute_url(), "gone": True}
-    elif verb == "live":  # a live blog with `count` entries, before anything is cached
-        workflow.set_live_status(story, Article.LiveStatus.LIVE, by=editor)
-        LiveEntry.objects.bulk_create(
-            LiveEntry(article=story, body=f"<p>Earlier update {n}.</p>", status="published",
-                      posted_at=timezone.now() - datetime.timedelta(seconds=30 * (count - n)))
-            for n in range(count))
-        done = {"entries": story.live_entries.count()}
-    else:  # post: a live entry, timed at its commit (the first hook, before the purges')
-        with transaction.atomic():
-            transaction.on_commit(lambda: done.append(time.time()))
-            entry = live.post_entry(story, by=editor, publish=True,
-                                    body=f"<p>Update {count}, {time.time_ns()}.</p>")
-        done = {"pk": entry.pk, "post_at": done[0]}
-    print(json.dumps({"at": time.time()} | done), flush=True)
-"""
 
 
 def run(args) -> dict:
@@ -109,23 +63,6 @@ def run(args) -> dict:
         "mix": mix, "goals": _goals(cached, freshness, mix),
         "table": _table(cached, freshness, mix, stampede),
     }  # fmt: skip
-
-
-@contextmanager
-def edge_stack(web, mode: str):
-    """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
-    env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
-    server = Gunicorn(env, web.scratch)
-    varnish = Varnish(web.scratch, backend=server.port)
-    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
-    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
-    worker = Server(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
-                    "--no-startup-delay")  # fmt: skip
-    nginx = Nginx(web.scratch, upstream=server.port)
-    # Varnish is up once /healthz answers through it.
-    with server, varnish, worker, nginx, driver(env, DRIVER) as editor:
-        yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
-                              driver=editor)  # fmt: skip
 
 
 def _throughput(web, edge, story, rounds: int) -> list[dict]:

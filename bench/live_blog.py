@@ -1,7 +1,7 @@
 """Benchmark: a live blog of 500 entries polled by 2,000 readers through Varnish while an
 editor posts an entry every 5 s.
 
-The edge as in `bench/edge_cache.py` (200 stories here). A driver (`edge_cache.DRIVER`) makes
+The edge as in `bench/edge_cache.py` (200 stories here). A driver (`servers.EDITOR`) makes
 an Editor, a visible story a live blog (`workflow.set_live_status`) with 500 published entries
 (one insert, before anything is cached), and posts with `live.post_entry`, each post timed at
 its commit. 2,000 readers poll the updates fragment (`…/live/updates/`) through Varnish every
@@ -23,11 +23,10 @@ import threading
 import time
 from collections import Counter
 
-from bench.edge_cache import edge_stack
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
 from bench.lib.load import edge_hit, fetch_ok
-from bench.lib.servers import site
+from bench.lib.servers import edge_stack, site
 
 NAME = "live_blog"
 TITLE = "Live blog: 2,000 readers polling through Varnish while an entry is posted every 5 s"

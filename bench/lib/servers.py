@@ -1,5 +1,6 @@
 """The servers the benchmarks start on 127.0.0.1, each stopped by its process id; the editor's
-`driver`; and `site`, the reader's site on a fresh database, its page cache under its own keys."""
+`driver`; `site`, the reader's site on a fresh database, its page cache under its own keys; and
+`edge_stack`, Varnish and nginx in front of it with the purge worker and an editor."""
 
 import importlib.util
 import json
@@ -14,6 +15,7 @@ import time
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Self
 
 import redis
@@ -159,6 +161,53 @@ class Varnish(Server):
         return grown | {"hit_ratio": grown["cache_hit"] / max(1, served)}
 
 
+# `edge_stack`'s editor (see `driver`): updates, publishes, withdraws; makes a live blog, posts.
+EDITOR = """
+import datetime, json, sys, time
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from accounts import roles
+from accounts.models import User
+from articles.models import Article, LiveEntry, Section
+from articles.services import live, workflow
+news = Section.objects.get(slug="news")
+editor = User.objects.get_or_create(username="bench-editor", defaults={"is_staff": True})[0]
+editor.groups.set(Group.objects.filter(name=roles.EDITOR))
+for line in sys.stdin:
+    verb, pk, count = [*line.split(), 0][:3]
+    story, done, count = Article.objects.filter(pk=pk).first(), [], int(count)
+    if verb == "update":
+        words = f"Edge check {time.time_ns()}"
+        story.body += f"<p>{words}</p>"
+        story.save()
+        done = {"path": story.get_absolute_url(), "shows": words}
+    elif verb == "publish":
+        words = f"Edge check story {time.time_ns()}"
+        Article.objects.create(headline=words, section=news, body="<p>New.</p>",
+                               status="published", published_at=timezone.now())
+        done = {"path": "/", "shows": words}
+    elif verb == "withdraw":
+        story.status, story.withdrawn_reason = "withdrawn", "editorial"
+        story.save()
+        done = {"path": story.get_absolute_url(), "gone": True}
+    elif verb == "live":  # a live blog with `count` entries, before anything is cached
+        workflow.set_live_status(story, Article.LiveStatus.LIVE, by=editor)
+        LiveEntry.objects.bulk_create(
+            LiveEntry(article=story, body=f"<p>Earlier update {n}.</p>", status="published",
+                      posted_at=timezone.now() - datetime.timedelta(seconds=30 * (count - n)))
+            for n in range(count))
+        done = {"entries": story.live_entries.count()}
+    else:  # post: a live entry, timed at its commit (the first hook, before the purges')
+        with transaction.atomic():
+            transaction.on_commit(lambda: done.append(time.time()))
+            entry = live.post_entry(story, by=editor, publish=True,
+                                    body=f"<p>Update {count}, {time.time_ns()}.</p>")
+        done = {"pk": entry.pk, "post_at": done[0]}
+    print(json.dumps({"at": time.time()} | done), flush=True)
+"""
+
+
 @contextmanager
 def driver(env: dict, code: str):
     """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
@@ -275,3 +324,20 @@ def site(database: str, *, stories: int, serve=True, keep=False):
             web.forget_cache()
             if not keep:
                 drop_database(url)
+
+
+@contextmanager
+def edge_stack(web, mode: str):
+    """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
+    env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
+    server = Gunicorn(env, web.scratch)
+    varnish = Varnish(web.scratch, backend=server.port)
+    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
+    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
+    worker = Server(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
+                    "--no-startup-delay")  # fmt: skip
+    nginx = Nginx(web.scratch, upstream=server.port)
+    # Varnish is up once /healthz answers through it.
+    with server, varnish, worker, nginx, driver(env, EDITOR) as editor:
+        yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
+                              driver=editor)  # fmt: skip
