@@ -16,70 +16,51 @@ through nginx on this machine.
 
 import os
 import time
+from functools import partial
 from urllib.parse import quote
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
-from bench.lib.servers import Nginx, Worker, free_port, site
+from bench.lib.servers import Nginx, Server, free_port, site
 
 NAME = "beacon"
 TITLE = "Reads beacon: POST /reads/ answered by nginx and counted into Redis by the collector"
 DATABASE_NAME, STORIES, CONNECTIONS, GOAL = "newsroom_bench_beacon", 2_000, 64, 5_000
 AGENT = "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36"
+ARGUMENTS = {"--beacon-rounds": (3, "Rounds (3)."), "--beacon-duration": (5, "Seconds a run (5).")}
 REFERRERS = ["https://www.google.com/", "https://t.co/x", "", "https://example.org/", "nl"]
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--beacon-rounds", type=int, default=3, help="Rounds (3).")
-    group.add_argument("--beacon-duration", type=int, default=5, help="Seconds a run (5).")
 
 
 def run(args) -> dict:
     with site(DATABASE_NAME, stories=STORIES) as web:
         ids = [pk for pk, _ in visible_stories(web.url)]
-        paths = [_path(pk, came_from) for came_from in REFERRERS for pk in ids]
+        came = {r: "&nl=1" if r == "nl" else quote(r, safe="") for r in REFERRERS}
+        paths = [f"/reads/?id={pk}&from={came[r]}" for r in REFERRERS for pk in ids]
         collector_port = free_port()
-        collector = Worker(web.env, "collect_reads", "--listen", f"127.0.0.1:{collector_port}")
-        roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
-        nginx = Nginx(
-            web.scratch / "nginx", upstream=web.server.port, reads=collector_port, **roots
-        )
+        collector = Server(web.env, "collect_reads", "--listen", f"127.0.0.1:{collector_port}")
+        nginx = Nginx(web.scratch, upstream=web.server.port, reads=collector_port)
         with collector, nginx:
             first = dict([AGENT.split(": ", 1)])  # up once a beacon through nginx is counted
-            _await_counts(
-                web,
-                _counted(web),
-                1,
-                lambda: load.fetch(nginx.port, paths[0], method="POST", headers=first),
-            )
-            targets = {"through nginx": (nginx.port, nginx, collector),
-                       "app's view": (web.server.port, web.server, None)}  # fmt: skip
-            slices = []
-            for number in range(1, args.beacon_rounds + 1):
-                for label, target in targets.items():
-                    slices.append(_measure(web, "bare view", number, args, ["/bench/bare/"]))
-                    slices.append(_measure(web, label, number, args, paths, *target))
-            slices.append(_measure(web, "bare view", args.beacon_rounds, args, ["/bench/bare/"]))
+            beacon = partial(load.fetch, nginx.port, paths[0], method="POST", headers=first)
+            _await_counts(web, _counted(web), 1, beacon)
+            targets = {"through nginx": (paths, nginx, collector),
+                       "app's view": (paths, web.server, None),
+                       "bare view": (["/bench/bare/"], web.server, None)}  # fmt: skip
+            measure = partial(_measure, web, args.beacon_duration, targets)
+            slices = load.alternate(measure, "bare view", list(targets)[:2], args.beacon_rounds)
             memory = _memory(web, len(ids))
     load.add_ratios(slices, "bare view", key="bare")
-    runs = [load.summarise(slices, label, key="bare") | _cpu(slices, label)
-            for label in ("through nginx", "app's view", "bare view")]  # fmt: skip
+    runs = [load.summarise(slices, label, key="bare") | _cpu(slices, label) for label in targets]
     runs[0]["redis_bytes_per_story"] = memory["bytes_per_story"]
     edge = runs[0]["requests_per_second"]
     goals = [report.goal(f"≥ {GOAL:,} beacons/s through nginx", GOAL, edge, "requests/s")]
     command = f"wrk -t2 -c{CONNECTIONS} -d{args.beacon_duration}s --latency -H '{AGENT}' "
     command += "-s bench/lib/wrk.lua (WRK_METHOD=POST) http://127.0.0.1:PORT/reads/?id=…&from=…"
     settings = {"rounds": args.beacon_rounds, "duration_seconds": args.beacon_duration}
-    return web.described() | {
+    return web.described | {
         "command": command, "settings": settings, "redis_memory": memory, "runs": runs,
         "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
-
-
-def _path(pk: int, came_from: str) -> str:
-    if came_from == "nl":
-        return f"/reads/?id={pk}&from=&nl=1"
-    return f"/reads/?id={pk}&from={quote(came_from, safe='')}"
 
 
 def _counted(web) -> int:
@@ -102,12 +83,13 @@ def _await_counts(web, before: int, expected: int, send=None, timeout: float = 3
     raise BenchError(f"Redis counted {_counted(web) - before:,} of {expected:,} beacons")
 
 
-def _measure(web, label, number, args, paths, port=None, server=None, collector=None) -> dict:
-    port, server = port or web.server.port, server or web.server
+def _measure(web, seconds: int, targets: dict, label: str, number: int) -> dict:
+    """One wrk run of `targets[label]` (paths, server, collector), checked."""
+    paths, server, collector = targets[label]
     pids = [p.process.pid for p in (server, collector) if p]
     load_before, cpu_before = os.getloadavg()[0], [load.server_cpu(pid) for pid in pids]
     before, post = _counted(web), [AGENT] if label != "bare view" else []
-    result = load.wrk(port, paths, seconds=args.beacon_duration, connections=CONNECTIONS,
+    result = load.wrk(server.port, paths, seconds=seconds, connections=CONNECTIONS,
                       scratch=web.scratch, post=post)  # fmt: skip
     load.check_load(label, result)
     for pid in pids:

@@ -27,70 +27,21 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from types import SimpleNamespace
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
 from bench.lib.load import check_load, edge_hit, fetch, wire_size, wrk
-from bench.lib.servers import Driver, Gunicorn, Nginx, Varnish, Worker, site
+from bench.lib.servers import edge_stack, site
 
 NAME = "edge_cache"
 TITLE = "Varnish: a cached article against a static file, changes seen, a newsroom's mix"
 DATABASE_NAME, STORIES, STATIC_COPY = "newsroom_bench_edge", 10_000, "bench/article-copy.html"
 STATIC, CACHED = "static file through nginx", "cached article through Varnish"
 GOALS = {"ratio": 0.50, "p99": 1.0, "hits": 0.97, "cpu": 5.0}
+ARGUMENTS = {"--edge-rounds": (2, "Cached-article runs (2)."),
+             "--edge-stories": (STORIES, "Stories (10,000).")}  # fmt: skip
 SECTIONS = ["news", "world", "politics", "science", "showbiz", "sport", "money"]
 TRIALS, POLL, MIX_SECONDS, WARM_SECONDS, SIZE_TOLERANCE = 60, 0.02, 40, 20, 0.02
-DRIVER = """
-import datetime, json, sys, time
-from django.contrib.auth.models import Group
-from django.db import transaction
-from django.utils import timezone
-from accounts import roles
-from accounts.models import User
-from articles.models import Article, LiveEntry, Section
-from articles.services import live, workflow
-news = Section.objects.get(slug="news")
-editor = User.objects.get_or_create(username="bench-editor", defaults={"is_staff": True})[0]
-editor.groups.set(Group.objects.filter(name=roles.EDITOR))
-for line in sys.stdin:
-    verb, pk, count = [*line.split(), 0][:3]
-    story, done, count = Article.objects.filter(pk=pk).first(), [], int(count)
-    if verb == "update":
-        words = f"Edge check {time.time_ns()}"
-        story.body += f"<p>{words}</p>"
-        story.save()
-        done = {"path": story.get_absolute_url(), "shows": words}
-    elif verb == "publish":
-        words = f"Edge check story {time.time_ns()}"
-        Article.objects.create(headline=words, section=news, body="<p>New.</p>",
-                               status="published", published_at=timezone.now())
-        done = {"path": "/", "shows": words}
-    elif verb == "withdraw":
-        story.status, story.withdrawn_reason = "withdrawn", "editorial"
-        story.save()
-        done = {"path": story.get_absolute_url(), "gone": True}
-    elif verb == "live":  # a live blog with `count` entries, before anything is cached
-        workflow.set_live_status(story, Article.LiveStatus.LIVE, by=editor)
-        LiveEntry.objects.bulk_create(
-            LiveEntry(article=story, body=f"<p>Earlier update {n}.</p>", status="published",
-                      posted_at=timezone.now() - datetime.timedelta(seconds=30 * (count - n)))
-            for n in range(count))
-        done = {"entries": story.live_entries.count()}
-    else:  # post: a live entry, timed at its commit (the first hook, before the purges')
-        with transaction.atomic():
-            transaction.on_commit(lambda: done.append(time.time()))
-            entry = live.post_entry(story, by=editor, publish=True,
-                                    body=f"<p>Update {count}, {time.time_ns()}.</p>")
-        done = {"pk": entry.pk, "post_at": done[0]}
-    print(json.dumps({"at": time.time()} | done), flush=True)
-"""
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--edge-rounds", type=int, default=2, help="Cached-article runs (2).")
-    group.add_argument("--edge-stories", type=int, default=STORIES, help="Stories (10,000).")
 
 
 def run(args) -> dict:
@@ -108,55 +59,37 @@ def run(args) -> dict:
     cached = load.summarise(slices, CACHED, key="static")
     return {
         "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, wrk",
-        **web.described(), "slices": slices, "freshness": freshness, "stampede": stampede,
+        **web.described, "slices": slices, "freshness": freshness, "stampede": stampede,
         "mix": mix, "goals": _goals(cached, freshness, mix),
         "table": _table(cached, freshness, mix, stampede),
     }  # fmt: skip
 
 
-@contextmanager
-def edge_stack(web, mode: str):
-    """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
-    env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
-    server = Gunicorn(env, web.scratch)
-    varnish = Varnish(web.scratch / f"varnish-{server.port}", backend=server.port)
-    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
-    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
-    worker = Worker(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
-                    "--no-startup-delay")  # fmt: skip
-    roots = {"static_root": web.scratch / "static", "media_root": web.scratch / "media"}
-    nginx = Nginx(web.scratch / f"nginx-{server.port}", upstream=server.port, **roots)
-    # Varnish is up once /healthz answers through it.
-    with server, varnish, worker, nginx, Driver(env, DRIVER) as editor:
-        yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
-                              driver=editor)  # fmt: skip
-
-
 def _throughput(web, edge, story, rounds: int) -> list[dict]:
     """Alternating wrk runs: the static copy through nginx, the article from Varnish's cache."""
-    varnish, nginx = edge.varnish, edge.nginx
-    static = web.scratch / "static" / STATIC_COPY
+    varnish, static = edge.varnish, web.scratch / "static" / STATIC_COPY
     static.parent.mkdir(parents=True, exist_ok=True)
     static.write_bytes(edge_hit(varnish.port, story[1])[1])
     static.chmod(0o644)
-    targets = {STATIC: (nginx.port, f"/static/{STATIC_COPY}"), CACHED: (varnish.port, story[1])}
-    slices = []
-    for number in range(1, rounds + 2):
-        for label in (STATIC, CACHED) if number <= rounds else (STATIC,):
-            port, path = targets[label]
-            options = {"connections": 32, "scratch": web.scratch}
-            wrk(port, (path,), seconds=2, **options)
-            expected, load_before = wire_size(port, path), os.getloadavg()[0]
-            result = wrk(port, (path,), seconds=10, **options)
-            check_load(label, result, varnish.tail())
-            size = result["bytes"] / result["requests"]
-            if abs(size / expected - 1) > SIZE_TOLERANCE:
-                raise BenchError(f"{label}: {size:,.0f} bytes a response, not {expected:,}")
-            if label == CACHED:
-                edge_hit(varnish.port, path)  # still a hit after the run
-            slices.append(load.slice_entry(label, number, result, load_before, path=path))
-            print(f"  [{number}] {label}: {slices[-1]['requests_per_second']:,.0f} req/s")
-    return slices
+    targets = {STATIC: (edge.nginx.port, f"/static/{STATIC_COPY}")}
+    targets[CACHED] = (varnish.port, story[1])
+
+    def measure(label: str, number: int) -> dict:
+        port, path = targets[label]
+        wrk(port, (path,), seconds=2, connections=32, scratch=web.scratch)
+        expected, load_before = wire_size(port, path), os.getloadavg()[0]
+        result = wrk(port, (path,), seconds=10, connections=32, scratch=web.scratch)
+        check_load(label, result, varnish.tail())
+        size = result["bytes"] / result["requests"]
+        if abs(size / expected - 1) > SIZE_TOLERANCE:
+            raise BenchError(f"{label}: {size:,.0f} bytes a response, not {expected:,}")
+        if label == CACHED:
+            edge_hit(varnish.port, path)  # still a hit after the run
+        entry = load.slice_entry(label, number, result, load_before, path=path)
+        print(f"  [{number}] {label}: {entry['requests_per_second']:,.0f} req/s")
+        return entry
+
+    return load.alternate(measure, STATIC, [CACHED], rounds, last=rounds + 1)
 
 
 def _freshness(edge, stories) -> dict:
@@ -202,20 +135,16 @@ def _zipf(rng: random.Random, stories: list, count: int) -> list:
     return rng.choices(stories, weights=weights, k=count)
 
 
-def _reads(stories, count=60_000) -> list[str]:
-    """The readers' requests: 10 % home, 5 % a section, the rest stories by the Zipf law."""
-    rng, sections = random.Random(2026), [f"/{s}/" for s in SECTIONS]
-    picked = _zipf(rng, stories, count)
-    return [
+def _mix(web, edge, stories, mode, count=60_000) -> dict:
+    """Saturating reads through Varnish (10 % home, 5 % a section, the rest stories by the Zipf
+    law) while an editor saves and publishes (popular stories more)."""
+    rng, stop, varnish = random.Random(2026), threading.Event(), edge.varnish
+    sections, picked = [f"/{s}/" for s in SECTIONS], _zipf(rng, stories, count)
+    paths = [
         "/" if draw < 0.10 else rng.choice(sections) if draw < 0.15 else picked[n][1]
         for n, draw in enumerate(rng.random() for _ in range(count))
     ]
-
-
-def _mix(web, edge, stories, mode) -> dict:
-    """Saturating reads through Varnish while an editor saves and publishes."""
-    paths, stop, varnish = _reads(stories), threading.Event(), edge.varnish
-    edits = _zipf(random.Random(7), stories, 200)  # popular stories get edited more
+    edits = _zipf(random.Random(7), stories, 200)
     with ThreadPoolExecutor(8) as pool:  # the edge holds what an hour of readers asked for
         warmed = Counter(pool.map(lambda path: fetch(varnish.port, path)[0], set(paths)))
     print(f"  mix ({mode}): {len(set(paths)):,} pages warmed: {dict(warmed)}")
@@ -273,13 +202,13 @@ def _goals(cached, freshness, mix) -> list[dict]:
 
 def _table(cached, freshness, mix, stampede) -> dict:
     rate, ratio = cached["requests_per_second"], cached["ratio_to_static"]
-    rows = [[CACHED, f"{rate:,.0f} req/s, {ratio:.1%} of the static file's"]]
-    rows.append(
-        [f"{TRIALS} changes seen through Varnish", report.spread(freshness["seconds"], ".3f")]
-    )
     fetches, renders = stampede["varnish_fetches"], stampede["app_renders"]
-    shown = f"Varnish to the app {fetches}, pages made {renders}"
-    rows.append(["home page purged, 64 readers: requests per purge", shown])
+    rows = [
+        [CACHED, f"{rate:,.0f} req/s, {ratio:.1%} of the static file's"],
+        [f"{TRIALS} changes seen through Varnish", report.spread(freshness["seconds"], ".3f")],
+        ["home page purged, 64 readers: requests per purge",
+         f"Varnish to the app {fetches}, pages made {renders}"],
+    ]  # fmt: skip
     for mode, e in mix.items():
         cpu = e["origin_cpu_ms_per_1000_reads"]
         shown = f"{e['requests_per_second']:,.0f} reads/s, hit ratio {e['hit_ratio']:.2%}, "

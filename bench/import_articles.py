@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.lib import MANAGE, PYTHON, BenchError, commands, report, seedgen, sizes
+from bench.lib import MANAGE, PYTHON, BenchError, commands, report, seedgen
 from bench.lib.commands import RSS_METHOD, database_url, fresh_database
 
 NAME = "import_articles"
@@ -24,17 +24,11 @@ GOAL = 1_000  # files a second
 SECTION, AUTHOR = "news", "Bench Reporter"
 OPTIONS = ["--section", SECTION, "--author", AUTHOR, "--status", "published", "-v", "0"]
 COMMAND = f"manage.py import_articles DIR {' '.join(OPTIONS)}".replace(AUTHOR, f'"{AUTHOR}"')
+ARGUMENTS = {"--sizes": ((1000, 10000), "Files to import, each into a new database (1000,10000).")}
 SUMMARY = re.compile(
     r"(?P<created>\d+) created, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, "
     r"(?P<failed>\d+) failed \((?P<total>\d+) files?\)"
 )
-
-
-def add_arguments(group) -> None:
-    group.add_argument(
-        "--sizes", type=sizes, default=(1_000, 10_000), metavar="N[,N…]",
-        help="Numbers of files to import, each into a fresh database (default: 1000,10000).",
-    )  # fmt: skip
 
 
 def run(args) -> dict:
@@ -99,10 +93,8 @@ def _import(url: str, directory: Path, *, created: int, unchanged: int, label: s
     entry = {"run": label, "files": counts["total"], "outcomes": {k: counts[k] for k in expected}}
     entry |= {"wall_seconds": round(m.wall_seconds, 3), "peak_rss_mib": mib(m.peak_tree_rss_kib)}
     entry |= {"peak_rss_largest_process_mib": mib(m.peak_rss_kib), "max_processes": m.max_processes}
-    entry |= {
-        "cpu_seconds": round(m.cpu_seconds, 2),
-        "load_average_before": round(m.load_before, 2),
-    }
+    entry["cpu_seconds"] = round(m.cpu_seconds, 2)
+    entry["load_average_before"] = round(m.load_before, 2)
     print(f"  {label}: " + report.cells([c for c in COLUMNS[1:] if "/" not in c[0]], entry))
     return entry | {"rss_method": RSS_METHOD}
 

@@ -1,7 +1,7 @@
 """Benchmark: a live blog of 500 entries polled by 2,000 readers through Varnish while an
 editor posts an entry every 5 s.
 
-The edge as in `bench/edge_cache.py` (200 stories here). A driver (`edge_cache.DRIVER`) makes
+The edge as in `bench/edge_cache.py` (200 stories here). A driver (`servers.EDITOR`) makes
 an Editor, a visible story a live blog (`workflow.set_live_status`) with 500 published entries
 (one insert, before anything is cached), and posts with `live.post_entry`, each post timed at
 its commit. 2,000 readers poll the updates fragment (`…/live/updates/`) through Varnish every
@@ -23,25 +23,23 @@ import threading
 import time
 from collections import Counter
 
-from bench.edge_cache import edge_stack
 from bench.lib import BenchError, load, report
 from bench.lib.commands import visible_stories
 from bench.lib.load import edge_hit, fetch_ok
-from bench.lib.servers import site
+from bench.lib.servers import edge_stack, site
 
 NAME = "live_blog"
 TITLE = "Live blog: 2,000 readers polling through Varnish while an entry is posted every 5 s"
 DATABASE_NAME, STORIES = "newsroom_bench_live", 200
 GOALS = {"p99": 3.0, "origin": 5.0}
 POLL, PROBE, EVERY, WARM_SECONDS, TAIL_SECONDS = 10.0, 0.05, 5.0, 15.0, 15.0
+ARGUMENTS = {
+    "--live-readers": (2000, "Readers (2,000)."),
+    "--live-threads": (64, "Their connections (64)."),
+    "--live-posts": (15, "Entries posted (15)."),
+    "--live-entries": (500, "Entries before (500)."),
+}
 ENTRY = re.compile(rb'data-entry="(\d+)"')
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--live-readers", type=int, default=2000, help="Readers (2,000).")
-    group.add_argument("--live-threads", type=int, default=64, help="Their connections (64).")
-    group.add_argument("--live-posts", type=int, default=15, help="Entries posted (15).")
-    group.add_argument("--live-entries", type=int, default=500, help="Entries before (500).")
 
 
 def run(args) -> dict:
@@ -63,7 +61,7 @@ def run(args) -> dict:
     return {
         "command": "varnishd -f deploy/varnish/newsroom.vcl (rendered), gunicorn, the edge "
                    "worker, a Python client of 2,000 readers (http.client, keep-alive)",
-        **web.described(), "page": page, "figures": figures, "goals": goals,
+        **web.described, "page": page, "figures": figures, "goals": goals,
         "table": _table(page, figures),
     }  # fmt: skip
 

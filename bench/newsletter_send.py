@@ -15,12 +15,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from bench.lib import MANAGE, PYTHON, BenchError, commands, report, sizes
-from bench.lib.servers import SmtpSink
+from bench.lib import MANAGE, PYTHON, BenchError, commands, report
+from bench.lib.servers import smtp_sink
 
 NAME = "newsletter_send"
 TITLE = "Newsletter: one edition to N subscribers through the worker into an SMTP sink"
 DATABASE_NAME, GOAL, WORKERS = "newsroom_bench_newsletter", 500, 2  # messages/s; workers at once
+HELP = "Confirmed subscribers per run, each in a fresh database (default: 10000,100000)."
+ARGUMENTS = {"--newsletter-sizes": ((10_000, 100_000), HELP)}
 WORKER = ["run_worker", "--", "--batch", "--no-startup-delay", "--no-reload"]
 SEED = """
 from django.utils import timezone
@@ -47,13 +49,6 @@ print(Subscription.objects.count(), edition.pk)
 """
 
 
-def add_arguments(group) -> None:
-    group.add_argument(
-        "--newsletter-sizes", type=sizes, default=(10_000, 100_000), metavar="N[,N…]",
-        help="Confirmed subscribers per run, each in a fresh database (default: 10000,100000).",
-    )  # fmt: skip
-
-
 def run(args) -> dict:
     url, runs, facts = commands.database_url(DATABASE_NAME), [], None
     try:
@@ -68,10 +63,8 @@ def run(args) -> dict:
     finally:
         commands.drop_database(url)
     text = f"≥ {GOAL} messages/s ({{:,}} subscribers, {WORKERS} workers, whole run)"
-    goals = [
-        report.goal(text.format(e["subscribers"]), GOAL, e["messages_per_second"], "messages/s")
-        for e in runs
-    ]
+    rates = [(text.format(e["subscribers"]), e["messages_per_second"]) for e in runs]
+    goals = [report.goal(goal, GOAL, rate, "messages/s") for goal, rate in rates]
     goals += report.memory_growth_goals(runs, size="subscribers", noun="subscribers")
     return {
         "command": f"{WORKERS} × manage.py {' '.join(WORKER)} (started at once)",
@@ -89,7 +82,7 @@ def _send(url: str, size: int, edition: int) -> dict:
         NEWSROOM_NEWSLETTER_FROM="The Daily Racket <newsletters@bench.example>",
         NEWSROOM_LOG_FORMAT="text", DJANGO_LOG_LEVEL="WARNING",
     )  # fmt: skip
-    with SmtpSink() as sink, ThreadPoolExecutor(WORKERS) as pool:
+    with smtp_sink() as sink, ThreadPoolExecutor(WORKERS) as pool:
         env["DJANGO_EMAIL_PORT"], command = str(sink.port), [PYTHON, MANAGE, *WORKER]
         load_before, started = os.getloadavg()[0], time.monotonic()
         measure = partial(commands.run_measured, command, env=env, what="a worker")
@@ -101,10 +94,8 @@ def _send(url: str, size: int, edition: int) -> dict:
         ON d.edition_id = e.id WHERE e.id = %s GROUP BY e.status"""
     sent, status, first, last = commands.query(url, sql, (edition,))[0]
     if sink.messages != size or sent != size or status != "sent":
-        raise BenchError(
-            f"expected {size:,} messages: the sink got {sink.messages:,}, {sent:,} deliveries "
-            f"are sent and the edition is {status!r}"
-        )
+        raise BenchError(f"expected {size:,} messages: the sink got {sink.messages:,}, {sent:,} "
+                         f"deliveries are sent and the edition is {status!r}")  # fmt: skip
     sending, mib = max((last - first).total_seconds(), 1e-6), report.mib
     entry = {"subscribers": size, "workers": WORKERS, "messages_received": sink.messages}
     entry |= {"wall_seconds": round(wall, 2), "messages_per_second": round(size / wall, 1)}

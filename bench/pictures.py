@@ -15,6 +15,7 @@ from bench.lib.commands import command_env, database_url, run_measured
 NAME = "pictures"
 TITLE = "Pictures: a 24-megapixel upload checked, cleaned and made into renditions"
 SECONDS, PEAK_MIB = 20.0, 400.0
+ARGUMENTS = {"--pictures-rounds": (3, "Uploads (default: 3).")}
 MAKE = """from PIL import Image, ImageDraw
 image = Image.linear_gradient("L").resize((6000, 4000)).convert("RGB")
 for x in range(0, 6000, 250):
@@ -33,10 +34,6 @@ with open({path!r}, "rb") as f, override_settings(MEDIA_ROOT={media!r}):
         height=clean.height, focal_x=0.5, focal_y=0.5, file=types.SimpleNamespace(name=name)))
 figures = {{"check": checked - started, "renditions": made.seconds, "files": made.files}}
 print(json.dumps(figures))"""
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--pictures-rounds", type=int, default=3, help="Uploads (default: 3).")
 
 
 def run(args) -> dict:

@@ -1,11 +1,11 @@
 """Run Newsroom's benchmarks (`make bench`) and report their figures.
 
-Each benchmark is a module here with a docstring (its method), `NAME`, `TITLE`, `add_arguments`
-and `run(args) -> dict` (a "table", "goals" passed or not), written to `bench/results/NAME.json`;
-`bench/results/README.md` is then rendered from them all and printed. Exit status 1: a benchmark
-could not measure (a check or command failed), or, with `--strict`, a goal was missed. The
-databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped and recreated, and
-their names must contain "bench".
+Each benchmark is a module here with a docstring (its method), `NAME`, `TITLE`, `ARGUMENTS`
+(option: default, help) and `run(args) -> dict` (a "table", "goals" passed or not), written to
+`bench/results/NAME.json`; `bench/results/README.md` is then rendered from them all and printed.
+Exit status 1: a benchmark could not measure (a check or command failed), or, with `--strict`, a
+goal was missed. The databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped
+and recreated, and their names must contain "bench".
 """
 
 import argparse
@@ -23,13 +23,24 @@ NAMES = "import_articles web_pages edge_cache live_blog beacon newsletter_send r
 BENCHMARKS = [importlib.import_module(f"bench.{name}") for name in NAMES.split()]
 
 
+def sizes(text: str) -> tuple[int, ...]:
+    """An option's "1000,10_000": positive sizes, ascending, each once."""
+    found = tuple(sorted({int(part.replace("_", "")) for part in text.split(",") if part}))
+    if not found or min(found) < 1:
+        raise ValueError("sizes must be positive integers")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     names = [module.NAME for module in BENCHMARKS]
     parser.add_argument("--only", action="append", choices=names, help="Run this (repeatable).")
     parser.add_argument("--strict", action="store_true", help="Exit 1 when a goal is missed.")
     for module in BENCHMARKS:
-        module.add_arguments(parser.add_argument_group(module.TITLE))
+        group = parser.add_argument_group(module.TITLE)
+        for option, (default, text) in module.ARGUMENTS.items():
+            kind = {"type": sizes, "metavar": "N[,N…]"} if isinstance(default, tuple) else {}
+            group.add_argument(option, default=default, help=text, **{"type": int} | kind)
     args, missed = parser.parse_args(argv), []
     for module in (m for m in BENCHMARKS if not args.only or m.NAME in args.only):
         print(module.TITLE)

@@ -13,26 +13,24 @@ article cached at ≥ 90 % of the bare view, uncached at ≥ 8 %.
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import quote
 
 from bench.lib import BenchError, load, report
 from bench.lib.commands import query, visible_stories
 from bench.lib.load import check_load, fetch_ok, wrk
-from bench.lib.servers import Site, site
+from bench.lib.servers import REDIS_URL, Site, site
 
 NAME = "web_pages"
 TITLE = "Reader's site: pages/s under gunicorn (2 sync workers) with the Redis page cache"
 DATABASE_NAME, STORIES, CONNECTIONS, BARE_SECONDS = "newsroom_bench_web", 10_000, 16, 2
 ROTATION = 2_000  # articles in the uncached article run (and as many others for its warm-up)
+ARGUMENTS = {"--web-rounds": (3, "Rounds of page types (3)."),
+             "--web-duration": (5, "Seconds of load a run (5).")}  # fmt: skip
 SEARCHES = ["police", "council bills", '"social media"', "Kremlin", "money -Russia"]
 GOALS = {"article, cached": 0.90, "article, uncached": 0.08}
 MAX_HITS_UNCACHED = 0.02  # a rotation that wraps around may hit; more means a wrong figure
 SAMPLES = 5  # plain requests before and after a cached run, all of which must be hits
-
-
-def add_arguments(group) -> None:
-    group.add_argument("--web-rounds", type=int, default=3, help="Rounds of page types (3).")
-    group.add_argument("--web-duration", type=int, default=5, help="Seconds of load a run (5).")
 
 
 @dataclass(frozen=True)
@@ -49,12 +47,7 @@ class Target:
 def run(args) -> dict:
     with site(DATABASE_NAME, stories=STORIES, keep=True) as web:
         bare, *pages = targets(web.url)
-        slices = []
-        for number in range(1, args.web_rounds + 1):
-            for target in pages:
-                slices.append(_measure(web, bare, number, BARE_SECONDS))
-                slices.append(_measure(web, target, number, args.web_duration))
-        slices.append(_measure(web, bare, args.web_rounds, BARE_SECONDS))
+        slices = load.alternate(partial(_measure, web, args), bare, pages, args.web_rounds)
     load.add_ratios(slices, bare.label, key="bare", cpu=_cpu_total)
     runs = [_summary(slices, target) for target in (bare, *pages)]
     ratios = {entry["run"]: entry["ratio_to_bare"] for entry in runs}
@@ -67,7 +60,7 @@ def run(args) -> dict:
     settings = {"stories": STORIES, "rounds": args.web_rounds, "duration_seconds": seconds}
     return {
         "command": f"{command} http://127.0.0.1:PORT/PATH (after a 1 s warm-up)",
-        "redis": web.redis_url, **web.described(), "settings": settings, "runs": runs,
+        "redis": REDIS_URL, **web.described, "settings": settings, "runs": runs,
         "slices": slices, "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
 
@@ -97,8 +90,10 @@ def targets(url: str) -> list[Target]:
     ]  # fmt: skip
 
 
-def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
-    """One wrk run on `target` from an empty cache (its warm-up fills it), checked."""
+def _measure(web: Site, args, target: Target, number: int) -> dict:
+    """One wrk run on `target` from an empty cache (its warm-up fills it), checked: around a
+    cached run all hits; an uncached run (almost) none; the bare view none."""
+    seconds = BARE_SECONDS if target.page == "bare" else args.web_duration
     web.forget_cache()
     port, master, options = web.server.port, web.server.process.pid, {"scratch": web.scratch}
     options["connections"], warm = CONNECTIONS, target.warm_paths or target.paths
@@ -115,7 +110,17 @@ def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
     cpu_after = load.server_cpu(master), load.backends_cpu(web.url)
     load.wait_until_idle(master)
     check_load(target.label, result, web.server.tail())
-    hits, checked = _check_cache(target, result, headers.get("x-page-cache"), before, port, sample)
+    if target.cached:
+        hits, checked = before + _cache_hits(port, sample), 2 * SAMPLES
+        wrong = hits != checked
+    elif target.cached is False:
+        hits, checked = result["hits"], result["responses"]
+        wrong = hits > MAX_HITS_UNCACHED * checked
+    else:
+        hits, checked, wrong = None, None, headers.get("x-page-cache") == "hit"
+    if wrong:
+        sampled = headers.get("x-page-cache")
+        raise BenchError(f"{target.label}: page-cache hits {hits} of {checked} ({sampled} sampled)")
     per_request, used = 1000 / max(1, result["requests"]), map(load.cpu_used, cpu_before, cpu_after)
     cpu = [None if s is None else round(s * per_request, 3) for s in used]
     cpu = dict(zip(("app", "db"), cpu, strict=True))
@@ -124,21 +129,6 @@ def _measure(web: Site, target: Target, number: int, seconds: int) -> dict:
     rate = f"{entry['requests_per_second']:,.0f} req/s, CPU {_cpu_cell(entry)} ms/req"
     print(f"  [{number}] {target.label}: {rate}, cache hits {hits}/{checked}")
     return entry
-
-
-def _check_cache(target: Target, result: dict, cache: str, before: int, port, sample) -> tuple:
-    """(hits, checked): around a cached run all hits; an uncached run (almost) none; bare none."""
-    if target.cached:
-        hits, checked = before + _cache_hits(port, sample), 2 * SAMPLES
-        wrong = hits != checked
-    elif target.cached is False:
-        hits, checked = result["hits"], result["responses"]
-        wrong = hits > MAX_HITS_UNCACHED * checked
-    else:
-        hits, checked, wrong = None, None, cache == "hit"
-    if wrong:
-        raise BenchError(f"{target.label}: page-cache hits {hits} of {checked} ({cache} sampled)")
-    return hits, checked
 
 
 def _cache_hits(port: int, path: str) -> int:

@@ -12,11 +12,3 @@ LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 class BenchError(RuntimeError):
     """The benchmark could not measure what it claims to (a check failed, a command failed)."""
-
-
-def sizes(text: str) -> tuple[int, ...]:
-    """An option's "1000,10_000": positive sizes, ascending, each once."""
-    found = tuple(sorted({int(part.replace("_", "")) for part in text.split(",") if part}))
-    if not found or min(found) < 1:
-        raise ValueError("sizes must be positive integers")
-    return found

@@ -22,14 +22,7 @@ def command_env(url: str, **extra: str) -> dict[str, str]:
     """Every command's environment. DEBUG off: Django would keep every SQL query in memory."""
     env = dict(os.environ, DATABASE_URL=url, DJANGO_SECRET_KEY="bench-only", DJANGO_DEBUG="0")
     env.pop("REDIS_URL", None)
-    return {**env, **extra}
-
-
-def site_env(url: str, redis_url: str, cache_prefix: str) -> dict[str, str]:
-    """The site's: the Redis page cache under the run's own key prefix, `bench.bench_settings`."""
-    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    cache = {"REDIS_URL": redis_url, "NEWSROOM_CACHE_PREFIX": cache_prefix}
-    return command_env(url, **cache, DJANGO_SETTINGS_MODULE="bench.bench_settings", PYTHONPATH=path)
+    return env | extra
 
 
 def manage(env: dict[str, str], *args: str) -> str:

@@ -1,5 +1,5 @@
-"""Requests to the servers on 127.0.0.1; load from wrk with `wrk.lua`; load runs ("slices"), their
-medians and ratios to the baseline runs around them; CPU time from /proc."""
+"""Requests to the servers on 127.0.0.1; load from wrk with `wrk.lua`; load runs ("slices"),
+alternating with baseline runs, their medians and ratios to the baseline; CPU time from /proc."""
 
 import http.client
 import json
@@ -67,12 +67,10 @@ def wrk_version() -> str:
     return (done.stdout + done.stderr).split("\n")[0].split(" Copyright")[0].strip()
 
 
-def wrk(
-    port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None, post=()
-) -> dict:
-    """Load `paths` for `seconds` (2 threads): one is a fixed request with no Lua work, several
-    are requested in turn; `bust` appends a query parameter never sent before; with `post`
-    (their headers), the requests are empty POSTs."""
+def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None, post=()):
+    """wrk's figures for `seconds` of `paths` (2 threads): one is a fixed request with no Lua
+    work, several are requested in turn; `bust` appends a query parameter never sent before;
+    with `post` (their headers), the requests are empty POSTs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WRK_")}
     env |= {"WRK_THREADS": "2", "WRK_METHOD": "POST" if post else "GET"}
     if len(paths) > 1 or bust:
@@ -91,13 +89,22 @@ def wrk(
 
 
 def check_load(label: str, result: dict, log: str = "") -> None:
-    """Refuse a wrk run with no request done, a non-200 (wrk's or the Lua script's count) or a
-    socket error."""
+    """Refuse a wrk run with no request done, a non-200 (wrk's or Lua's count), a socket error."""
     errors, bad = result["errors"], result["errors"]["status"] or result.get("non200")
     if not result["requests"] or bad:
         raise BenchError(f"{label}: of {result['requests']}, {bad} not 200 (wrk: {result})\n{log}")
     if sum(errors[k] for k in ("connect", "read", "write", "timeout")):
         raise BenchError(f"{label}: socket errors {errors}\n{log}")
+
+
+def alternate(measure, baseline, others, rounds: int, last: int | None = None) -> list[dict]:
+    """The slices of `measure(target, round)`: each round, `baseline` before each of `others`;
+    `baseline` once more at the end (round `last`, by default the last round)."""
+    slices = []
+    for number in range(1, rounds + 1):
+        for target in others:
+            slices += [measure(baseline, number), measure(target, number)]
+    return slices + [measure(baseline, last or rounds)]
 
 
 def slice_entry(label, round_number, result: dict, load_before, **more) -> dict:

@@ -1,5 +1,6 @@
 """The servers the benchmarks start on 127.0.0.1, each stopped by its process id; the editor's
-`Driver`; and `site`, the reader's site on a fresh database, its page cache under its own keys."""
+`driver`; `site`, the reader's site on a fresh database, its page cache under its own keys; and
+`edge_stack`, Varnish and nginx in front of it with the purge worker and an editor."""
 
 import importlib.util
 import json
@@ -12,14 +13,15 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Self
 
 import redis
 
 from . import MANAGE, PYTHON, ROOT, BenchError, report, seedgen
-from .commands import database_name, database_url, drop_database, fresh_database, manage, site_env
+from .commands import command_env, database_url, drop_database, fresh_database, manage
 from .load import fetch, wrk_version
 
 MIME_TYPES, REDIS_URL = Path("/etc/nginx/mime.types"), "redis://127.0.0.1:6379/15"
@@ -38,11 +40,15 @@ def render(script: str, **values: str) -> str:
     return module.render(**values)
 
 
-class _Server:
+class Server:
     """`command` in its own process group, its output in `log_path`; up once GET /healthz on
-    `port` answers (at once without a port); stopped with TERM to its group, then KILL."""
+    `port` answers (at once without a port); stopped with TERM to its group, then KILL. As is, a
+    `manage.py ARGS` in the background (a task worker, with no /healthz)."""
 
-    name, port, log_path, env, process = "server", 0, None, None, None
+    port, log_path, env, process = 0, None, None, None
+
+    def __init__(self, env: dict, *args: str):
+        self.env, self.command = env, [PYTHON, MANAGE, *args]
 
     def __enter__(self) -> Self:
         with open(self.log_path or os.devnull, "w") as log:
@@ -58,7 +64,8 @@ class _Server:
                     return self
             time.sleep(0.2)
         self.__exit__()
-        raise BenchError(f"{self.name} did not start ({self.process.returncode}):\n{self.tail()}")
+        name, code = type(self).__name__.lower(), self.process.returncode
+        raise BenchError(f"{name} did not start ({code}):\n{self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
         found = self.log_path and self.log_path.is_file()
@@ -73,12 +80,12 @@ class _Server:
                     self.process.wait(timeout=15)
 
 
-class Gunicorn(_Server):
+class Gunicorn(Server):
     """The site under gunicorn (gunicorn.conf.py) on a free port: 2 workers, no access log."""
 
     DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
     DISPLAY += "--max-requests 0 (no access log)"
-    name, workers = "gunicorn", 2
+    workers = 2
 
     def __init__(self, env: dict[str, str], scratch: Path):
         self.port = free_port()
@@ -90,25 +97,20 @@ class Gunicorn(_Server):
             "--max-requests", "0",
         ]  # fmt: skip
 
-    def log_count(self, text: str) -> int:
-        return self.tail(1_000_000).count(text)
 
+class Nginx(Server):
+    """Debian's nginx in the foreground, writing under `scratch/nginx-UPSTREAM`, serving the
+    site's files from `scratch`: the site configuration rendered for this run inside the official
+    nginx image's main one (less the access log); beacons to UDP port `reads` (9, discard)."""
 
-class Nginx(_Server):
-    """Debian's nginx in the foreground, writing under `prefix`: the site configuration rendered
-    for this run inside the official nginx image's main one (less the access log)."""
-
-    name = "nginx"
-
-    def __init__(
-        self, prefix: Path, *, upstream: int, static_root: Path, media_root: Path, reads: int = 9
-    ):  # `reads`: the reads collector's UDP port (9, discard: none)
-        self.port, self.log_path = free_port(), prefix / "error.log"
+    def __init__(self, scratch: Path, *, upstream: int, reads: int = 9):
+        self.port, prefix = free_port(), scratch / f"nginx-{upstream}"
+        self.log_path = prefix / "error.log"
         (prefix / "tmp").mkdir(parents=True)
         (prefix / "newsroom.conf").write_text(render(
             "nginx/render.py", CACHE_DIR=str(prefix / "cache"), UPSTREAM=f"127.0.0.1:{upstream}",
-            LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(static_root),
-            MEDIA_ROOT=str(media_root), PAGE_CACHE="newsroom_pages",
+            LISTEN=f"127.0.0.1:{self.port}", STATIC_ROOT=str(scratch / "static"),
+            MEDIA_ROOT=str(scratch / "media"), PAGE_CACHE="newsroom_pages",
             READS_COLLECTOR=f"127.0.0.1:{reads}",
         ))  # fmt: skip
         temp = "client_body proxy fastcgi uwsgi scgi".split()
@@ -125,13 +127,12 @@ class Nginx(_Server):
         self.command = ["/usr/sbin/nginx", *config]
 
 
-class Varnish(_Server):
-    """varnishd with deploy/varnish/newsroom.vcl before `backend`: purges on `purge_port`."""
+class Varnish(Server):
+    """varnishd with deploy/varnish/newsroom.vcl before `backend`, under `scratch/varnish-BACKEND`:
+    purges on `purge_port`."""
 
-    name = "varnish"
-
-    def __init__(self, prefix: Path, *, backend: int):
-        prefix.mkdir(parents=True)
+    def __init__(self, scratch: Path, *, backend: int):
+        (prefix := scratch / f"varnish-{backend}").mkdir()
         (prefix / "newsroom.vcl").write_text(render(
             "varnish/render.py", BACKEND_HOST="127.0.0.1", BACKEND_PORT=str(backend),
             PURGERS="127.0.0.1", GRACE="1h", REFRESH_GRACE="10s",
@@ -152,63 +153,100 @@ class Varnish(_Server):
         return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
 
     def since(self, before: dict[str, int]) -> dict:
-        """The MAIN counters' growth since `before` (by their names less "MAIN."), and
-        `hit_ratio`: hits over hits, misses and passes."""
+        """The MAIN counters' growth since `before` (named less "MAIN."), and `hit_ratio`: hits
+        over hits, misses and passes."""
         now = self.counters()
         grown = {k[5:]: now[k] - before[k] for k in before if k.startswith("MAIN.")}
         served = sum(grown[k] for k in ("cache_hit", "cache_miss", "cache_hitpass"))
         return grown | {"hit_ratio": grown["cache_hit"] / max(1, served)}
 
 
-class Worker(_Server):
-    """`manage.py ARGS` in the background (a task worker, with no /healthz), stopped the same."""
+# `edge_stack`'s editor (see `driver`): updates, publishes, withdraws; makes a live blog, posts.
+EDITOR = """
+import datetime, json, sys, time
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+from accounts import roles
+from accounts.models import User
+from articles.models import Article, LiveEntry, Section
+from articles.services import live, workflow
+news = Section.objects.get(slug="news")
+editor = User.objects.get_or_create(username="bench-editor", defaults={"is_staff": True})[0]
+editor.groups.set(Group.objects.filter(name=roles.EDITOR))
+for line in sys.stdin:
+    verb, pk, count = [*line.split(), 0][:3]
+    story, done, count = Article.objects.filter(pk=pk).first(), [], int(count)
+    if verb == "update":
+        words = f"Edge check {time.time_ns()}"
+        story.body += f"<p>{words}</p>"
+        story.save()
+        done = {"path": story.get_absolute_url(), "shows": words}
+    elif verb == "publish":
+        words = f"Edge check story {time.time_ns()}"
+        Article.objects.create(headline=words, section=news, body="<p>New.</p>",
+                               status="published", published_at=timezone.now())
+        done = {"path": "/", "shows": words}
+    elif verb == "withdraw":
+        story.status, story.withdrawn_reason = "withdrawn", "editorial"
+        story.save()
+        done = {"path": story.get_absolute_url(), "gone": True}
+    elif verb == "live":  # a live blog with `count` entries, before anything is cached
+        workflow.set_live_status(story, Article.LiveStatus.LIVE, by=editor)
+        LiveEntry.objects.bulk_create(
+            LiveEntry(article=story, body=f"<p>Earlier update {n}.</p>", status="published",
+                      posted_at=timezone.now() - datetime.timedelta(seconds=30 * (count - n)))
+            for n in range(count))
+        done = {"entries": story.live_entries.count()}
+    else:  # post: a live entry, timed at its commit (the first hook, before the purges')
+        with transaction.atomic():
+            transaction.on_commit(lambda: done.append(time.time()))
+            entry = live.post_entry(story, by=editor, publish=True,
+                                    body=f"<p>Update {count}, {time.time_ns()}.</p>")
+        done = {"pk": entry.pk, "post_at": done[0]}
+    print(json.dumps({"at": time.time()} | done), flush=True)
+"""
 
-    def __init__(self, env: dict, *args: str):
-        self.env, self.command = env, [PYTHON, MANAGE, *args]
 
-
-class Driver:
+@contextmanager
+def driver(env: dict, code: str):
     """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
-    a line of JSON; leaving its `with` closes its input and waits for it."""
+    a line of JSON: a function of the words; leaving the `with` closes its input and waits."""
+    command, pipe = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code], subprocess.PIPE
+    process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, stdin=pipe,
+                               stdout=pipe)  # fmt: skip
 
-    def __init__(self, env: dict, code: str):
-        command = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code]
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE}
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, **pipes)
-
-    def __call__(self, *words) -> dict:
-        self.process.stdin.write(" ".join(map(str, words)) + "\n")
-        if not (line := self.process.stdout.readline()):
-            raise BenchError(f"the driver stopped ({self.process.poll()}) on {words}")
+    def send(*words) -> dict:
+        process.stdin.write(" ".join(map(str, words)) + "\n")
+        if not (line := process.stdout.readline()):
+            raise BenchError(f"the driver stopped ({process.poll()}) on {words}")
         return json.loads(line)
 
-    def __enter__(self) -> Self:
-        return self
+    try:
+        yield send
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
 
-    def __exit__(self, *exc_info) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
 
+@contextmanager
+def smtp_sink():
+    """An SMTP server on 127.0.0.1 that accepts everything and only counts `messages`."""
+    from aiosmtpd.controller import Controller
 
-class SmtpSink:
-    """An SMTP server on 127.0.0.1 that accepts everything and only counts messages."""
+    class Sink:
+        port, messages = free_port(), 0
 
-    def __init__(self):
-        from aiosmtpd.controller import Controller
+        async def handle_DATA(self, server, session, envelope):
+            self.messages += 1
+            return "250 OK"
 
-        self.port, self.messages = free_port(), 0
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages += 1
-        return "250 OK"
-
-    def __enter__(self) -> Self:
-        self.controller.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.controller.stop()
+    controller = Controller(sink := Sink(), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
 
 
 @contextmanager
@@ -234,11 +272,9 @@ class Site:
     url: str  # the benchmark database
     env: dict  # the site's environment
     scratch: Path  # a temporary directory: STATIC_ROOT, MEDIA_ROOT, logs
-    facts: dict  # the result's "machine"
-    stories: dict  # what the set-up made
-    redis_url: str
-    redis: object  # a client of it
+    redis: object  # a client of REDIS_URL
     prefix: str  # the run's cache keys: PREFIX:VERSION:KEY
+    described: dict = field(default_factory=dict)  # in the result: database, machine, stories
     server: Gunicorn | None = None
 
     def forget_cache(self) -> None:
@@ -247,15 +283,12 @@ class Site:
         for start in range(0, len(keys), 500):
             self.redis.unlink(*keys[start : start + 500])
 
-    def described(self) -> dict:
-        """What a result says of the site: its database, the machine, the stories."""
-        return {"database": database_name(self.url), "machine": self.facts, "stories": self.stories}
-
 
 @contextmanager
 def site(database: str, *, stories: int, serve=True, keep=False):
     """The site, untimed: `database` recreated with `stories` (`stories.make`), static files
-    collected, gunicorn serving it when `serve`; the database dropped unless `keep`."""
+    collected, gunicorn serving it when `serve`; the database dropped unless `keep`. Its
+    environment: the Redis page cache under the run's own key prefix, `bench.bench_settings`."""
     url, client = database_url(database), redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
         redis_version = client.info()["redis_version"]
@@ -267,14 +300,19 @@ def site(database: str, *, stories: int, serve=True, keep=False):
         scratch = Path(scratch)
         scratch.chmod(0o755)  # nginx's workers run as `nobody` when started by root
         (scratch / "media").mkdir()
-        env = site_env(url, REDIS_URL, prefix)
-        env |= {"DJANGO_STATIC_ROOT": f"{scratch}/static", "DJANGO_MEDIA_ROOT": f"{scratch}/media"}
-        web = Site(url, env, scratch, {}, {}, REDIS_URL, client, prefix)
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = command_env(
+            url, REDIS_URL=REDIS_URL, NEWSROOM_CACHE_PREFIX=prefix, PYTHONPATH=path,
+            DJANGO_SETTINGS_MODULE="bench.bench_settings", DJANGO_STATIC_ROOT=f"{scratch}/static",
+            DJANGO_MEDIA_ROOT=f"{scratch}/media",
+        )  # fmt: skip
+        web = Site(url, env, scratch, client, prefix)
         try:
             fresh_database(url)
-            web.facts, started = report.machine_facts(url, **versions), time.monotonic()
+            facts, started = report.machine_facts(url, **versions), time.monotonic()
             code = f"from bench.lib.stories import make; make({stories}, {seedgen.SEED})"
-            web.stories = made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
+            made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
+            web.described = {"database": database, "machine": facts, "stories": made}
             if made["articles"] != stories or made["visible"] < 0.9 * stories:
                 raise BenchError(f"the set-up made {made}, not {stories} stories")
             seconds = time.monotonic() - started
@@ -286,3 +324,20 @@ def site(database: str, *, stories: int, serve=True, keep=False):
             web.forget_cache()
             if not keep:
                 drop_database(url)
+
+
+@contextmanager
+def edge_stack(web, mode: str):
+    """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
+    env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
+    server = Gunicorn(env, web.scratch)
+    varnish = Varnish(web.scratch, backend=server.port)
+    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
+    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
+    worker = Server(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
+                    "--no-startup-delay")  # fmt: skip
+    nginx = Nginx(web.scratch, upstream=server.port)
+    # Varnish is up once /healthz answers through it.
+    with server, varnish, worker, nginx, driver(env, EDITOR) as editor:
+        yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
+                              driver=editor)  # fmt: skip
