@@ -9,8 +9,8 @@ than that: a common word matches most stories, and ranking or counting them all 
 PostgreSQL a search at 10,000 stories.
 
 Snippets are cut in Python around the words PostgreSQL matched: it names the lexemes of the
-query (`querytree`), and a word of the story is marked when Snowball's English stemmer, the
-one PostgreSQL's "english" configuration uses, makes it one of them. PostgreSQL's own
+query (`querytree`), and a word of the story is marked when Snowball's English stemmer, which
+PostgreSQL's "english" configuration is built on (PyStemmer), makes it one of them. PostgreSQL's own
 `ts_headline` parsed each story's whole text again: three quarters of a search's database time.
 """
 
@@ -21,7 +21,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-import snowballstemmer
+import Stemmer
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
@@ -36,9 +36,8 @@ CONFIG = "english"
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 LEXEME = re.compile(r"'((?:[^']|'')*)'")  # in `querytree`'s text: 'polic' & 'bill'
 # A snippet: at most two fragments of a dozen words or so around the first matches.
-FRAGMENTS = 2
-BEFORE = re.compile(r"(?:\S+\s+){0,8}\S*$")  # the words before a match in its fragment
-AFTER = re.compile(r"\S*(?:\s+\S+){0,16}")  # and after it
+FRAGMENTS, WORDS_BEFORE = 2, 8
+AFTER = re.compile(r"\S*(?:\s+\S+){0,16}")  # the words after a match in its fragment
 OPENING = re.compile(r"\s*(?:\S+\s+){0,29}\S*")  # a story's first 30 words
 
 
@@ -86,7 +85,7 @@ def results_page(terms: SearchTerms, number, *, per_page: int) -> Page | None:
     page = paginator.get_page(number)
     found = {article.pk: article for article in _rows(terms, page.object_list)}
     postgresql = connection.vendor == "postgresql"
-    stem = snowballstemmer.stemmer("english").stemWord  # one per page: it keeps state
+    stem = Stemmer.Stemmer("english").stemWord  # one per page: it keeps state
     for article in found.values():
         if postgresql:
             article.snippet = stemmed_snippet(plain_text(article.body), _lexemes(article), stem)
@@ -159,9 +158,10 @@ def stemmed_snippet(text: str, lexemes: frozenset[str], stem) -> str:
             continue  # within the last fragment
         if len(fragments) == FRAGMENTS:
             break
-        before = BEFORE.search(text, max(0, start - 400), start)
+        # The text is one-spaced: the last words before the match, and the rest of its own.
+        before = " ".join(text[max(0, start - 400) : start].split(" ")[-WORDS_BEFORE - 1 :])
         after = AFTER.match(text, stop, stop + 600)
-        start, stop = start - len(before.group()), stop + len(after.group())
+        start, stop = start - len(before), stop + len(after.group())
         if fragments and start <= fragments[-1][1]:  # it would repeat the last one's end
             fragments[-1] = (fragments[-1][0], stop)
         else:

@@ -318,7 +318,7 @@ def test_the_simple_fallback_treats_or_as_either():
     assert set(_simple(SearchTerms("zebra or giraffe stripes"))) == {zebra}
 
 
-STEM = __import__("snowballstemmer").stemmer("english").stemWord
+STEM = __import__("Stemmer").Stemmer("english").stemWord
 
 
 def marks_of(snippet: str) -> list[str]:
