@@ -16,6 +16,7 @@ PostgreSQL's "english" configuration is built on (PyStemmer), makes it one of th
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 import shlex
@@ -26,6 +27,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import F, Func, Q
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from newsroom.prepared import PreparedQuery
 
 from .body import plain_text
 from .models import Article
@@ -126,10 +131,19 @@ def _query(terms: SearchTerms) -> SearchQuery:
 
 def _rows(terms: SearchTerms, ids: list[int]):
     """The stories `ids`, as cards with their text, and on PostgreSQL the query's `lexemes`."""
-    rows = Article.objects.published().filter(pk__in=ids).for_listing(text=True)
     if connection.vendor != "postgresql":
-        return rows
-    return rows.annotate(lexemes=Func(_query(terms), function="querytree"))
+        return Article.objects.published().filter(pk__in=ids).for_listing(text=True)
+    return _ROWS(ids=ids, words=terms.text, now=timezone.now())
+
+
+def _found_rows(ids, words, now):
+    found = RawSQL("SELECT unnest(%s::bigint[])", [ids])  # one array: the same SQL for any page
+    query = SearchQuery(words, search_type="websearch", config=CONFIG)
+    rows = Article.objects.published(now=now).filter(pk__in=found).for_listing(text=True)
+    return rows.annotate(lexemes=Func(query, function="querytree"))
+
+
+_ROWS = PreparedQuery(_found_rows, ids=list, words=str, now=datetime.datetime)
 
 
 def _lexemes(article) -> frozenset[str]:
@@ -142,22 +156,19 @@ def stemmed_snippet(text: str, lexemes: frozenset[str], stem) -> str:
     one of `lexemes`, those words marked; its first words when none is (a match in the
     headline or standfirst)."""
     text = " ".join(text.split())
-    hits = []
-    if lexemes:
-        # Only words starting as a lexeme does are stemmed: Snowball changes only endings.
-        starts = "|".join(re.escape(lexeme[:3]) for lexeme in sorted(lexemes))
-        for match in re.finditer(rf"\b(?:{starts})\w*", text, re.IGNORECASE):
-            if stem(match.group().lower()) in lexemes:
-                hits.append(match.span())
-    if not hits:
-        words = OPENING.match(text).group()
-        return html.escape(words) + (" …" if len(words) < len(text) else "")
-    fragments = []
-    for start, stop in hits:
+    hits, fragments = [], []
+    # Only words starting as a lexeme does are stemmed: Snowball changes only endings. The
+    # text is read no further than the last fragment's end.
+    starts = "|".join(re.escape(lexeme[:3]) for lexeme in sorted(lexemes))
+    for match in re.finditer(rf"\b(?:{starts})\w*", text, re.IGNORECASE) if lexemes else ():
+        start, stop = match.span()
+        if len(fragments) == FRAGMENTS and start >= fragments[-1][1]:
+            break
+        if stem(match.group().lower()) not in lexemes:
+            continue
+        hits.append((start, stop))
         if fragments and start < fragments[-1][1]:
             continue  # within the last fragment
-        if len(fragments) == FRAGMENTS:
-            break
         # The text is one-spaced: the last words before the match, and the rest of its own.
         before = " ".join(text[max(0, start - 400) : start].split(" ")[-WORDS_BEFORE - 1 :])
         after = AFTER.match(text, stop, stop + 600)
@@ -166,6 +177,9 @@ def stemmed_snippet(text: str, lexemes: frozenset[str], stem) -> str:
             fragments[-1] = (fragments[-1][0], stop)
         else:
             fragments.append((start, stop))
+    if not hits:
+        words = OPENING.match(text).group()
+        return html.escape(words) + (" …" if len(words) < len(text) else "")
     pieces = ["… " if fragments[0][0] > 0 else ""]
     for number, (start, stop) in enumerate(fragments):
         done = start
