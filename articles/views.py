@@ -38,14 +38,15 @@ def home(request):
     # lookups: ordering by -is_featured first made PostgreSQL sort every published story.
     lead, latest = Article.objects.home_front(latest=LATEST_ON_HOME, now=now)
     rails = Article.objects.section_rails(
-        per_section=PER_SECTION_RAIL,
-        exclude=[s.pk for s in [lead, *latest] if s],
-        now=now,
-        bylines=False,
+        per_section=PER_SECTION_RAIL, exclude=[s.pk for s in [lead, *latest] if s], now=now
     )
+    # The stories come as stubs: only the cards not kept are loaded and rendered.
     shown = [(story, LATEST_CARD) for story in latest]
     shown += [(story, RAIL_CARD) for _, rail in rails for story in rail]
-    with_bylines([lead, *cards.prepare(request, shown)])  # one query for those to render
+    loaded = Article.objects.cards_of(cards.prepare(request, shown))
+    with_bylines([lead, *loaded.values()])  # one query for those to render
+    latest = [loaded.get(story.pk, story) for story in latest]
+    rails = [(section, [loaded.get(s.pk, s) for s in rail]) for section, rail in rails]
     context = {"lead": lead, "latest": latest, "rails": rails}
     response = render(request, "articles/home.html", context)
     tag_response(response, cards.keys(request) | surrogates.of_cards([lead]) | {surrogates.HOME})
@@ -55,10 +56,13 @@ def home(request):
 
 
 def _listing_page(request, stories, template, context, keys, *, page=None):
-    """A page of `stories` (loaded `for_listing(bylines=False)`) as cards, the first eager."""
+    """A page of `stories` (`stubs()`) as cards, the first eager: only those not kept are
+    loaded and rendered."""
     page = page or Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
     shown = [(story, cards.Style(heading_level=2, eager=n == 0)) for n, story in enumerate(page)]
-    with_bylines(cards.prepare(request, shown))
+    loaded = Article.objects.cards_of(cards.prepare(request, shown))
+    with_bylines(loaded.values())
+    page.object_list = [loaded.get(story.pk, story) for story in page]
     response = render(request, template, {**context, "page": page})
     tag_response(response, cards.keys(request) | set(keys))
     cards.keep(request)
@@ -77,7 +81,7 @@ def section_detail(request, section):
     if not found:
         raise Http404("No such section")
     section, now = found[0], timezone.now()
-    stories = Article.objects.published(now=now).in_section(section).for_listing(bylines=False)
+    stories = Article.objects.published(now=now).in_section(section).stubs()
     first = request.GET.get("page", "1") == "1"  # most readers: its SQL made once
     return _listing_page(
         request,
@@ -92,7 +96,7 @@ def section_detail(request, section):
 @public_page
 def tag_detail(request, slug):
     tag = get_object_or_404(Tag, slug=slug)
-    stories = Article.objects.published().tagged(slug).for_listing(bylines=False)
+    stories = Article.objects.published().tagged(slug).stubs()
     keys = [surrogates.tag(tag.pk), surrogates.tag_listing(tag.pk)]
     return _listing_page(request, stories, "articles/tag_detail.html", {"tag": tag}, keys)
 
@@ -100,7 +104,7 @@ def tag_detail(request, slug):
 @public_page
 def author_detail(request, slug):
     author = get_object_or_404(Author, slug=slug)
-    stories = Article.objects.published().by_author(author).for_listing(bylines=False)
+    stories = Article.objects.published().by_author(author).stubs()
     keys = [surrogates.author(author.pk), surrogates.author_listing(author.pk)]
     context = {"author": author}
     return _listing_page(request, stories, "articles/author_detail.html", context, keys)
@@ -112,7 +116,7 @@ def archive(request, year, month, day=None):
         first, start, end = archive_range(year, month, day)
     except ValueError:
         raise Http404("No such date") from None
-    stories = Article.objects.published_between(start, end).for_listing(bylines=False)
+    stories = Article.objects.published_between(start, end).stubs()
     context = {"first": first, "day": day, "month_only": day is None}
     key = surrogates.month(first) if day is None else surrogates.day(start)
     return _listing_page(request, stories, "articles/archive.html", context, [key])

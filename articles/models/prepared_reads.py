@@ -110,37 +110,38 @@ _HOME_LATEST: dict[int, PreparedQuery] = {}
 
 
 def home_front(count: int, now: datetime.datetime) -> tuple:
-    """The home page's lead (the newest featured story, else the newest) and the `count`
-    newest stories after it, as cards without bylines."""
+    """The home page's lead (the newest featured story, else the newest) as a card without
+    bylines, and the `count` newest stories after it as stubs."""
     lead = next(iter(HOME_LEAD(now=now) or HOME_NEWEST(now=now)), None)
     if count not in _HOME_LATEST:
         _HOME_LATEST[count] = PreparedQuery(
-            lambda now, lead: _listing(now).exclude(pk=lead)[:count],
+            lambda now, lead: (
+                _article().objects.published(now=now).exclude(pk=lead).stubs()[:count]
+            ),
             now=datetime.datetime,
             lead=int,
         )
     return lead, _HOME_LATEST[count](now=now, lead=lead.pk if lead else 0)
 
 
-_RAILS: dict[tuple, PreparedQuery] = {}
+_RAILS: dict[int, PreparedQuery] = {}
 
 
-def rail_rows(per_section: int, bylines: bool, exclude: list, now: datetime.datetime) -> list:
+def rail_rows(per_section: int, exclude: list, now: datetime.datetime) -> list:
     """`section_rails`' stories (PostgreSQL's lateral join, the excluded ids one array)."""
-    key = (per_section, bylines)
-    if key not in _RAILS:
-        _RAILS[key] = PreparedQuery(
+    if per_section not in _RAILS:
+        _RAILS[per_section] = PreparedQuery(
             lambda now, exclude: _article().objects.rail_stories(
-                per_section=per_section, exclude=exclude, now=now, bylines=bylines
+                per_section=per_section, exclude=exclude, now=now
             ),
             now=datetime.datetime,
             exclude=list,
         )
-    return _RAILS[key](now=now, exclude=exclude)
+    return _RAILS[per_section](now=now, exclude=exclude)
 
 
 def _section_stories(section, now):
-    return _article().objects.published(now=now).in_section(section).for_listing(bylines=False)
+    return _article().objects.published(now=now).in_section(section).stubs()
 
 
 SECTION = PreparedQuery(
@@ -159,8 +160,8 @@ _SECTION_FIRST: dict[int, PreparedQuery] = {}
 
 
 def section_first_page(section, size: int, now: datetime.datetime) -> Page:
-    """Page 1 of a section's stories as cards without bylines (`Paginator(...).page(1)`'s), in
-    two prepared queries."""
+    """Page 1 of a section's stories as stubs (`Paginator(...).page(1)`'s), in two prepared
+    queries."""
     if size not in _SECTION_FIRST:
         _SECTION_FIRST[size] = PreparedQuery(
             lambda section, now: _section_stories(section, now)[:size],

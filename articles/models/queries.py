@@ -21,6 +21,8 @@ from ..parsing import headline_key
 from .choices import Status
 
 PUBLISHED = Status.PUBLISHED
+# A story as a listing whose cards are kept needs it: to find its card, date the page, group it.
+STUB_FIELDS = ("id", "published_at", "updated_at", "section")
 
 
 def visible(now: datetime.datetime | None = None) -> Q:
@@ -201,7 +203,8 @@ class ArticleQuerySet(models.QuerySet):
         return article
 
     def home_front(self, *, latest: int, now: datetime.datetime | None = None) -> tuple:
-        """The home page's lead and its `latest` newest stories after it (`prepared_reads`)."""
+        """The home page's lead (a card) and its `latest` newest stories after it (`stubs`),
+        from `prepared_reads`."""
         from .prepared_reads import home_front
 
         return home_front(latest, now or timezone.now())
@@ -241,12 +244,10 @@ class ArticleQuerySet(models.QuerySet):
             .order_by("-published_at", "-pk")
         )
 
-    def section_rails(
-        self, *, per_section: int, exclude=(), now=None, bylines: bool = True
-    ) -> list[tuple]:
+    def section_rails(self, *, per_section: int, exclude=(), now=None) -> list[tuple]:
         """(section, its newest `per_section` visible stories not in `exclude`) for each
-        section with any, in navigation order: one query for the rows, one for their bylines
-        (unless not `bylines`, as in `for_listing`).
+        section with any, in navigation order, the stories with only their id, times and
+        section (`STUB_FIELDS`: their cards are kept, or loaded by `cards_of`). One query.
         On PostgreSQL each section's stories are found by a lateral join, `per_section` rows
         read from the (section, status, published_at) index each: ranking every published
         story by a window made the home page's costliest query (30 ms at 10,000 stories)."""
@@ -254,23 +255,30 @@ class ArticleQuerySet(models.QuerySet):
 
         now = now or timezone.now()
         if connection.vendor == "postgresql":  # the same SQL whatever is left out
-            stories = rail_rows(per_section, bylines, list(exclude), now)
+            stories = rail_rows(per_section, list(exclude), now)
         else:
-            stories = self.rail_stories(
-                per_section=per_section, exclude=exclude, now=now, bylines=bylines
-            )
+            stories = self.rail_stories(per_section=per_section, exclude=exclude, now=now)
         rails: dict = {}
         for story in stories:
             rails.setdefault(story.section, []).append(story)
         return list(rails.items())
 
-    def rail_stories(self, *, per_section: int, exclude, now, bylines: bool):
-        """`section_rails`' stories as cards, in navigation order."""
-        return (
-            self.model.objects.filter(pk__in=self._rail_ids(per_section, exclude, now))
-            .for_listing(bylines=bylines)
-            .order_by("section__order", "section__name", "-published_at", "-pk")
-        )
+    def rail_stories(self, *, per_section: int, exclude, now):
+        """`section_rails`' stories, in navigation order."""
+        rows = self.model.objects.filter(pk__in=self._rail_ids(per_section, exclude, now))
+        rows = rows.select_related("section").only(*STUB_FIELDS, "section__name", "section__slug")
+        return rows.order_by("section__order", "section__name", "-published_at", "-pk")
+
+    def stubs(self):
+        """Stories with only what finds their kept cards and dates their page (`STUB_FIELDS`),
+        newest first."""
+        return self.only(*STUB_FIELDS).order_by("-published_at", "-pk")
+
+    def cards_of(self, stubs) -> dict:
+        """The stories of `stubs` loaded as cards without bylines (`for_listing`), by id: one
+        query, none for no stubs."""
+        ids = [stub.pk for stub in stubs]
+        return {story.pk: story for story in self.filter(pk__in=ids).for_listing(bylines=False)}
 
     def _rail_ids(self, per_section: int, exclude, now):
         """The ids of `section_rails`' stories, as a subquery."""
