@@ -58,7 +58,8 @@ def home(request):
 def _listing_page(request, stories, template, context, keys, *, page=None):
     """A page of `stories` (`stubs()`) as cards, the first eager: only those not kept are
     loaded and rendered."""
-    page = page or Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
+    if page is None:  # (an empty page is falsy)
+        page = Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
     shown = [(story, cards.Style(heading_level=2, eager=n == 0)) for n, story in enumerate(page)]
     loaded = Article.objects.cards_of(cards.prepare(request, shown))
     with_bylines(loaded.values())
@@ -81,15 +82,17 @@ def section_detail(request, section):
     if not found:
         raise Http404("No such section")
     section, now = found[0], timezone.now()
-    stories = Article.objects.published(now=now).in_section(section).stubs()
-    first = request.GET.get("page", "1") == "1"  # most readers: its SQL made once
+    if request.GET.get("page", "1") == "1":  # most readers: its SQL made once
+        stories, page = None, prepared_reads.section_first_page(section, PER_PAGE, now)
+    else:
+        stories, page = Article.objects.published(now=now).in_section(section).stubs(), None
     return _listing_page(
         request,
         stories,
         "articles/section_detail.html",
         {"section": section, "current_section": section.slug},
         [surrogates.section(section.pk)],
-        page=prepared_reads.section_first_page(section, PER_PAGE, now) if first else None,
+        page=page,
     )
 
 

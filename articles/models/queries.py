@@ -66,9 +66,16 @@ def _bylines():
 
 def with_bylines(stories) -> None:
     """Load the bylines of `stories` (loaded `for_listing(bylines=False)`; None is skipped) in
-    one query, as `for_listing` would for each list: a page of several lists pays one query."""
+    one query, as `for_listing` would for each list: a page of several lists pays one query.
+    One story's (a page whose other cards are kept) by a prepared query."""
+    from . import prepared_reads
+
     stories = [story for story in stories if story is not None]
-    models.prefetch_related_objects(stories, models.Prefetch("authors", queryset=_bylines()))
+    if len(stories) == 1:
+        (story,) = stories
+        _keep_list(story, "authors", prepared_reads.LISTS["authors"](pk=story.pk))
+    else:
+        models.prefetch_related_objects(stories, models.Prefetch("authors", queryset=_bylines()))
 
 
 def _with_its_lists(article) -> None:
@@ -79,11 +86,15 @@ def _with_its_lists(article) -> None:
     chosen = lists.pop("related_ids")
     model = type(article)
     lists["related"] = model.objects.published().for_links().filter(pk__in=chosen) if chosen else []
-    cache = article.__dict__.setdefault("_prefetched_objects_cache", {})
     for name, rows in lists.items():
-        kept = getattr(article, name).get_queryset()
-        kept._result_cache, kept._prefetch_done = list(rows), True
-        cache[name] = kept  # the cache name of each is its name
+        _keep_list(article, name, rows)
+
+
+def _keep_list(story, name: str, rows) -> None:
+    """Keep `rows` as `story.<name>.all()`, as a prefetch would (its cache name is its name)."""
+    kept = getattr(story, name).get_queryset()
+    kept._result_cache, kept._prefetch_done = list(rows), True
+    story.__dict__.setdefault("_prefetched_objects_cache", {})[name] = kept
 
 
 class ArticleQuerySet(models.QuerySet):
@@ -225,10 +236,10 @@ class ArticleQuerySet(models.QuerySet):
         return article
 
     def for_links(self):
-        """Just what a link to each story needs (headline, address, section, a small picture),
-        newest first: one query, without the bylines, body and search vector a story card or
-        page loads. (The picture's row whole: naming its columns one by one costs Django more
-        time building the query than the columns cost to fetch.)"""
+        """Just what a link to each story needs (headline, address, section, a small picture,
+        a compact card's labels), newest first: one query, without the bylines, body and search
+        vector a story card or page loads. (The picture's row whole: naming its columns one by
+        one costs Django more time building the query than the columns cost to fetch.)"""
         return (
             self.select_related("section", "hero_image")
             .only(
@@ -237,6 +248,7 @@ class ArticleQuerySet(models.QuerySet):
                 "published_at",
                 "is_breaking",
                 "live_status",
+                "sponsored",
                 "section__slug",
                 "section__name",
                 "hero_image",
@@ -277,7 +289,8 @@ class ArticleQuerySet(models.QuerySet):
     def cards_of(self, stubs) -> dict:
         """The stories of `stubs` loaded as cards without bylines (`for_listing`), by id: one
         query, none for no stubs."""
-        ids = [stub.pk for stub in stubs]
+        if not (ids := [stub.pk for stub in stubs]):
+            return {}  # building the queryset would cost more than the page's kept cards
         return {story.pk: story for story in self.filter(pk__in=ids).for_listing(bylines=False)}
 
     def _rail_ids(self, per_section: int, exclude, now):
