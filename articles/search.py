@@ -80,15 +80,16 @@ class Results(Paginator):
         self.more = len(ids) > MAX_RESULTS
 
 
-def results_page(terms: SearchTerms, number, *, per_page: int) -> Page | None:
+def results_page(terms: SearchTerms, number, *, per_page: int, bylines=True) -> Page | None:
     """Page `number` of the published stories matching `terms`, best first, each row with its
     `snippet` (safe HTML, the matched words marked), whatever the database; None when the terms
-    hold no word to look for. One query finds and ranks the matches, one loads the page's."""
+    hold no word to look for. One query finds and ranks the matches, one loads the page's (and
+    one their bylines, unless not `bylines`: `with_bylines` for those wanted)."""
     if not terms.has_words:
         return None
     paginator = Results(best_first(terms), per_page)
     page = paginator.get_page(number)
-    found = {article.pk: article for article in _rows(terms, page.object_list)}
+    found = {article.pk: article for article in _rows(terms, page.object_list, bylines)}
     postgresql = connection.vendor == "postgresql"
     stem = Stemmer.Stemmer("english").stemWord  # one per page: it keeps state
     for article in found.values():
@@ -129,21 +130,26 @@ def _query(terms: SearchTerms) -> SearchQuery:
     return SearchQuery(terms.text, search_type="websearch", config=CONFIG)
 
 
-def _rows(terms: SearchTerms, ids: list[int]):
+def _rows(terms: SearchTerms, ids: list[int], bylines: bool):
     """The stories `ids`, as cards with their text, and on PostgreSQL the query's `lexemes`."""
     if connection.vendor != "postgresql":
-        return Article.objects.published().filter(pk__in=ids).for_listing(text=True)
-    return _ROWS(ids=ids, words=terms.text, now=timezone.now())
+        rows = Article.objects.published().filter(pk__in=ids)
+        return rows.for_listing(text=True, bylines=bylines)
+    return _ROWS[bylines](ids=ids, words=terms.text, now=timezone.now())
 
 
-def _found_rows(ids, words, now):
-    found = RawSQL("SELECT unnest(%s::bigint[])", [ids])  # one array: the same SQL for any page
-    query = SearchQuery(words, search_type="websearch", config=CONFIG)
-    rows = Article.objects.published(now=now).filter(pk__in=found).for_listing(text=True)
-    return rows.annotate(lexemes=Func(query, function="querytree"))
+def _rows_query(bylines: bool) -> PreparedQuery:
+    def build(ids, words, now):
+        found = RawSQL("SELECT unnest(%s::bigint[])", [ids])  # one array: one SQL for any page
+        query = SearchQuery(words, search_type="websearch", config=CONFIG)
+        rows = Article.objects.published(now=now).filter(pk__in=found)
+        rows = rows.for_listing(text=True, bylines=bylines)
+        return rows.annotate(lexemes=Func(query, function="querytree"))
+
+    return PreparedQuery(build, ids=list, words=str, now=datetime.datetime)
 
 
-_ROWS = PreparedQuery(_found_rows, ids=list, words=str, now=datetime.datetime)
+_ROWS = {bylines: _rows_query(bylines) for bylines in (True, False)}
 
 
 def _lexemes(article) -> frozenset[str]:

@@ -128,9 +128,15 @@ def archive(request, year, month, day=None):
 @public_page
 def search_view(request):
     terms = search.SearchTerms.from_request(request.GET.get("q"))
-    page = search.results_page(terms, request.GET.get("page"), per_page=PER_PAGE)
+    page = search.results_page(terms, request.GET.get("page"), per_page=PER_PAGE, bylines=False)
+    shown = [
+        (story, cards.Style(heading_level=2, eager=n == 0)) for n, story in enumerate(page or ())
+    ]
+    with_bylines(cards.prepare(request, shown))  # the cards a listing has kept are the same
     response = render(request, "articles/search.html", {"terms": terms, "page": page})
-    return tag_response(response, surrogates.of_cards(page or ()) | {surrogates.SEARCH})
+    tag_response(response, cards.keys(request) | {surrogates.SEARCH})
+    cards.keep(request)
+    return response
 
 
 @public_page

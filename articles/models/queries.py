@@ -70,7 +70,8 @@ def with_bylines(stories) -> None:
     One story's (a page whose other cards are kept) by a prepared query."""
     from . import prepared_reads
 
-    stories = [story for story in stories if story is not None]
+    fetched = "_prefetched_objects_cache"
+    stories = [s for s in stories if s is not None and "authors" not in s.__dict__.get(fetched, {})]
     if len(stories) == 1:
         (story,) = stories
         _keep_list(story, "authors", prepared_reads.LISTS["authors"](pk=story.pk))

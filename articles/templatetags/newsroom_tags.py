@@ -19,6 +19,8 @@ from pictures.templatetags.pictures_tags import card_picture
 from .. import cards, structured_data
 
 register = template.Library()
+# Where a card's snippet goes: a comment no story text can make (its `<` would be escaped).
+SNIPPET_SLOT = "<!--snippet-->"
 LIVE_BADGE = mark_safe('<span class="badge-live">Live</span> ')  # a live blog's, while live
 # Paid-for stories say so wherever they are shown (advertising rules ask it of the publisher).
 SPONSORED_BADGE = mark_safe(' <span class="badge-sponsored">Sponsored</span>')
@@ -114,16 +116,17 @@ def story_card(context, article, *, heading_level=3, snippet="", eager=False, co
     """A story's card: its picture (`card_picture`), section, headline as a link (an `<h2>` or,
     by default, an `<h3>`), `snippet` (safe HTML) if any and, unless `compact`, byline and
     time. `eager`: the page's first picture. Expects the story loaded `for_listing()`; kept in
-    the cache when the view prepared it (`articles.cards`), unless it has a snippet."""
+    the cache when the view prepared it (`articles.cards`), the snippet put in afterwards."""
     options = {"heading_level": heading_level, "eager": eager, "compact": compact}
-    if snippet:
-        return _story_card(article, snippet=snippet, **options)
     style = cards.Style(**options)
     request = getattr(context, "request", None)  # kept by an include's `only`, unlike its variable
-    return cards.card(request, article, style, lambda: _story_card(article, **options))
+    card = cards.card(request, article, style, lambda: _story_card(article, **options))
+    # The card is made (and kept) with a mark where a search result's snippet goes.
+    snippet = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
+    return mark_safe(card.replace(SNIPPET_SLOT, snippet))
 
 
-def _story_card(article, *, heading_level, eager, compact, snippet="") -> str:
+def _story_card(article, *, heading_level, eager, compact) -> str:
     classes = "card" + (" card--compact" if compact else "")
     classes += " card--breaking" if article.is_breaking else ""
     section = article.section
@@ -135,8 +138,7 @@ def _story_card(article, *, heading_level, eager, compact, snippet="") -> str:
         LIVE_BADGE if article.is_live else "",
         article.headline,
     )
-    extra = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
-    extra = mark_safe(extra)
+    extra = mark_safe(SNIPPET_SLOT)
     if not compact:
         extra += format_html(
             '<p class="card__meta">{} <time datetime="{}">{}</time></p>',

@@ -25,11 +25,11 @@ PAGES = {
 }
 
 
-def made(client, url: str, bust: int):
+def made(client, url: str, bust: int, **params):
     """A fresh copy of the page at `url` (a query string never asked for: a page-cache miss):
     the response, its cards' markup, and the SQL it ran."""
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, {"v": bust})
+        response = client.get(url, {"v": bust, **params})
     assert response.status_code == 200 and "X-Page-Cache" not in response
     page = lxml.html.document_fromstring(response.content.decode())
     cards = [lxml.html.tostring(card) for card in page.xpath('//article[contains(@class, "card")]')]
@@ -106,3 +106,22 @@ def test_a_kept_card_is_made_again_when_what_it_shows_changes(
     assert other.headline in text
     # Only the changed story's card was made again (and its bylines loaded).
     assert byline_queries(sql) == [{story.pk}]
+
+
+def test_search_results_are_kept_cards_each_with_the_snippet_of_its_own_search(any_cache, client):
+    author = AuthorFactory(name="Maggie Thornbury")
+    for n in range(3):
+        ArticleFactory(
+            headline=f"Pelicans {n}", authors=[author], body="<p>Pelicans ate chips.</p>"
+        )
+    url = reverse("articles:search")
+    _, first, _ = made(client, url, 1, q="pelicans")
+    _, second, sql = made(client, url, 2, q="chips")
+    assert len(first) == len(second) == 3
+    assert byline_queries(sql) == []  # the cards were kept by the first search
+    for one, other in zip(first, second, strict=True):
+        assert b"<mark>Pelicans</mark>" in one and b"<mark>chips</mark>" in other
+        assert b"<mark>" not in one.split(b"card__snippet")[0]  # the headline is not marked
+        assert one.replace(b"<mark>Pelicans</mark> ate chips", b"") == other.replace(
+            b"Pelicans ate <mark>chips</mark>", b""
+        )
