@@ -115,11 +115,10 @@ def best_first(terms: SearchTerms) -> list[int]:
     weighing most), the newest first among equals; elsewhere the newest come first. One query:
     the matches are read in the order of the visibility index (or found by the GIN index when
     few stories match) and no further, so a common word costs no more than a rare one."""
-    matches = search_articles(terms).order_by("-published_at", "-pk")
     if connection.vendor != "postgresql":
+        matches = search_articles(terms).order_by("-published_at", "-pk")
         return list(matches.values_list("pk", flat=True)[: MAX_RESULTS + 1])
-    rank = SearchRank(F("search_vector"), _query(terms), cover_density=True)
-    rows = list(matches.annotate(rank=rank).values_list("pk", "rank")[: MAX_RESULTS + 1])
+    rows = _RANKED(words=terms.text, now=timezone.now())
     newest, extra = rows[:MAX_RESULTS], rows[MAX_RESULTS:]
     # Stable: among equal ranks the newest stay first.
     newest.sort(key=lambda row: row[1], reverse=True)
@@ -128,6 +127,18 @@ def best_first(terms: SearchTerms) -> list[int]:
 
 def _query(terms: SearchTerms) -> SearchQuery:
     return SearchQuery(terms.text, search_type="websearch", config=CONFIG)
+
+
+def _ranked(words, now):
+    """`best_first`'s rows on PostgreSQL: (id, rank) of the newest matches."""
+    query = SearchQuery(words, search_type="websearch", config=CONFIG)
+    matches = Article.objects.published(now=now).filter(search_vector=query)
+    rank = SearchRank(F("search_vector"), query, cover_density=True)
+    rows = matches.order_by("-published_at", "-pk").annotate(rank=rank)
+    return rows.values_list("pk", "rank")[: MAX_RESULTS + 1]
+
+
+_RANKED = PreparedQuery(_ranked, words=str, now=datetime.datetime)
 
 
 def _rows(terms: SearchTerms, ids: list[int], bylines: bool):

@@ -6,11 +6,11 @@ few shapes of query all day with different ids, slugs and times.
 `PreparedQuery(build, name=type, ...)` takes a function that builds the queryset from the named
 values (int, str or datetime), and runs it as `query(name=value, ...)`, returning what
 `list(build(...))` would: model instances with their `select_related` rows, deferred fields, then
-`prefetch_related` lookups (or a flat `values_list`'s values), from the database the router picks
-for a read, as a queryset would. It is compiled twice with different stand-in values: every
-parameter that changes is one of the names (and takes its value on each call), every other one is a
-constant of the query; a builder whose SQL or constants depend on anything else (the clock read
-inside it, a list whose length varies) is refused when first run, with the reason.
+`prefetch_related` lookups (or a `values_list`'s tuples, or a flat one's values), from the database
+the router picks for a read, as a queryset would. It is compiled twice with different stand-in
+values: every parameter that changes is one of the names (and takes its value on each call), every
+other one is a constant of the query; a builder whose SQL or constants depend on anything else (the
+clock read inside it, a list whose length varies) is refused when first run, with the reason.
 
 The one place that leans on Django's compiler (its `select`, `klass_info` and converters, as
 `ModelIterable` uses them): Django 5.2, held by tests/newsroom/test_prepared.py."""
@@ -22,7 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connections, models, router
-from django.db.models.query import FlatValuesListIterable, get_related_populators
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 _BASE = datetime.datetime(1901, 2, 3, 4, 5, 6, tzinfo=datetime.UTC)
 
@@ -48,7 +52,7 @@ class _Plan:
     slots: tuple  # per parameter: (True, name) to take a value, (False, constant)
     compiler: object
     prefetch: tuple
-    flat: bool  # a flat `values_list`: the first column of each row
+    values: str  # "flat": a flat `values_list`'s first column; "tuples": a `values_list`'s rows
 
 
 class PreparedQuery:
@@ -69,8 +73,10 @@ class PreparedQuery:
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
-        if plan.flat:
+        if plan.values == "flat":
             return [row[0] for row in plan.compiler.results_iter(results=[rows])]
+        if plan.values == "tuples":
+            return list(plan.compiler.results_iter(results=[rows], tuple_expected=True))
         objects = _materialise(plan.compiler, rows, alias)
         if plan.prefetch and objects:
             models.prefetch_related_objects(objects, *plan.prefetch)
@@ -104,9 +110,14 @@ class PreparedQuery:
         sql_again, params_again = self.build(**second).query.get_compiler(using=alias).as_sql()
         if sql != sql_again or len(params) != len(params_again):
             raise ValueError("the query's SQL depends on something other than its values")
-        flat = queryset._iterable_class is FlatValuesListIterable
-        if compiler.has_extra_select or (compiler.klass_info is None and not flat):
-            raise ValueError("only querysets of model instances or flat values can be prepared")
+        values = {FlatValuesListIterable: "flat", ValuesListIterable: "tuples"}
+        values = values.get(queryset._iterable_class, "")
+        if compiler.has_extra_select or (compiler.klass_info is None and not values):
+            raise ValueError("only querysets of model instances or value lists can be prepared")
+        if values == "tuples" and list(queryset._fields) != [
+            c[2] or c[0].target.attname for c in compiler.select
+        ]:
+            raise ValueError("a values_list's names must come in the order Django selects them")
         slots = []
         for one, two in zip(params, params_again, strict=True):
             if one == two:
@@ -122,7 +133,7 @@ class PreparedQuery:
         if taken != set(self.kinds):
             raise ValueError(f"values the query does not use: {', '.join(set(self.kinds) - taken)}")
         prefetch = tuple(queryset._prefetch_related_lookups)
-        plan = _Plan(sql, tuple(slots), compiler, prefetch, flat)
+        plan = _Plan(sql, tuple(slots), compiler, prefetch, values)
         self._plans[alias] = plan
         return plan
 

@@ -109,3 +109,21 @@ class _no_queries:
     def __exit__(self, *exc):
         self.capture.__exit__(*exc)
         assert len(self.capture) == 0, [q["sql"] for q in self.capture]
+
+
+def test_a_values_list_gives_the_tuples_the_queryset_gives_in_its_order():
+    ArticleFactory(headline="Pier collapses", published_at=timezone.now() - timedelta(hours=1))
+    ArticleFactory(headline="Gulls return", published_at=timezone.now() - timedelta(hours=2))
+
+    def build(now):
+        rows = Article.objects.published(now=now).order_by("-published_at")
+        return rows.annotate(words=models.functions.Length("headline")).values_list("pk", "words")
+
+    now = timezone.now()
+    assert PreparedQuery(build, now=datetime)(now=now) == list(build(now))
+    assert [words for _, words in build(now)] == [14, 12]
+
+    def annotation_first(now):
+        return build(now).values_list("words", "pk")
+
+    assert PreparedQuery(annotation_first, now=datetime)(now=now) == list(annotation_first(now))
