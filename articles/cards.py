@@ -20,15 +20,19 @@ VERSION = 1  # of the cards' markup: a new one never reads the old one's entries
 
 @dataclass(frozen=True)
 class Style:
-    """How `{% story_card %}` shows a story (its arguments other than a snippet)."""
+    """How `{% story_card %}` (or `{% lead_card %}`) shows a story (its arguments but a snippet)."""
 
     heading_level: int = 3
     compact: bool = False
     eager: bool = False
+    kind: str = "card"  # or "lead": the home page's lead story
 
     def name(self, pk: int) -> str:
         flags = ("c" if self.compact else "") + ("e" if self.eager else "")
-        return f"card:{VERSION}:{pk}:h{self.heading_level}{flags}"
+        return f"{self.kind}:{VERSION}:{pk}:h{self.heading_level}{flags}"
+
+
+LEAD = Style(heading_level=2, eager=True, kind="lead")
 
 
 @dataclass

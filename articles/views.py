@@ -40,11 +40,13 @@ def home(request):
     rails = Article.objects.section_rails(
         per_section=PER_SECTION_RAIL, exclude=[s.pk for s in [lead, *latest] if s], now=now
     )
-    # The stories come as stubs: only the cards not kept are loaded and rendered.
-    shown = [(story, LATEST_CARD) for story in latest]
+    # The stories come as stubs (the lead whole): only the cards not kept are loaded and made.
+    shown = [(lead, cards.LEAD)] if lead else []
+    shown += [(story, LATEST_CARD) for story in latest]
     shown += [(story, RAIL_CARD) for _, rail in rails for story in rail]
-    loaded = Article.objects.cards_of(cards.prepare(request, shown))
-    with_bylines([lead, *loaded.values()])  # one query for those to render
+    missing = cards.prepare(request, shown)
+    loaded = Article.objects.cards_of([story for story in missing if story is not lead])
+    with_bylines([*(story for story in missing if story is lead), *loaded.values()])
     latest = [loaded.get(story.pk, story) for story in latest]
     rails = [(section, [loaded.get(s.pk, s) for s in rail]) for section, rail in rails]
     context = {"lead": lead, "latest": latest, "rails": rails}

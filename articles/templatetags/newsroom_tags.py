@@ -3,9 +3,11 @@ them, and a template include costs more than a card's whole markup), and what me
 crawlers read, JSON-LD and absolute URLs."""
 
 import json
+from functools import partial
 
 from django import template
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.utils.dates import MONTHS_3
 from django.utils.html import _json_script_escapes, format_html, format_html_join
@@ -124,6 +126,14 @@ def story_card(context, article, *, heading_level=3, snippet="", eager=False, co
     # The card is made (and kept) with a mark where a search result's snippet goes.
     snippet = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
     return mark_safe(card.replace(SNIPPET_SLOT, snippet))
+
+
+@register.simple_tag(takes_context=True)
+def lead_card(context, story) -> str:
+    """The home page's lead story (`includes/lead.html`), kept in the cache as cards are."""
+    request = getattr(context, "request", None)
+    render = partial(render_to_string, "includes/lead.html", {"lead": story})
+    return mark_safe(cards.card(request, story, cards.LEAD, render))
 
 
 def _story_card(article, *, heading_level, eager, compact) -> str:
