@@ -16,7 +16,7 @@ from django.utils.timezone import localtime
 
 from articles.models.choices import language_tag, news_language
 from newsroom.text import one_line
-from pictures.templatetags.pictures_tags import card_picture
+from pictures.templatetags.pictures_tags import card_picture, figure, gallery
 
 from .. import cards, structured_data
 
@@ -126,6 +126,40 @@ def story_card(context, article, *, heading_level=3, snippet="", eager=False, co
     # The card is made (and kept) with a mark where a search result's snippet goes.
     snippet = format_html('<p class="card__snippet">{}</p>', mark_safe(snippet)) if snippet else ""
     return mark_safe(card.replace(SNIPPET_SLOT, snippet))
+
+
+@register.simple_tag
+def story_body(segments, next_url: str, gallery_prefix: str = "") -> str:
+    """A story's (or a live entry's) body: each of `segments` ((segment, what it shows) pairs,
+    from `articles.views`) as readers see it: its sanitised HTML, a teaser ("Read more", linked
+    when its story is found), the sign-up box (returning to `next_url`), a picture, a gallery
+    (numbered after `gallery_prefix`), an embed or its plain link."""
+    parts = []
+    for number, (segment, target) in enumerate(segments, 1):
+        if segment.kind == "teaser":
+            shown = (
+                format_html('<a href="{}">{}</a>', target.get_absolute_url(), segment.title)
+                if target
+                else format_html('<span class="teaser__title">{}</span>', segment.title)
+            )  # An aside without a name is no landmark: teasers do not crowd the landmark list.
+            parts.append(format_html(TEASER, shown))
+        elif segment.kind == "signup":
+            parts.append(render_to_string("includes/signup_box.html", {"next_url": next_url}))
+        elif segment.kind == "picture":
+            parts.append(figure(target) if target else "")
+        elif segment.kind == "gallery":
+            parts.append(gallery(target, number, prefix=gallery_prefix) if target else "")
+        elif segment.kind == "embed" and target:
+            parts.append(render_to_string("includes/embed.html", {"embed": target}))
+        elif segment.kind == "embed":
+            link = '<p><a href="{0}" rel="noopener external">{0}</a></p>'
+            parts.append(format_html(link, segment.url) if segment.url else "")
+        else:
+            parts.append(segment.html)  # sanitised when saved
+    return mark_safe("".join(parts))
+
+
+TEASER = '<aside class="teaser"><p><span class="teaser__label">Read more</span> {}</p></aside>'
 
 
 @register.simple_tag(takes_context=True)
