@@ -124,3 +124,60 @@ def test_a_batch_checks_every_row_however_many_it_has_found_valid():
     assert [r.outcome for r in results] == [Outcome.FAILED, Outcome.FAILED]
     assert all("status:" in r.reason for r in results)
     assert not Article.objects.exists()
+
+
+# The cleaning steps as they were before their quick checks, for comparison.
+def _decoded_before(raw: bytes):
+    from articles.parsing import decoding as d
+
+    text, encoding = d._decode_bytes(raw)
+    endings = d.line_endings(text)
+    if d.MOJIBAKE_HINT.search(text):
+        fixed = d.ftfy.fix_text(text, config=d.FTFY_KEEP_CONTROLS)
+        if fixed != d.unicodedata.normalize("NFC", d.LINE_BREAKS.sub("\n", text)):
+            encoding += ", mojibake repaired"
+        text = fixed
+    else:
+        text = d.LINE_BREAKS.sub("\n", d.unicodedata.normalize("NFC", text))
+    text = d.SOFT_BREAKS.sub(" ", text)
+    if len(d.CONTROL.findall(text)) > max(2, len(text) // 100):
+        raise ParseError("file is binary, not text (it is full of control characters)")
+    return d.Decoded(d.CONTROL.sub("", text), encoding, endings)
+
+
+ALPHABET = (
+    "ab Zé’“”  \t\n\r\u00a0\u2009\u3000\u200b\u00ad\ufeff\x0b\x0c\x07\x85\u2028\u2029Ã©â€™Â<p>&amp;"
+)
+
+
+def _parsed(text: str):
+    from articles.parsing import parse
+
+    try:
+        parsed = parse(text)
+    except ParseError as exc:
+        return str(exc)
+    return parsed, parsed.parts
+
+
+def test_the_quick_checks_clean_text_as_the_full_passes_did(monkeypatch):
+    import random
+    import re
+
+    from articles.parsing import decode_file, structure
+
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 60))) for _ in range(3000)]
+    texts += [path.read_text() for path in sorted(SEEDS.glob("*.txt"))]
+    for text in texts:
+        raw = ("Headline\n\n" + text).encode()
+        try:
+            expected = _decoded_before(raw)
+        except ParseError as exc:
+            with pytest.raises(ParseError, match=re.escape(str(exc))):
+                decode_file(raw)
+        else:
+            assert decode_file(raw) == expected, text
+    quick = [_parsed("Headline\n\n" + text) for text in texts]
+    monkeypatch.setattr(structure, "UNCLEAN", re.compile(r"[\s\S]"))  # always the full passes
+    assert [_parsed("Headline\n\n" + text) for text in texts] == quick
