@@ -17,6 +17,12 @@ OPENING_QUOTES = '“"‘«„‹'
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols and spaces of any script
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+# What `INVISIBLE` and `SPACES` would change (besides runs of plain spaces): one scan, where the
+# two substitutions take several (SPACES matches every single space).
+UNCLEAN = re.compile(
+    "[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
+)
 TEASER = re.compile(rf"^[{BULLETS}]\s*(?P<text>\S.*)$")
 SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>.*)$", re.IGNORECASE)
 # "Next post:" with no title after it is navigation to no story, not a story titled ":".
@@ -118,7 +124,9 @@ def parse(text: str) -> ParsedArticle:
     if not text.strip():
         raise ParseError("file is empty" if not text else "file contains only whitespace")
     # Cleaning the whole text at once is several times faster than line by line.
-    text = SPACES.sub(" ", INVISIBLE.sub("", strip_markup(text)))
+    text = strip_markup(text)
+    if "  " in text or UNCLEAN.search(text):
+        text = SPACES.sub(" ", INVISIBLE.sub("", text))
     lines = [line.strip() for line in text.splitlines()]
     if not any(lines):
         raise ParseError("file contains only whitespace and invisible characters")

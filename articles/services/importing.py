@@ -3,8 +3,8 @@
     paths → `reading.read_stories` (read, parse, render the body; no database)
           → `prepare_batch` (one lookup per batch: which stories exist, which slugs are taken;
             updates applied, one savepoint per file)
-          → `insert_new` (the one way a story is created: a bulk insert of the batch's new
-            stories, retried one savepoint per story when the database refuses it)
+          → `inserting.insert_new` (the one way a story is created: a bulk insert of the
+            batch's new stories, retried one savepoint per story when the database refuses it)
 
 Identity is the normalised headline (`Article.import_key`): importing a story again, under any
 file name, updates it when the file says something new and otherwise reports "unchanged". Each
@@ -27,15 +27,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import DatabaseError, transaction
 from django.db.models import F
-from taggit.models import Tag, TaggedItem
+from taggit.models import TaggedItem
 
 from newsroom.slugs import next_free_slug
 
-from .. import signals
 from ..models import ARTICLE_HISTORY, Article, Section, article_slug
 from ..parsing import ParseError
 from . import pipeline
 from .import_types import ImportOptions, ImportResult, Outcome
+from .inserting import NewStory, insert_new, reason
 from .reading import PreparedStory, ReadPolicy, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
@@ -54,16 +54,6 @@ class ExistingStory:
     article: Article
     author_ids: frozenset[int] = frozenset()
     tag_names: frozenset[str] = frozenset()
-
-
-@dataclass
-class NewStory:
-    """A story of the batch to insert, and where its result goes."""
-
-    index: int
-    name: str
-    story: PreparedStory
-    article: Article
 
 
 @dataclass
@@ -135,6 +125,7 @@ def prepare_batch(
     section = options.section or Section.objects.get(slug=DEFAULT_SECTION_SLUG)
 
     batch = Batch(results=[], new=[])
+    checks = FieldChecks()
     waiting: set[str] = set()  # keys of the new stories not yet inserted
     for name, story in items:
         if isinstance(story, ParseError):
@@ -149,9 +140,9 @@ def prepare_batch(
             batch.results.append(result)
             continue
         try:
-            article = _new_article(story, options, section, taken)
+            article = _new_article(story, options, section, taken, checks)
         except ValidationError as exc:
-            batch.results.append(ImportResult(name, Outcome.FAILED, reason=_reason(exc)))
+            batch.results.append(ImportResult(name, Outcome.FAILED, reason=reason(exc)))
             continue
         batch.new.append(NewStory(len(batch.results), name, story, article))
         waiting.add(story.key)
@@ -208,8 +199,40 @@ def _story_values(story: PreparedStory, options: ImportOptions) -> dict:
     return values
 
 
+class FieldChecks:
+    """`clean_fields` for a batch's new articles, each value checked once: most fields hold the
+    same value in every row (the options' and the model's defaults; the language's check alone
+    walks every language there is), and a value found valid is valid again. The file's own
+    fields (headline, body, source, slug…) differ from row to row and are checked every time."""
+
+    def __init__(self) -> None:
+        self.valid: dict[str, object] = {}  # attname → a value `clean` left as it was
+
+    def clean(self, article: Article) -> None:
+        fields = [f for f in article._meta.fields if f.name not in FIELDS_NOT_CHECKED]
+        exclude = list(FIELDS_NOT_CHECKED)
+        for field in fields:
+            if field.attname in self.valid and _same(
+                getattr(article, field.attname), self.valid[field.attname]
+            ):
+                exclude.append(field.name)
+        before = {field.attname: getattr(article, field.attname) for field in fields}
+        article.clean_fields(exclude=exclude)
+        for attname, value in before.items():
+            if getattr(article, attname) is value:
+                self.valid[attname] = value
+
+
+def _same(value, known) -> bool:
+    return type(value) is type(known) and value == known
+
+
 def _new_article(
-    story: PreparedStory, options: ImportOptions, default_section: Section, taken: set[str]
+    story: PreparedStory,
+    options: ImportOptions,
+    default_section: Section,
+    taken: set[str],
+    checks: FieldChecks,
 ) -> Article:
     """A validated, unsaved article with a free slug and its derived fields set."""
     values = _story_values(story, options)
@@ -230,7 +253,7 @@ def _new_article(
     )
     if article.status == Article.Status.PUBLISHED:
         article.mark_published(values.get("published_at"))
-    article.clean_fields(exclude=FIELDS_NOT_CHECKED)
+    checks.clean(article)
     taken.add(slug)
     return article
 
@@ -264,7 +287,7 @@ def _update(
             if new_tags:
                 article.tags.set(list(options.tags))
     except (DatabaseError, ValidationError) as exc:
-        return ImportResult(name, Outcome.FAILED, reason=_reason(exc)), existing
+        return ImportResult(name, Outcome.FAILED, reason=reason(exc)), existing
     shown = [field_name.removesuffix("_id") for field_name in changed]
     shown += ["authors"] * new_authors + ["tags"] * new_tags
     updated = ExistingStory(
@@ -277,73 +300,6 @@ def _update(
     ), updated
 
 
-# --- inserting -----------------------------------------------------------------------------------
-
-
-def insert_new(batch: Batch, options: ImportOptions) -> None:
-    """Insert the batch's new stories with their bylines and tags: one bulk insert; when the
-    database refuses it, one savepoint per story, so a bad row fails alone."""
-    if batch.new:
-        _insert(batch.new, batch.results, options)
-        batch.new = []
-
-
-def _insert(new: list[NewStory], results: list, options: ImportOptions) -> None:
-    try:
-        with transaction.atomic():
-            _create([story.article for story in new], options)
-    except DatabaseError as exc:
-        if len(new) == 1:
-            [story] = new
-            results[story.index] = ImportResult(story.name, Outcome.FAILED, reason=_reason(exc))
-            return
-        for story in new:  # one bad row spoils a bulk insert: find it by trying each alone
-            _insert([story], results, options)
-        return
-    for story in new:
-        article = story.article
-        results[story.index] = ImportResult(
-            story.name,
-            Outcome.CREATED,
-            article.pk,
-            story=story.story,
-            address=article.get_absolute_url(),
-            section=article.section.name,
-            status=article.status,
-            published_at=article.published_at,
-        )
-
-
-def _create(articles: list[Article], options: ImportOptions) -> None:
-    for article in articles:
-        article.pk = None  # a refused attempt may have left ids behind
-    Article.objects.bulk_create(articles)
-    if options.authors:
-        Article.authors.through.objects.bulk_create(
-            [
-                Article.authors.through(article_id=article.pk, author_id=author.pk)
-                for article in articles
-                for author in options.authors
-            ]
-        )
-    if options.tags:
-        tags = [_tag(name) for name in dict.fromkeys(options.tags)]
-        content_type = ContentType.objects.get_for_model(Article)
-        TaggedItem.objects.bulk_create(
-            [
-                TaggedItem(content_type=content_type, object_id=article.pk, tag=tag)
-                for article in articles
-                for tag in tags
-            ]
-        )
-    signals.stories_inserted.send(sender=Article, ids=[article.pk for article in articles])
-
-
-def _tag(name: str) -> Tag:
-    # Tags are case-insensitive (TAGGIT_CASE_INSENSITIVE): "Ukraine" and "ukraine" are one.
-    return Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
-
-
 def _valid_url(url: str) -> str:
     """The URL if it is one a reader could follow; a mangled link is dropped, not fatal (the
     source line is kept in `source_label`)."""
@@ -352,15 +308,3 @@ def _valid_url(url: str) -> str:
     except ValidationError:
         return ""
     return url
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        messages = (
-            [f"{name}: {' '.join(errors)}" for name, errors in exc.message_dict.items()]
-            if hasattr(exc, "error_dict")
-            else exc.messages
-        )
-        return "not valid: " + "; ".join(messages)
-    text = str(exc).strip()
-    return f"database refused it: {text.splitlines()[0] if text else exc}"
