@@ -4,8 +4,9 @@ and loads the bylines of, only the cards that changed since they were last shown
 
 A view names the cards it will show, and how (`prepare`: one round trip for all of them);
 `{% story_card %}` then gives the kept ones and renders the others, which the view keeps
-after its response is made (`keep`), against the purge counter read before the page's stories
-were (`request.purge_counter`), so a card made while its story changed is not kept as fresh."""
+after its response is made (`keep`), against the purge counter and the coming changes read
+before the page's stories were (`request.purge_counter`, `request.upcoming_changes`), so a card
+made while its story changed is not kept as fresh, nor one past a change that came due."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ LEAD = Style(heading_level=2, eager=True, kind="lead")
 
 @dataclass
 class _Shown:
+    names: set[str]  # the cards prepared
     kept: dict[str, tuple[str, set[str]]]  # by name: (html, keys), from the cache
     made: dict[str, tuple[str, set[str]]] = field(default_factory=dict)  # rendered now
 
@@ -45,20 +47,32 @@ def prepare(request, cards: list[tuple[object, Style]]) -> list:
     """Read the kept cards of `cards` ((story, style) each) for this request's
     `{% story_card %}`; returns the stories whose card is not kept (their bylines are wanted)."""
     names = {style.name(story.pk): story for story, style in cards}
-    request._story_cards = shown = _Shown(fresh_many(list(names)))
+    request._story_cards = shown = _Shown(set(names), fresh_many(list(names)))
     return [story for name, story in names.items() if name not in shown.kept]
 
 
+def missing(stories: list, kept_not: list, loaded: dict) -> list:
+    """`stories` with each one whose card is not kept (of `kept_not`) replaced by its row in
+    `loaded`, and left out when it has none (gone since the listing was read)."""
+    rows = {story.pk for story in kept_not}
+    return [loaded.get(s.pk, s) for s in stories if s.pk not in rows or s.pk in loaded]
+
+
 def card(request, story, style: Style, render) -> str:
-    """The card of `story` as `style` says: kept, or `render()` (kept later by `keep`)."""
+    """The card of `story` as `style` says: kept, or `render()`. What is rendered is kept
+    (by `keep`) only when the view prepared it and its keys are all known: a card showing a
+    byline needs the story's bylines loaded to name them."""
     shown = getattr(request, "_story_cards", None) if request is not None else None
-    if shown is None:
-        return render()
     name = style.name(story.pk)
+    if shown is None or name not in shown.names:
+        return render()
     found = shown.kept.get(name) or shown.made.get(name)
-    if found is None:
-        found = shown.made[name] = (render(), surrogates.of_cards([story]))
-    return found[0]
+    if found is not None:
+        return found[0]
+    html = render()
+    if style.compact or "authors" in story.__dict__.get("_prefetched_objects_cache", {}):
+        shown.made[name] = (html, surrogates.of_cards([story]))
+    return html
 
 
 def keys(request) -> set[str]:
@@ -74,5 +88,6 @@ def keep(request) -> None:
     shown = getattr(request, "_story_cards", None)
     if shown is not None and shown.made:
         made = {name: (card, card[1]) for name, card in shown.made.items()}  # with its keys
-        keep_many(made, counter=getattr(request, "purge_counter", UNKNOWN))
+        counter = getattr(request, "purge_counter", UNKNOWN)
+        keep_many(made, counter=counter, upcoming=getattr(request, "upcoming_changes", UNKNOWN))
         shown.made = {}

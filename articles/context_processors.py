@@ -37,7 +37,8 @@ def _chrome(request) -> tuple[list, list]:
             [
                 Kept(NAVIGATION_KEY, _section_rows),
                 Kept(BANNER_KEY, _banner_rows, keys=(surrogates.BREAKING,)),
-            ]
+            ],
+            upcoming=getattr(request, "upcoming_changes", None),  # read before the page's rows
         )
         request._newsroom_chrome = found
     return found

@@ -45,10 +45,11 @@ def home(request):
     shown += [(story, LATEST_CARD) for story in latest]
     shown += [(story, RAIL_CARD) for _, rail in rails for story in rail]
     missing = cards.prepare(request, shown)
-    loaded = Article.objects.cards_of([story for story in missing if story is not lead])
+    stubs = [story for story in missing if story is not lead]
+    loaded = Article.objects.published(now=now).cards_of(stubs)
     with_bylines([*(story for story in missing if story is lead), *loaded.values()])
-    latest = [loaded.get(story.pk, story) for story in latest]
-    rails = [(section, [loaded.get(s.pk, s) for s in rail]) for section, rail in rails]
+    latest = cards.missing(latest, stubs, loaded)
+    rails = [(section, cards.missing(rail, stubs, loaded)) for section, rail in rails]
     context = {"lead": lead, "latest": latest, "rails": rails}
     response = render(request, "articles/home.html", context)
     tag_response(response, cards.keys(request) | surrogates.of_cards([lead]) | {surrogates.HOME})
@@ -63,9 +64,10 @@ def _listing_page(request, stories, template, context, keys, *, page=None):
     if page is None:  # (an empty page is falsy)
         page = Paginator(stories, PER_PAGE).get_page(request.GET.get("page"))
     shown = [(story, cards.Style(heading_level=2, eager=n == 0)) for n, story in enumerate(page)]
-    loaded = Article.objects.cards_of(cards.prepare(request, shown))
+    stubs = cards.prepare(request, shown)
+    loaded = Article.objects.published().cards_of(stubs)
     with_bylines(loaded.values())
-    page.object_list = [loaded.get(story.pk, story) for story in page]
+    page.object_list = cards.missing(list(page), stubs, loaded)
     response = render(request, template, {**context, "page": page})
     tag_response(response, cards.keys(request) | set(keys))
     cards.keep(request)

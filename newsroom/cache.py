@@ -283,12 +283,15 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
     def decorator(func):
         @functools.wraps(func)
         def wrapper(request, *args, **kwargs):
+            # Read before the view reads what it shows: a change due meanwhile is then still
+            # on the list (it bounds the page, and the fragments kept for it, to now).
+            request.upcoming_changes = upcoming = upcoming_changes()
             response = func(request, *args, **kwargs)
             if request.method in ("GET", "HEAD") and response.status_code == 200:
                 keys = getattr(response, "surrogate_keys", set()) | {ALL} | fixed
                 keys |= getattr(request, "surrogate_keys", set())
                 response.surrogate_keys = keys
-                until = seconds_until_next_change(keys)
+                until = seconds_until_next_change(keys, upcoming)
                 edge = edge_max_age() if until is None else min(edge_max_age(), until)
                 # A view may bound it further (a live blog's updates: should a purge be lost).
                 edge = min(edge, getattr(response, "public_page_edge_max_age", None) or edge)
@@ -357,6 +360,7 @@ class PublicPageCacheMiddleware:
             entry, fresh, counter = _load(key)
             if fresh:
                 return self._replay(entry)
+        request.purge_counter = counter
         try:
             response = self.get_response(request)
             self._store(key, response, counter)

@@ -18,7 +18,6 @@ from .cache import (
     KEY_VERSION_SECONDS,
     _versions,
     seconds_until_next_change,
-    upcoming_changes,
 )
 
 UNKNOWN = object()  # no purge counter was read before the fragments' content: keep none
@@ -40,9 +39,10 @@ def kept_until_any_change(name: str, make: Callable[[], object], *, keys: Iterab
     return kept_together([Kept(name, make, tuple(keys))])[0]
 
 
-def kept_together(items: list[Kept]) -> list:
+def kept_together(items: list[Kept], *, upcoming: list | None = None) -> list:
     """The values of `items` (see `kept_until_any_change`), all read in one round trip while
-    they are kept; each one made afresh is stored as it was before."""
+    they are kept; each one made afresh is stored as it was before. `upcoming`: the changes
+    nobody saves, as read before the request read anything (`request.upcoming_changes`)."""
     wanted = [[KEY_VERSION.format(key=key) for key in (ALL, *item.keys)] for item in items]
     found = cache.get_many([*(item.name for item in items), *{n for ns in wanted for n in ns}])
     values = []
@@ -56,7 +56,7 @@ def kept_together(items: list[Kept]) -> list:
             current = _versions((ALL, *item.keys))[1]
             versions = [current.get(version_name) for version_name in names]
         value = item.make()  # after reading the versions: a purge meanwhile leaves it stale
-        until = seconds_until_next_change(item.keys) if item.keys else None
+        until = seconds_until_next_change(item.keys, upcoming) if item.keys else None
         timeout = KEY_VERSION_SECONDS if until is None else min(KEY_VERSION_SECONDS, until)
         if timeout > 0:
             cache.set(item.name, (versions, value), timeout=timeout)
@@ -81,17 +81,20 @@ def fresh_many(names: list[str]) -> dict[str, object]:
     }
 
 
-def keep_many(entries: dict[str, tuple[object, set[str]]], *, counter=UNKNOWN) -> None:
+def keep_many(
+    entries: dict[str, tuple[object, set[str]]], *, counter=UNKNOWN, upcoming=UNKNOWN
+) -> None:
     """Keep each (value, keys) of `entries` under its name, fresh until a purge of one of its
-    keys or `all`, and never past the next change touching them that nobody saves. `counter`:
-    the purge counter read before what the values show was read (`request.purge_counter`);
-    if a purge went out since, or it is not known, nothing is kept (it could be stale)."""
-    if not entries or counter is UNKNOWN:
+    keys or `all`, and never past the next change touching them that nobody saves. `counter`
+    and `upcoming`: the purge counter and the coming changes, read before what the values show
+    was (`request.purge_counter`, `request.upcoming_changes`); if a purge went out since, or
+    either is not known, nothing is kept (it could be stale, or outlive a change due)."""
+    if not entries or counter is UNKNOWN or upcoming is UNKNOWN:
         return
     counter_now, versions = _versions({ALL}.union(*(keys for _, keys in entries.values())))
     if counter_now != counter:
         return
-    upcoming, items = upcoming_changes(), []
+    items = []
     for name, (value, keys) in entries.items():
         until = seconds_until_next_change(keys, upcoming)
         timeout = KEY_VERSION_SECONDS if until is None else min(KEY_VERSION_SECONDS, until)

@@ -11,7 +11,11 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from articles import cards
+from articles.models import Article
+from articles.models.queries import ArticleQuerySet
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
 
@@ -122,3 +126,57 @@ def test_search_results_are_kept_cards_each_with_the_snippet_of_its_own_search(a
         assert one.replace(b"<mark>Pelicans</mark> ate chips", b"") == other.replace(
             b"Pelicans ate <mark>chips</mark>", b""
         )
+
+
+def test_a_card_made_while_its_story_was_saved_again_is_not_kept(
+    any_cache, client, monkeypatch, django_capture_on_commit_callbacks
+):
+    story = ArticleFactory(headline="Old headline", authors=[AuthorFactory()])
+    url = story.section.get_absolute_url()
+    real, saved = ArticleQuerySet.cards_of, []
+
+    def racing(queryset, stubs):
+        found = real(queryset, stubs)  # the rows are read...
+        if not saved:  # ...then an editor's save commits before the card is kept
+            with django_capture_on_commit_callbacks(execute=True):
+                edited = Article.objects.get(pk=story.pk)
+                edited.headline = "New headline"
+                edited.save()
+            saved.append(True)
+        return found
+
+    monkeypatch.setattr(ArticleQuerySet, "cards_of", racing)
+    assert b"Old headline" in b"".join(made(client, url, 1)[1])
+    assert b"New headline" in b"".join(made(client, url, 2)[1])
+
+
+def test_a_card_is_not_kept_past_a_change_that_came_due_while_it_was_made(
+    any_cache, client, monkeypatch, time_machine
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    story = ArticleFactory(headline="Gulls", with_hero=True)
+    story.hero_image.rights_expire_at = timezone.now() + timedelta(seconds=30)
+    story.hero_image.save()
+    url, real = story.section.get_absolute_url(), cards.keep
+
+    def later(request):
+        time_machine.shift(timedelta(seconds=60))  # the licence runs out during the render
+        return real(request)
+
+    monkeypatch.setattr(cards, "keep", later)
+    assert b"<picture" in b"".join(made(client, url, 1)[1])
+    monkeypatch.setattr(cards, "keep", real)
+    assert b"<picture" not in b"".join(made(client, url, 2)[1])
+
+
+def test_a_story_gone_between_the_listing_and_its_cards_is_left_out(any_cache, client, monkeypatch):
+    stories = [ArticleFactory(headline=f"Story {n}") for n in range(3)]
+    real = ArticleQuerySet.cards_of
+
+    def racing(queryset, stubs):
+        Article.objects.filter(pk=stories[1].pk).delete()
+        return real(queryset, stubs)
+
+    monkeypatch.setattr(ArticleQuerySet, "cards_of", racing)
+    _, shown, _ = made(client, stories[0].section.get_absolute_url(), 1)
+    assert len(shown) == 2 and b"Story 1" not in b"".join(shown)

@@ -530,7 +530,7 @@ def test_the_retry_waits_and_tries_again_while_redis_stays_unreachable(
 def test_a_purged_hot_page_is_made_once_while_the_other_readers_wait_for_it(monkeypatch):
     """After a purge, sixteen readers at once: one request renders the page, the others wait
     for its copy (a lock in the cache) instead of all rendering it."""
-    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
     renders = []
 
     @page_cache.public_page(keys=["hot"])
@@ -551,7 +551,7 @@ def test_a_purged_hot_page_is_made_once_while_the_other_readers_wait_for_it(monk
 
 
 def test_a_purge_of_other_keys_leaves_the_page_cached(monkeypatch):
-    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
 
     @page_cache.public_page(keys=["a1"])
     def view(request):
@@ -568,7 +568,7 @@ def test_a_purge_of_other_keys_leaves_the_page_cached(monkeypatch):
 def test_a_page_made_while_its_story_is_saved_again_is_not_kept_as_fresh(any_cache, monkeypatch):
     """A render reads the story; before it is stored, a second save commits and purges the page.
     The copy holds the old text: it must not be taken for the page after that purge."""
-    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
     story = {"text": "first draft"}
 
     @page_cache.public_page(keys=["a1"])
@@ -589,7 +589,7 @@ def test_a_page_made_while_its_story_is_saved_again_is_not_kept_as_fresh(any_cac
 def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(redis_cache, monkeypatch):
     import redis
 
-    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys: None)
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
     keys = [f"a{n}" for n in range(100)]
 
     @page_cache.public_page(keys=keys)
