@@ -105,33 +105,13 @@ def _unavailable(*args, **kwargs):
 
 
 PAGE_FIELD = "_page"
-# KEYS: the page's hash, the purge counter. Returns {counter}, or {counter, fresh, page}; fresh
-# is 1 when the page was stored under versions and each is still its key's current one.
-GET_PAGE_SCRIPT = """
-local counter = redis.call('GET', KEYS[2]) or ''
-local fields = redis.call('HGETALL', KEYS[1])
-local page = nil
-local fresh, marked = 1, 0
-for i = 1, #fields, 2 do
-  if fields[i] == '_page' then
-    page = fields[i + 1]
-  else
-    marked = 1
-    if fresh == 1 and redis.call('GET', fields[i]) ~= fields[i + 1] then fresh = 0 end
-  end
-end
-if page == nil then return {counter} end
-return {counter, fresh * marked, page}
-"""
-
-
-# KEYS: entries kept as pages are. Returns, for each, the entry when it was stored under
-# versions and each is still its key's current one, else '' (a Lua array cannot hold nil).
-GET_FRESH_SCRIPT = """
-local out = {}
-for k = 1, #KEYS do
-  local fields = redis.call('HGETALL', KEYS[k])
-  local page, fresh, marked = '', 1, 0
+# A kept entry (a page, a fragment) is a hash of its value (`_page`) and the versions it was
+# stored under; `read(key)` gives the value (nil if none) and 1 when it was stored under
+# versions and each is still its key's current one, else 0.
+READ_ENTRY = """
+local function read(key)
+  local fields = redis.call('HGETALL', key)
+  local page, fresh, marked = nil, 1, 0
   for i = 1, #fields, 2 do
     if fields[i] == '_page' then
       page = fields[i + 1]
@@ -140,10 +120,32 @@ for k = 1, #KEYS do
       if fresh == 1 and redis.call('GET', fields[i]) ~= fields[i + 1] then fresh = 0 end
     end
   end
-  out[k] = (fresh == 1 and marked == 1) and page or ''
+  return page, fresh * marked
+end
+"""
+# KEYS: the page's hash, the purge counter. Returns {counter}, or {counter, fresh, page}.
+GET_PAGE_SCRIPT = (
+    READ_ENTRY
+    + """
+local counter = redis.call('GET', KEYS[2]) or ''
+local page, fresh = read(KEYS[1])
+if page == nil then return {counter} end
+return {counter, fresh, page}
+"""
+)
+# KEYS: entries kept as pages are. Returns, for each, the entry when it is fresh, else '' (a Lua
+# array cannot hold nil).
+GET_FRESH_SCRIPT = (
+    READ_ENTRY
+    + """
+local out = {}
+for k = 1, #KEYS do
+  local page, fresh = read(KEYS[k])
+  out[k] = (fresh == 1 and page) or ''
 end
 return out
 """
+)
 
 
 class ReusingRedisCacheClient(RedisCacheClient):

@@ -117,30 +117,6 @@ def _private_cache(settings):
 
 
 @pytest.fixture
-def reads_redis():
-    """The shared cache on the real Redis (REDIS_URL) under a prefix of this test's own, for
-    the reads counts (articles.reads); the raw client, its keys deleted after the test."""
-    from django.core.cache import cache
-    from django.test import override_settings
-
-    from articles import reads
-
-    if not (url := os.environ.get("REDIS_URL")):
-        pytest.skip("REDIS_URL is not set (e.g. redis://127.0.0.1:6379/0): Redis test skipped")
-    prefix = f"test-reads-{uuid.uuid4().hex}"
-    backend = "newsroom.cache_backends.ResilientRedisCache"
-    caches = {"default": {"BACKEND": backend, "LOCATION": url, "KEY_PREFIX": prefix}}
-    with override_settings(CACHES=caches):
-        client = cache._cache.get_client(write=True)
-        reads.forget_visible()
-        try:
-            yield client
-        finally:
-            if keys := list(client.scan_iter(match=f"{prefix}:*")):
-                client.delete(*keys)
-
-
-@pytest.fixture
 def redis_default_cache():
     """The default cache pointed at Redis (REDIS_URL) under a prefix of this test's own, as
     production's backend; only keys with that prefix are removed afterwards (the database
@@ -162,6 +138,33 @@ def redis_default_cache():
             if keys:
                 client.delete(*keys)
             assert not list(client.scan_iter(match=f"{prefix}:*"))
+
+
+@pytest.fixture
+def reads_redis(redis_default_cache):
+    """The shared cache on the real Redis, for the reads counts (articles.reads): the raw
+    client, nothing counted yet."""
+    from django.core.cache import cache
+
+    from articles import reads
+
+    reads.forget_visible()
+    return cache._cache.get_client(write=True)
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The names of the commands sent to Redis from here on, in order (a list to clear)."""
+    import redis
+
+    commands, real = [], redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        commands.append(args[0])
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return commands
 
 
 @pytest.fixture(params=["locmem", "redis"])

@@ -586,9 +586,9 @@ def test_a_page_made_while_its_story_is_saved_again_is_not_kept_as_fresh(any_cac
     assert middleware(RequestFactory().get("/story/"))["X-Page-Cache"] == "hit"
 
 
-def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(redis_cache, monkeypatch):
-    import redis
-
+def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(
+    redis_cache, monkeypatch, request
+):
     monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
     keys = [f"a{n}" for n in range(100)]
 
@@ -598,14 +598,7 @@ def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(redis_cach
 
     middleware = page_cache.PublicPageCacheMiddleware(view)
     middleware(RequestFactory().get("/"))
-    commands = []
-    real = redis.Redis.execute_command
-
-    def counted(self, *args, **options):
-        commands.append(args[0])
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    commands = request.getfixturevalue("redis_commands")  # from here on
     assert middleware(RequestFactory().get("/"))["X-Page-Cache"] == "hit"
     assert commands == ["EVALSHA"]
     page_cache.purge_now({"a99"})

@@ -53,19 +53,10 @@ def test_a_value_is_not_kept_past_the_next_change_of_its_keys_nobody_saves(any_c
     assert fragments.fresh_many(["card:2"]) == {"card:2": "<two>"}
 
 
-def test_on_redis_forty_kept_values_are_read_in_one_round_trip(redis_default_cache, monkeypatch):
-    import redis
-
+def test_on_redis_forty_kept_values_are_read_in_one_round_trip(redis_default_cache, request):
     entries = {f"card:{n}": (f"<{n}>", {f"a{n}", f"p{n % 5}"}) for n in range(40)}
     fragments.keep_many(entries, counter=counter_now(), upcoming=NOTHING)
-    commands = []
-    real = redis.Redis.execute_command
-
-    def counted(self, *args, **options):
-        commands.append(args[0])
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    commands = request.getfixturevalue("redis_commands")  # from here on
     found = fragments.fresh_many(list(entries))
     assert found == {name: value for name, (value, _) in entries.items()}
     assert commands == ["EVALSHA"]
