@@ -34,11 +34,9 @@ def _chrome(request) -> tuple[list, list]:
     found = getattr(request, "_newsroom_chrome", None)
     if found is None:
         found = kept_together(
-            [
-                Kept(NAVIGATION_KEY, _section_rows),
-                Kept(BANNER_KEY, _banner_rows, keys=(surrogates.BREAKING,)),
-            ],
+            CHROME,
             upcoming=getattr(request, "upcoming_changes", None),  # read before the page's rows
+            reads=getattr(request, "cache_reads", None),  # with the page (`articles.apps`)
         )
         request._newsroom_chrome = found
     return found
@@ -58,3 +56,11 @@ def _section_rows() -> list[tuple[str, str, str]]:
 def _banner_rows() -> list[tuple[str, str]]:
     stories = Article.objects.breaking().for_links()[:BANNER_STORIES]
     return [(story.headline, story.get_absolute_url()) for story in stories]
+
+
+# Read together; a page not served from the cache reads them with the page (`articles.apps`).
+# (Each maker is looked up when it is called, as the module's own function.)
+CHROME = [
+    Kept(NAVIGATION_KEY, lambda: _section_rows()),
+    Kept(BANNER_KEY, lambda: _banner_rows(), keys=(surrogates.BREAKING,)),
+]

@@ -138,7 +138,7 @@ def _ranked(words, now):
     return rows.values_list("pk", "rank")[: MAX_RESULTS + 1]
 
 
-_RANKED = PreparedQuery(_ranked, words=str, now=datetime.datetime)
+_RANKED = PreparedQuery(_ranked, planned_each_time=True, words=str, now=datetime.datetime)
 
 
 def _rows(terms: SearchTerms, ids: list[int], bylines: bool):

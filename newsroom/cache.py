@@ -122,23 +122,42 @@ def _add_many(data: dict, *, timeout: int) -> None:
         cache.add(key, value, timeout=timeout)
 
 
-def _load(key: str) -> tuple[dict | None, bool, object]:
-    """The page kept under `key` (or None), whether it is fresh, and the purge counter now."""
+def read_with_pages(*names: str) -> None:
+    """Have a page that is not served from the cache read `names` (what every render reads
+    first, such as the navigation) in the same round trip as the page itself, for the render
+    to find in `request.cache_reads`."""
+    _PAGE_READS.extend(name for name in names if name not in _PAGE_READS)
+
+
+_PAGE_READS = [UPCOMING_KEY, CHANGED_AT_KEY]
+
+
+def _load(key: str) -> tuple[dict | None, bool, object, dict]:
+    """The page kept under `key` (or None), whether it is fresh, the purge counter now and,
+    unless it is fresh, what renders read first (`read_with_pages`) by name (None if absent)."""
     if hasattr(cache, "get_page"):
-        entry, fresh, counter = cache.get_page(key, PURGE_COUNTER)
+        entry, fresh, counter, reads = cache.get_page(key, PURGE_COUNTER, _PAGE_READS)
     else:
-        found = cache.get_many([key, PURGE_COUNTER])
+        found = cache.get_many([key, PURGE_COUNTER, *_PAGE_READS])
         entry, counter = found.get(key), found.get(PURGE_COUNTER)
         stored = entry["versions"] if entry else None
         fresh = bool(stored) and cache.get_many(list(stored)) == stored
-    return entry, fresh and entry["expires"] > time.time(), counter
+        reads = {name: found.get(name) for name in _PAGE_READS}
+    return entry, fresh and entry["expires"] > time.time(), counter, reads
 
 
-def _save(key: str, entry: dict, versions: dict[str, int], ttl: int) -> None:
-    if hasattr(cache, "set_page"):
-        cache.set_page(key, entry, versions, ttl)
-    else:
-        cache.set(key, {**entry, "versions": versions}, timeout=ttl)
+def _save(key: str, entry: dict, keys: set[str], counter: object, ttl: int) -> None:
+    """Keep `entry` under `key` for `ttl` seconds, under the current versions of `keys` if the
+    purge counter still reads `counter`, else as stale."""
+    if hasattr(cache, "store_page"):
+        versions = {KEY_VERSION.format(key=key): _new_version() for key in keys}
+        cache.store_page(
+            key, entry, counter_key=PURGE_COUNTER, counter=counter, versions=versions,
+            timeout=ttl, versions_timeout=KEY_VERSION_SECONDS,
+        )  # fmt: skip
+        return
+    counter_now, versions = _versions(keys)
+    cache.set(key, {**entry, "versions": versions if counter_now == counter else {}}, timeout=ttl)
 
 
 def _mode_keys(keys: Iterable[str]) -> set[str]:
@@ -219,9 +238,14 @@ def retry_invalidation_task(keys: list[str] | None = None, attempt: int = 1) -> 
 # --- lifetimes -----------------------------------------------------------------------------------
 
 
-def content_changed_at() -> float:
+def _read(name: str, reads: dict | None):
+    """`name`'s value in the cache, as read already (`request.cache_reads`) or now."""
+    return reads[name] if reads and name in reads else cache.get(name)
+
+
+def content_changed_at(reads: dict | None = None) -> float:
     """When what readers may see last changed, as a timestamp (now, when not known)."""
-    moment = cache.get(CHANGED_AT_KEY)
+    moment = _read(CHANGED_AT_KEY, reads)
     if moment is None:
         moment = time.time()
         cache.add(CHANGED_AT_KEY, moment, timeout=None)
@@ -233,11 +257,11 @@ def _record_change(moment: float) -> None:
         cache.set(CHANGED_AT_KEY, moment, timeout=None)
 
 
-def upcoming_changes() -> list[tuple[float, frozenset[str]]]:
+def upcoming_changes(reads: dict | None = None) -> list[tuple[float, frozenset[str]]]:
     """(moment, keys) of the coming changes nobody saves (`NEWSROOM_UPCOMING_CHANGES`), soonest
     first, kept in the cache until the first of them or a purge."""
     now = time.time()
-    cached = cache.get(UPCOMING_KEY)
+    cached = _read(UPCOMING_KEY, reads)
     if cached is None or (cached and cached[0][0] <= now):
         if cached:
             _record_change(cached[0][0])  # a scheduled change has happened by itself
@@ -285,7 +309,8 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
         def wrapper(request, *args, **kwargs):
             # Read before the view reads what it shows: a change due meanwhile is then still
             # on the list (it bounds the page, and the fragments kept for it, to now).
-            request.upcoming_changes = upcoming = upcoming_changes()
+            reads = getattr(request, "cache_reads", None)
+            request.upcoming_changes = upcoming = upcoming_changes(reads)
             response = func(request, *args, **kwargs)
             if request.method in ("GET", "HEAD") and response.status_code == 200:
                 keys = getattr(response, "surrogate_keys", set()) | {ALL} | fixed
@@ -302,7 +327,7 @@ def public_page(view=None, *, max_age: int = DEFAULT_MAX_AGE, keys: Iterable[str
                 response[settings.NEWSROOM_SURROGATE_KEY_HEADER] = _header(keys)
                 response.public_page_ttl = edge  # as long here as at the edge
                 if response.has_header("Last-Modified"):
-                    _not_modified_before(response, content_changed_at())
+                    _not_modified_before(response, content_changed_at(reads))
             return response
 
         return wrapper
@@ -341,7 +366,7 @@ class PublicPageCacheMiddleware:
         key = self._key(request)
         if key is None:
             return self.get_response(request)
-        entry, fresh, counter = _load(key)
+        entry, fresh, counter, request.cache_reads = _load(key)
         if fresh:
             return self._replay(entry)
         request.purge_counter = counter  # what fragments made for this page are kept against
@@ -357,7 +382,7 @@ class PublicPageCacheMiddleware:
             if time.monotonic() >= deadline:
                 break  # the render holding the lock is slow: make this one too
             time.sleep(WAIT_STEP)
-            entry, fresh, counter = _load(key)
+            entry, fresh, counter, request.cache_reads = _load(key)
             if fresh:
                 return self._replay(entry)
         request.purge_counter = counter
@@ -385,8 +410,7 @@ class PublicPageCacheMiddleware:
             "headers": [(k, v) for k, v in response.items() if k.lower() in _stored_headers()],
             "content": response.content,
         }
-        counter_now, versions = _versions(response.surrogate_keys)
-        _save(key, entry, versions if counter_now == counter else {}, ttl)
+        _save(key, entry, response.surrogate_keys, counter, ttl)
 
     @staticmethod
     def _key(request) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -123,16 +124,44 @@ local function read(key)
   return page, fresh * marked
 end
 """
-# KEYS: the page's hash, the purge counter. Returns {counter}, or {counter, fresh, page}.
+# KEYS: the page's hash, the purge counter, then what a render reads first. Returns {counter,
+# fresh, page or false}, followed, unless the page is fresh, by the value of each further key
+# (false where there is none): a miss reads them in the same round trip.
 GET_PAGE_SCRIPT = (
     READ_ENTRY
     + """
 local counter = redis.call('GET', KEYS[2]) or ''
 local page, fresh = read(KEYS[1])
-if page == nil then return {counter} end
-return {counter, fresh, page}
+local out = {counter, fresh, page or false}
+if page == nil or fresh == 0 then
+  for k = 3, #KEYS do out[k + 1] = redis.call('GET', KEYS[k]) end
+end
+return out
 """
 )
+# KEYS: the page's hash, the purge counter, then its keys' versions. ARGV: the page, its
+# lifetime, the versions' lifetime, the counter as read before the page was made ('' if none),
+# then a new version for each key that has none. Stores the page under its keys' current
+# versions if the counter has not moved, else under none (stale); makes up missing versions.
+STORE_PAGE_SCRIPT = """
+local versions = {'_page', ARGV[1]}
+for k = 3, #KEYS do
+  local version = redis.call('GET', KEYS[k])
+  if not version then
+    version = ARGV[k + 2]
+    redis.call('SET', KEYS[k], version, 'EX', ARGV[3])
+  end
+  versions[#versions + 1] = KEYS[k]
+  versions[#versions + 1] = version
+end
+redis.call('DEL', KEYS[1])
+if (redis.call('GET', KEYS[2]) or '') == ARGV[4] then
+  redis.call('HSET', KEYS[1], unpack(versions))
+else
+  redis.call('HSET', KEYS[1], '_page', ARGV[1])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+"""
 # KEYS: entries kept as pages are. Returns, for each, the entry when it is fresh, else '' (a Lua
 # array cannot hold nil).
 GET_FRESH_SCRIPT = (
@@ -170,19 +199,28 @@ class ReusingRedisCacheClient(RedisCacheClient):
             pipeline.set(key, self._serializer.dumps(value), ex=timeout, nx=True)
         pipeline.execute()
 
-    def get_page(self, key: str, counter: str):
-        client = self.get_client(key)
-        script = self.__dict__.get("_get_page")
-        if script is None:
-            script = self._get_page = client.register_script(GET_PAGE_SCRIPT)
-        reply = script(keys=[key, counter], client=client)
-        counter_value = self._serializer.loads(reply[0]) if reply[0] else None
-        if len(reply) == 1:
-            return None, False, counter_value
-        return self._serializer.loads(reply[2]), bool(reply[1]), counter_value
+    def _script(self, text: str, *, write=False):
+        client = self.get_client(write=write)
+        scripts = self.__dict__.setdefault("_scripts", {})
+        if (text, write) not in scripts:
+            scripts[text, write] = client.register_script(text)
+        return scripts[text, write], client
 
-    def set_page(self, key: str, page, versions: dict[str, int], timeout) -> None:
-        self.set_pages([(key, page, versions, timeout)])
+    def get_page(self, key: str, counter: str, reads: list[str]):
+        script, client = self._script(GET_PAGE_SCRIPT)
+        counter_value, fresh, page, *values = script(keys=[key, counter, *reads], client=client)
+        loads = self._serializer.loads
+        found = {name: None if value is None else loads(value)
+                 for name, value in zip(reads, values, strict=False)}  # fmt: skip
+        counter_value = loads(counter_value) if counter_value else None
+        return (None if page is None else loads(page)), bool(fresh), counter_value, found
+
+    def store_page(self, key, page, counter_key, counter, names, new_versions, timeouts) -> None:
+        script, client = self._script(STORE_PAGE_SCRIPT, write=True)
+        dumps = self._serializer.dumps
+        expected = "" if counter is None else dumps(counter)
+        arguments = [dumps(page), *timeouts, expected, *new_versions]
+        script(keys=[key, counter_key, *names], args=arguments, client=client)
 
     def set_pages(self, items: list[tuple[str, object, dict[str, int], int]]) -> None:
         pipeline = self.get_client(write=True).pipeline(transaction=True)
@@ -193,10 +231,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
         pipeline.execute()
 
     def get_fresh_many(self, keys: list[str]) -> list:
-        client = self.get_client()
-        script = self.__dict__.get("_get_fresh")
-        if script is None:
-            script = self._get_fresh = client.register_script(GET_FRESH_SCRIPT)
+        script, client = self._script(GET_FRESH_SCRIPT)
         return [self._serializer.loads(found) if found else None
                 for found in script(keys=keys, client=client)]  # fmt: skip
 
@@ -234,12 +269,29 @@ class ResilientRedisCache(RedisCache):
         data = {self.make_and_validate_key(key, version=version): v for key, v in data.items()}
         self._cache.add_many(data, self.get_backend_timeout(timeout))
 
-    @_soft(lambda key, counter: (None, False, None))
-    def get_page(self, key: str, counter: str):
-        """(page, fresh, counter's value) for the page kept under `key`, in one round trip: the
-        page (None if there is none), whether every version it was stored under is still its
-        key's current one, and the cache key `counter`'s value now."""
-        return self._cache.get_page(self.make_and_validate_key(key), self.make_key(counter))
+    @_soft(lambda key, counter, reads=(): (None, False, None, {}))
+    def get_page(self, key: str, counter: str, reads: Iterable[str] = ()):
+        """(page, fresh, counter's value, read) for the page kept under `key`, in one round
+        trip: the page (None if there is none), whether every version it was stored under is
+        still its key's current one, the cache key `counter`'s value now and, unless the page
+        is fresh, the value of each of `reads` (None for those not in the cache) by name."""
+        names = {self.make_key(name): name for name in reads}
+        page, fresh, value, found = self._cache.get_page(
+            self.make_and_validate_key(key), self.make_key(counter), list(names)
+        )
+        return page, fresh, value, {names[name]: v for name, v in found.items()}
+
+    @_soft(_none)
+    def store_page(self, key, page, *, counter_key, counter, versions, timeout, versions_timeout):
+        """Keep `page` under `key` for `timeout` seconds, in one round trip: fresh while each
+        cache key of `versions` holds the version it has now (those without one are given the
+        one `versions` names, kept `versions_timeout` seconds), if `counter_key` still holds
+        `counter`; else stored under none, as stale."""
+        self._cache.store_page(
+            self.make_and_validate_key(key), page, self.make_key(counter_key), counter,
+            [self.make_key(name) for name in versions], list(versions.values()),
+            (timeout, versions_timeout),
+        )  # fmt: skip
 
     @_soft(lambda names: {})
     def get_fresh_many(self, names: list[str]) -> dict:
@@ -251,16 +303,10 @@ class ResilientRedisCache(RedisCache):
 
     @_soft(_none)
     def set_pages(self, items: list[tuple[str, object, dict[str, int], int]]) -> None:
-        """`set_page` for each (name, entry, versions, timeout) of `items`, in one round trip."""
+        """Keep each (name, entry, versions, timeout) of `items` for `timeout` seconds, fresh
+        while each cache key of `versions` holds its version, in one round trip."""
         self._cache.set_pages([
             (self.make_and_validate_key(name), entry,
              {self.make_key(key): version for key, version in versions.items()}, timeout)
             for name, entry, versions, timeout in items
         ])  # fmt: skip
-
-    @_soft(_none)
-    def set_page(self, key: str, page, versions: dict[str, int], timeout: int) -> None:
-        """Keep `page` under `key` for `timeout` seconds, fresh while each cache key of
-        `versions` holds its version (none given: stored, but never fresh)."""
-        versions = {self.make_key(name): version for name, version in versions.items()}
-        self._cache.set_page(self.make_and_validate_key(key), page, versions, timeout)

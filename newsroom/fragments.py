@@ -39,12 +39,26 @@ def kept_until_any_change(name: str, make: Callable[[], object], *, keys: Iterab
     return kept_together([Kept(name, make, tuple(keys))])[0]
 
 
-def kept_together(items: list[Kept], *, upcoming: list | None = None) -> list:
+def names_read(items: list[Kept]) -> list[str]:
+    """The cache keys `kept_together(items)` reads: the entries and their keys' versions."""
+    versions = {KEY_VERSION.format(key=key): None for item in items for key in (ALL, *item.keys)}
+    return [*(item.name for item in items), *versions]
+
+
+def kept_together(
+    items: list[Kept], *, upcoming: list | None = None, reads: dict | None = None
+) -> list:
     """The values of `items` (see `kept_until_any_change`), all read in one round trip while
-    they are kept; each one made afresh is stored as it was before. `upcoming`: the changes
-    nobody saves, as read before the request read anything (`request.upcoming_changes`)."""
+    they are kept (none when `reads`, what the request read already, has them all: see
+    `newsroom.cache.read_with_pages`); each one made afresh is stored as it was before.
+    `upcoming`: the changes nobody saves, as read before the request read anything
+    (`request.upcoming_changes`)."""
     wanted = [[KEY_VERSION.format(key=key) for key in (ALL, *item.keys)] for item in items]
-    found = cache.get_many([*(item.name for item in items), *{n for ns in wanted for n in ns}])
+    reads = reads or {}
+    names = names_read(items)
+    found = {name: reads[name] for name in names if reads.get(name) is not None}
+    if unread := [name for name in names if name not in reads]:
+        found |= cache.get_many(unread)
     values = []
     for item, names in zip(items, wanted, strict=True):
         versions = [found.get(version_name) for version_name in names]

@@ -12,15 +12,24 @@ values: every parameter that changes is one of the names (and takes its value on
 other one is a constant of the query; a builder whose SQL or constants depend on anything else (the
 clock read inside it, a list whose length varies) is refused when first run, with the reason.
 
+On PostgreSQL each plan is also a server-side prepared statement (`PREPARE`, once per
+connection), so the server does not parse and plan it again on every page either: planning
+was most of a story page's database time. `NEWSROOM_PREPARED_STATEMENTS=0` turns that off,
+for a pooler that hands one client several server connections (PgBouncer in transaction
+mode): the statements live on the server connection that prepared them.
+
 The one place that leans on Django's compiler (its `select`, `klass_info` and converters, as
 `ModelIterable` uses them): Django 5.2, held by tests/newsroom/test_prepared.py."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connections, models, router
 from django.db.models.query import (
     FlatValuesListIterable,
@@ -53,11 +62,15 @@ class _Plan:
     compiler: object
     prefetch: tuple
     values: str  # "flat": a flat `values_list`'s first column; "tuples": a `values_list`'s rows
+    statement: str  # the name it is prepared under on the server ("" when it is not)
 
 
 class PreparedQuery:
-    def __init__(self, build: Callable[..., models.QuerySet], **kinds: type):
-        self.build, self.kinds = build, kinds
+    def __init__(self, build: Callable[..., models.QuerySet], *, planned_each_time=False, **kinds):
+        """`planned_each_time`: not prepared on the server, whose plan for every value (its
+        "generic plan") would be far worse for some than one made for the value (full-text
+        search: how many stories a word matches decides the plan)."""
+        self.build, self.kinds, self.planned_each_time = build, kinds, planned_each_time
         for kind in kinds.values():
             _stand_in(kind, 0)  # a kind it cannot take is refused at once
         self._plans: dict[str, _Plan] = {}
@@ -71,7 +84,14 @@ class PreparedQuery:
         connection = connections[alias]
         params = [self._adapt(connection, values[v]) if take else v for take, v in plan.slots]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, params)
+            if (
+                plan.statement
+                and settings.NEWSROOM_PREPARED_STATEMENTS
+                and _prepared_on(connection, plan)
+            ):
+                cursor.execute(_execute_sql(plan.statement, len(params)), params)
+            else:
+                cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if plan.values == "flat":
             return [row[0] for row in plan.compiler.results_iter(results=[rows])]
@@ -133,9 +153,70 @@ class PreparedQuery:
         if taken != set(self.kinds):
             raise ValueError(f"values the query does not use: {', '.join(set(self.kinds) - taken)}")
         prefetch = tuple(queryset._prefetch_related_lookups)
-        plan = _Plan(sql, tuple(slots), compiler, prefetch, values)
+        server_side = connection.vendor == "postgresql" and not self.planned_each_time
+        statement = f"newsroom_{hashlib.sha1(sql.encode()).hexdigest()[:16]}" if server_side else ""
+        plan = _Plan(sql, tuple(slots), compiler, prefetch, values, statement)
         self._plans[alias] = plan
         return plan
+
+
+_PLACEHOLDER = re.compile(r"%([s%])")
+
+
+def _numbered(sql: str) -> str:
+    """`sql`'s `%s` placeholders as PostgreSQL's `$1`, `$2`, …, for `PREPARE`."""
+    numbers = iter(range(1, sql.count("%s") + 1))
+    return _PLACEHOLDER.sub(lambda m: f"${next(numbers)}" if m[1] == "s" else "%", sql)
+
+
+def _execute_sql(statement: str, count: int) -> str:
+    return f"EXECUTE {statement}({', '.join(['%s'] * count)})" if count else f"EXECUTE {statement}"
+
+
+_STATEMENTS: dict[str, str] = {}  # each prepared statement's name: its SQL
+
+
+def statement_sql(name: str) -> str:
+    """The SQL (with `$1`, `$2`, … for its values) of the statement prepared under `name`: what
+    an `EXECUTE name(…)` in a query log runs."""
+    return _STATEMENTS[name]
+
+
+def _prepared_on(connection, plan: _Plan) -> bool:
+    """Whether `plan` is prepared on `connection`'s server connection, preparing it if not
+    (once: the connection's statements are known until it is replaced). Prepared outside the
+    connection's query log and in a savepoint inside a transaction: a statement the server
+    cannot prepare (a parameter whose type it cannot tell) runs unprepared instead, and breaks
+    no transaction."""
+    raw = connection.connection
+    known = connection.__dict__.get("newsroom_prepared")
+    if known is None or known[0] is not raw:
+        known = connection.__dict__["newsroom_prepared"] = (raw, {})
+    if plan.statement not in known[1]:
+        known[1][plan.statement] = _prepare(raw, plan)
+    return known[1][plan.statement]
+
+
+def _prepare(raw, plan: _Plan) -> bool:
+    import psycopg2  # the driver's own errors: this cursor is not Django's
+
+    in_transaction = not raw.autocommit
+    with raw.cursor() as cursor:
+        if in_transaction:
+            cursor.execute("SAVEPOINT newsroom_prepare")
+        try:
+            _STATEMENTS[plan.statement] = sql = _numbered(plan.sql)
+            cursor.execute(f"PREPARE {plan.statement} AS {sql}")
+        except psycopg2.Error as exc:
+            if in_transaction:
+                cursor.execute("ROLLBACK TO SAVEPOINT newsroom_prepare")
+            # Already there: prepared by an earlier connection object on this server connection.
+            prepared = isinstance(exc, psycopg2.errors.DuplicatePreparedStatement)
+        else:
+            prepared = True
+        if in_transaction:
+            cursor.execute("RELEASE SAVEPOINT newsroom_prepare")
+    return prepared
 
 
 def _materialise(compiler, rows: list, alias: str) -> list:

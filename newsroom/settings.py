@@ -405,6 +405,9 @@ NEWSROOM_NEWSLETTER_CLAIM_TIMEOUT = int(os.environ.get("NEWSROOM_NEWSLETTER_CLAI
 # licence's end), with the surrogate keys of the pages it touches: cached pages never outlive
 # it. A function of the current time, from the content's app.
 NEWSROOM_UPCOMING_CHANGES = "articles.surrogates.upcoming_changes"
+# The public pages' queries as server-side prepared statements on PostgreSQL (newsroom.prepared);
+# off behind a pooler in transaction mode, which moves a client between server connections.
+NEWSROOM_PREPARED_STATEMENTS = os.environ.get("NEWSROOM_PREPARED_STATEMENTS", "1") != "0"
 # The edge (Varnish, a CDN): where purges go, each a dict with BACKEND (newsroom.purge's
 # VarnishPurge, FastlyPurge or CloudflarePurge) and its options. NEWSROOM_VARNISH_URLS is the
 # short way for Varnish: its addresses, comma-separated. With purges reaching it, the edge may

@@ -8,8 +8,12 @@ import datetime
 from types import SimpleNamespace
 
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.aggregates import JSONBAgg
 from django.core.paginator import Page, Paginator
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 
 from newsroom.prepared import PreparedQuery
 
@@ -22,9 +26,59 @@ def _article():
 
 def _detail(field: str, kind: type) -> PreparedQuery:
     def build(value, now):
-        return _article().objects.published(now=now).detail_rows().filter(**{field: value})[:1]
+        rows = _article().objects.published(now=now).detail_rows().filter(**{field: value})
+        if connection.vendor == "postgresql":
+            rows = rows.annotate(**_lists_in_the_row())
+        return rows[:1]
 
     return PreparedQuery(build, value=kind, now=datetime.datetime)
+
+
+def _lists_in_the_row() -> dict:
+    """On PostgreSQL the story's bylines, tags, corrections and chosen related stories' ids come
+    in its own row, each list a JSON array (`LIST_COLUMNS`; None when empty), not in four more
+    queries: a story page is then one query less each (read by `queries._with_its_lists`)."""
+    from taggit.models import TaggedItem
+
+    article = _article()
+    correction = apps.get_model("articles", "Correction")
+    through = {"authors": article.authors.through, "related": article.related.through}
+    correction_fields = {f.attname: f.attname for f in correction._meta.concrete_fields}
+    kind = ContentType.objects.get_for_model(article).pk
+    lists = {
+        "authors": (
+            through["authors"].objects.filter(article_id=OuterRef("pk")).values("article_id"),
+            JSONObject(id="author_id", name="author__name", slug="author__slug"),
+            ["author__name", "author_id"],  # as `Author.Meta.ordering`, ties by id
+        ),
+        "tags": (
+            TaggedItem.objects.filter(content_type_id=kind, object_id=OuterRef("pk"))
+            .values("object_id"),
+            JSONObject(id="tag_id", name="tag__name", slug="tag__slug"),
+            ["id"],  # in the order they were given
+        ),
+        "corrections": (
+            correction.objects.filter(article_id=OuterRef("pk")).order_by().values("article_id"),
+            JSONObject(**correction_fields),
+            ["published_at", "id"],  # `Correction.Meta.ordering`
+        ),
+        "related_ids": (
+            through["related"].objects.filter(from_article_id=OuterRef("pk"))
+            .values("from_article_id"),
+            F("to_article_id"),
+            ["id"],
+        ),
+    }  # fmt: skip
+    return {
+        LIST_COLUMNS[name]: Subquery(
+            rows.annotate(list=JSONBAgg(value, order_by=order)).values("list")
+        )
+        for name, (rows, value, order) in lists.items()
+    }
+
+
+# The row's column for each list (names no field of a story takes).
+LIST_COLUMNS = {name: f"{name}_list" for name in ("authors", "tags", "corrections", "related_ids")}
 
 
 DETAIL = {"slug": _detail("slug", str), "pk": _detail("pk", int)}
@@ -40,7 +94,6 @@ def _bylines(pk):
 
 
 def _tags(pk):
-    from django.contrib.contenttypes.models import ContentType
     from taggit.models import Tag
 
     items = "taggit_taggeditem_items"

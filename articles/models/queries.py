@@ -80,15 +80,49 @@ def with_bylines(stories) -> None:
 
 
 def _with_its_lists(article) -> None:
-    """Load `article.authors`, `.tags`, `.corrections` and `.related` as a prefetch would."""
+    """Load `article.authors`, `.tags`, `.corrections` and `.related` as a prefetch would: from
+    the story's row when they came in it (`prepared_reads.LIST_COLUMNS`), else by a query each."""
     from . import prepared_reads
 
-    lists = {name: query(pk=article.pk) for name, query in prepared_reads.LISTS.items()}
+    if prepared_reads.LIST_COLUMNS["authors"] in article.__dict__:
+        lists = _lists_from_the_row(article)
+    else:
+        lists = {name: query(pk=article.pk) for name, query in prepared_reads.LISTS.items()}
     chosen = lists.pop("related_ids")
     model = type(article)
     lists["related"] = model.objects.published().for_links().filter(pk__in=chosen) if chosen else []
     for name, rows in lists.items():
         _keep_list(article, name, rows)
+
+
+def _lists_from_the_row(article) -> dict[str, list]:
+    """The lists a story's row carried as JSON, as model instances (bylines with just the
+    fields `_bylines` loads), and the chosen related stories' ids."""
+    from django.apps import apps
+
+    from .prepared_reads import LIST_COLUMNS
+
+    found = {name: article.__dict__.pop(column) or [] for name, column in LIST_COLUMNS.items()}
+    models_of = {
+        "authors": apps.get_model("accounts", "Author"),
+        "tags": apps.get_model("taggit", "Tag"),
+        "corrections": apps.get_model("articles", "Correction"),
+    }
+    made = {
+        name: _instances(model, found[name], article._state.db) for name, model in models_of.items()
+    }
+    for correction in made["corrections"]:  # JSON has no dates: ISO 8601 text
+        correction.published_at = datetime.datetime.fromisoformat(correction.published_at)
+    return made | {"related_ids": found["related_ids"]}
+
+
+def _instances(model, rows: list[dict], alias: str) -> list:
+    """`model`'s instances of `rows` (JSON objects of some of its fields), as loaded."""
+    if not rows:
+        return []
+    # In the model's order of fields, as `from_db` takes them (a JSON object keeps none).
+    fields = [field.attname for field in model._meta.concrete_fields if field.attname in rows[0]]
+    return [model.from_db(alias, fields, [row[name] for name in fields]) for row in rows]
 
 
 def _keep_list(story, name: str, rows) -> None:

@@ -3,12 +3,14 @@ them, and a template include costs more than a card's whole markup), and what me
 crawlers read, JSON-LD and absolute URLs."""
 
 import json
-from functools import partial
+from functools import lru_cache, partial
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.templatetags.static import static
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.dates import MONTHS_3
 from django.utils.html import _json_script_escapes, format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -35,6 +37,28 @@ def jsonld(data) -> str:
         _json_script_escapes
     )
     return mark_safe(f'<script type="application/ld+json">{text}</script>')
+
+
+@register.simple_tag
+def fixed_url(name: str) -> str:
+    """`{% url name %}` for a page without arguments (the feeds, search), found once a process:
+    a page's header and footer have a dozen, and finding one costs more than a card."""
+    return _fixed(name, get_script_prefix(), get_urlconf())
+
+
+@register.simple_tag
+def fixed_static(path: str) -> str:
+    """`{% static path %}`, looked up once a process (its hashed name does not change)."""
+    return _fixed(path, get_script_prefix(), None, find=static)
+
+
+@lru_cache(maxsize=512)
+def _fixed(name: str, prefix: str, urlconf: str | None, *, find=None) -> str:
+    return find(name) if find else reverse(name, urlconf=urlconf)
+
+
+# Tests change the URLs and storages: what was found under the old settings is forgotten.
+setting_changed.connect(lambda **kwargs: _fixed.cache_clear(), weak=False)
 
 
 register.filter("language_tag", language_tag)

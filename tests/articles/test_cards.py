@@ -18,6 +18,7 @@ from articles.models import Article
 from articles.models.queries import ArticleQuerySet
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
+from tests.prepared_sql import plain
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def made(client, url: str, bust: int, **params):
     lead = '//section[contains(concat(" ", @class, " "), " lead ")]'
     shown = page.xpath(f'//article[contains(@class, "card")] | {lead}')
     cards = [lxml.html.tostring(card) for card in shown]
-    return response, cards, [query["sql"] for query in captured]
+    return response, cards, [plain(query["sql"]) for query in captured]
 
 
 BYLINES = re.compile(r'"articles_article_authors"\."article_id" (?:= (\d+)|IN \(([\d, ]+)\))')

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.core.cache.backends.redis import RedisCacheClient
 from django.http import HttpResponse
@@ -605,3 +606,38 @@ def test_on_redis_a_hit_on_a_page_of_a_hundred_keys_is_one_round_trip(
     commands.clear()
     assert not middleware(RequestFactory().get("/")).has_header("X-Page-Cache")
     assert commands[0] == "EVALSHA"  # the same read finds it stale
+
+
+def test_on_redis_a_page_not_cached_is_two_round_trips_and_stored_fresh(
+    redis_cache, client, story, request
+):
+    """The read that finds the page missing also reads what every render reads first (the
+    coming changes, when content last changed, the navigation and banner); one script then
+    stores the page under its keys' versions, making up those it is the first to carry."""
+    page = story.get_absolute_url()
+    client.get(page + "?first")  # the navigation and banner, kept
+    commands = request.getfixturevalue("redis_commands")
+    response = client.get(page + "?second")
+    assert not is_hit(response) and commands == ["EVALSHA", "EVALSHA"]
+    commands.clear()
+    assert is_hit(client.get(page + "?second")) and commands == ["EVALSHA"]
+    keys = response[settings.NEWSROOM_SURROGATE_KEY_HEADER].split()
+    versions = cache.get_many([page_cache.KEY_VERSION.format(key=key) for key in keys])
+    assert len(versions) == len(keys)  # each key has a version, the page's own ones new
+    ttl = cache._cache.get_client().ttl(cache.make_key(f"kv:a{story.pk}"))
+    assert 0 < ttl <= page_cache.KEY_VERSION_SECONDS
+
+
+def test_on_redis_a_page_made_while_a_purge_went_out_is_stored_stale(redis_cache, monkeypatch):
+    monkeypatch.setattr(page_cache, "seconds_until_next_change", lambda keys, upcoming=None: None)
+
+    @page_cache.public_page(keys=["a1"])
+    def view(request):
+        page_cache.purge_now({"b2"})  # another story's purge, during the render
+        return HttpResponse("page")
+
+    middleware, request = page_cache.PublicPageCacheMiddleware(view), RequestFactory().get("/")
+    middleware(request)
+    stored = cache._cache.get_client().hgetall(cache.make_key(middleware._key(request)))
+    assert list(stored) == [b"_page"]  # kept for the lock, but under no version: never fresh
+    assert not middleware(RequestFactory().get("/")).has_header("X-Page-Cache")

@@ -6,9 +6,12 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.db import models
+from django.core.cache import cache
+from django.db import connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import Article
@@ -16,6 +19,7 @@ from newsroom.prepared import PreparedQuery
 from tests.accounts.factories import AuthorFactory
 from tests.articles.factories import ArticleFactory
 from tests.pictures.factories import ImageFactory
+from tests.prepared_sql import plain
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +131,109 @@ def test_a_values_list_gives_the_tuples_the_queryset_gives_in_its_order():
         return build(now).values_list("words", "pk")
 
     assert PreparedQuery(annotation_first, now=datetime)(now=now) == list(annotation_first(now))
+
+
+# Prepared on the server (PostgreSQL) ------------------------------------------------------
+
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="server-side prepared statements: PostgreSQL only"
+)
+
+
+def server_statements() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def by_pk(pk, now):
+    return Article.objects.published(now=now).select_related("section").filter(pk=pk)
+
+
+@on_postgresql
+def test_on_postgresql_a_query_is_prepared_once_a_connection_and_run_by_name(settings):
+    settings.NEWSROOM_PREPARED_STATEMENTS = True
+    story = ArticleFactory(headline="Pier collapses")
+    query = PreparedQuery(by_pk, pk=int, now=datetime)
+    with CaptureQueriesContext(connection) as captured:
+        [got] = query(pk=story.pk, now=timezone.now())
+        assert query(pk=story.pk, now=timezone.now() - timedelta(days=1)) == []
+    statement = query._plans["default"].statement
+    assert statement in server_statements()
+    # Preparing it is not a query of the page's; each run is the statement's, with its values.
+    assert [q["sql"].split("(")[0] for q in captured] == [f"EXECUTE {statement}"] * 2
+    assert plain(captured[0]["sql"]).startswith('SELECT "articles_article"."id"')
+    assert (got.pk, got.headline, got.section) == (story.pk, story.headline, story.section)
+    # A new server connection has no statements, and its connection object knows none.
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    del connection.newsroom_prepared
+    assert query(pk=story.pk, now=timezone.now())[0].pk == story.pk
+    assert statement in server_statements()  # prepared again
+    del connection.newsroom_prepared  # known to no connection object, but still there
+    assert query(pk=story.pk, now=timezone.now())[0].pk == story.pk
+
+
+@on_postgresql
+def test_turned_off_or_planned_each_time_a_query_runs_its_sql(settings):
+    story = ArticleFactory()
+    query = PreparedQuery(by_pk, pk=int, now=datetime)
+    each_time = PreparedQuery(by_pk, planned_each_time=True, pk=int, now=datetime)
+    for prepared, run in ((False, query), (True, each_time)):
+        settings.NEWSROOM_PREPARED_STATEMENTS = prepared
+        with CaptureQueriesContext(connection) as captured:
+            assert run(pk=story.pk, now=timezone.now())[0].pk == story.pk
+        assert captured[0]["sql"].startswith("SELECT")
+    assert not each_time._plans["default"].statement
+
+
+@on_postgresql
+def test_a_query_the_server_cannot_prepare_runs_unprepared_and_breaks_no_transaction(settings):
+    settings.NEWSROOM_PREPARED_STATEMENTS = True
+    story = ArticleFactory()
+
+    def untyped(pk, now):  # a value whose type PostgreSQL cannot tell from the query alone
+        return by_pk(pk, now).annotate(absent=RawSQL("%s IS NULL", ["a title"]))
+
+    query = PreparedQuery(untyped, pk=int, now=datetime)
+    with transaction.atomic():
+        [got] = query(pk=story.pk, now=timezone.now())
+        assert got.absent is False
+        assert Article.objects.filter(pk=story.pk).exists()  # the transaction goes on
+    assert query._plans["default"].statement not in server_statements()
+
+
+@on_postgresql
+@pytest.mark.parametrize("page", ["story", "home", "section", "tag", "author", "search"])
+def test_every_public_page_is_the_same_with_prepared_statements_or_without(client, settings, page):
+    from articles.models import Correction
+
+    author = AuthorFactory(name="Maggie Thornbury")
+    story = ArticleFactory(headline="Seagulls steal chips", authors=[author, AuthorFactory()],
+                           tags=["gulls", "chips"], with_hero=True)  # fmt: skip
+    story.related.add(ArticleFactory(headline="Gulls return", tags=["gulls"]))
+    Correction.objects.create(article=story, text="The gull was a tern.")
+    Correction.objects.create(article=story, kind="update", text="Chips were cold.")
+    url = {
+        "story": story.get_absolute_url(),
+        "home": "/",
+        "section": story.section.get_absolute_url(),
+        "tag": reverse("articles:tag", args=["gulls"]),
+        "author": author.get_absolute_url(),
+        "search": reverse("articles:search") + "?q=seagulls",
+    }[page]
+    shown = {}
+    for prepared in (True, False):
+        settings.NEWSROOM_PREPARED_STATEMENTS = prepared
+        cache.clear()  # no page, card or navigation kept from the other way
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        executed = any(q["sql"].startswith("EXECUTE") for q in captured)
+        # Turned off, none; on, every page made of prepared reads runs them as statements.
+        if not prepared:
+            assert not executed
+        elif page in ("story", "home", "section", "search"):
+            assert executed
+        shown[prepared] = response.content.decode()
+    assert shown[True] == shown[False]

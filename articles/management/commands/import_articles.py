@@ -13,7 +13,12 @@ from django.utils.dateparse import parse_datetime
 from accounts.services import resolve_authors
 from articles.models import Article, Section
 from articles.parsing import Kind
-from articles.services.importing import ImportOptions, Outcome, import_paths
+from articles.services.importing import (
+    DEFAULT_SECTION_SLUG,
+    ImportOptions,
+    Outcome,
+    import_paths,
+)
 from articles.services.reading import expand_paths, link_roots
 
 PROGRESS_EVERY = 500
@@ -109,12 +114,18 @@ class Command(BaseCommand):
         verbosity,
         **options,
     ):
-        section_obj = None
-        if section:
-            section_obj = Section.objects.filter(slug=section).first()
-            if section_obj is None:
-                known = ", ".join(Section.objects.values_list("slug", flat=True))
+        # The section named (new and updated stories go there), else the default one (new
+        # stories go there), which must exist: checked before anything is read.
+        found = Section.objects.filter(slug=section or DEFAULT_SECTION_SLUG).first()
+        if found is None:
+            known = ", ".join(Section.objects.values_list("slug", flat=True)) or "none"
+            if section:
                 raise CommandError(f"Unknown section “{section}”. Known sections: {known}.")
+            raise CommandError(
+                f"No section “{DEFAULT_SECTION_SLUG}”, where new stories go unless --section "
+                f"names another: create it in the admin or pass --section. Known sections: {known}."
+            )
+        section_obj = found if section else None
         when, by_file = None, published_at == "file"
         if published_at and published_at not in ("file", "now"):
             when = parse_datetime(published_at)
