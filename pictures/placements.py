@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Raised when the way renditions are made changes (quality, sizes): every picture then gets a
 # new set under a new key, and no browser or CDN keeps serving an old file for it.
@@ -78,7 +79,8 @@ def crop_box(
     return left, top, left + box_width, top + box_height
 
 
-def sizes_for(width: int, height: int, placement: Placement) -> list[tuple[int, int, int]]:
+@lru_cache(maxsize=4096)  # a page asks it of every picture on it, most of one size or a few
+def sizes_for(width: int, height: int, placement: Placement) -> tuple[tuple[int, int, int], ...]:
     """(target width named in the file, actual width, actual height) of each rendition of a
     picture: never wider than its crop, so a small picture gets fewer, not blurred, files."""
     box_width, box_height = crop_size(width, height, placement.ratio)
@@ -89,4 +91,4 @@ def sizes_for(width: int, height: int, placement: Placement) -> list[tuple[int, 
             continue
         seen.add(actual)
         out.append((target, actual, max(1, round(box_height * actual / box_width))))
-    return out
+    return tuple(out)

@@ -11,7 +11,7 @@ from django.core.signals import setting_changed
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.dates import MONTHS_3
+from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.html import _json_script_escapes, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
@@ -83,11 +83,24 @@ def absolute(context, url: str) -> str:
 def article_structured_data(context, article) -> dict:
     """schema.org `NewsArticle` (`LiveBlogPosting` for a live blog, with `live`'s entries) for
     an article page (see `articles.structured_data`)."""
-    absolute = context["request"].build_absolute_uri
+    absolute = _absolute_for(context["request"])
     live = context.get("live")
     if live:
         return structured_data.live_blog_posting(article, live, absolute=absolute)
     return structured_data.news_article(article, absolute=absolute)
+
+
+def _absolute_for(request):
+    """`request.build_absolute_uri`, quicker for the site's own paths ("/news/…"), of which a
+    story's JSON-LD has a dozen."""
+    origin = f"{request.scheme}://{request.get_host()}"
+
+    def absolute(url: str) -> str:
+        if url.startswith("/") and not url.startswith("//") and "/." not in url:
+            return origin + url
+        return request.build_absolute_uri(url)
+
+    return absolute
 
 
 @register.simple_tag(takes_context=True)
@@ -226,13 +239,22 @@ def _story_card(article, *, heading_level, eager, compact) -> str:
     )
 
 
-def _card_time(moment) -> tuple[str, str]:
+def _card_time(moment, months=MONTHS_3) -> tuple[str, str]:
     """A card's time in newsroom time, as the date filters `Y-m-d\\TH:i:sO` and `j M Y, H:i`
-    write it, without Django's date formatter (a quarter of a card's time)."""
+    (`j F Y, H:i` with `MONTHS`) write it, without Django's date formatter (a quarter of a
+    card's time)."""
     if moment is None:
         return "", ""
     local = localtime(moment)
-    month = MONTHS_3[local.month].title()
+    month = str(months[local.month]).title()
     return local.isoformat(timespec="seconds")[:-6] + local.strftime("%z"), (
         f"{local.day} {month} {local.year}, {local:%H:%M}"
     )
+
+
+@register.simple_tag
+def time_element(moment) -> str:
+    """`<time>` of `moment` in newsroom time: "8 December 2026, 14:05", machine-readable in its
+    `datetime`, as `{{ moment|date:"j F Y, H:i" }}` in one would be, in a tenth of the time."""
+    machine, shown = _card_time(moment, MONTHS)
+    return format_html('<time datetime="{}">{}</time>', machine, shown) if moment else ""

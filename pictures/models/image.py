@@ -196,7 +196,7 @@ class Image(models.Model):
             return None
         spec = placements.PLACEMENTS[placement]
         sizes = placements.sizes_for(self.width, self.height, spec)
-        base = default_storage.url(placements.directory(self.pk, self.rendition_key))
+        base = self._renditions_url()
         out = {}
         for extension in spec.formats:
             out[extension] = ", ".join(
@@ -214,5 +214,14 @@ class Image(models.Model):
         spec = placements.PLACEMENTS[placement]
         sizes = placements.sizes_for(self.width, self.height, spec)
         target, width, height = next((s for s in sizes if s[1] >= at_least), sizes[-1])
-        base = default_storage.url(placements.directory(self.pk, self.rendition_key))
+        base = self._renditions_url()
         return f"{base}{placement}-{target}.jpeg", width, height
+
+    def _renditions_url(self) -> str:
+        """The URL of the folder of this picture's renditions, found once an instance (a page
+        asks it for each crop, size and format it shows)."""
+        key = (self.pk, self.rendition_key)
+        found = self.__dict__.get("_renditions_at")
+        if found is None or found[0] != key:
+            found = self._renditions_at = (key, default_storage.url(placements.directory(*key)))
+        return found[1]

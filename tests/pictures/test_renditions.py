@@ -28,7 +28,7 @@ def test_the_crop_is_centred_on_the_focal_point_and_kept_inside_the_picture():
 
 def test_a_small_picture_gets_fewer_renditions_never_enlarged():
     sizes = placements.sizes_for(700, 500, placements.PLACEMENTS["standard"])
-    assert sizes == [(400, 400, 300), (800, 667, 500)]
+    assert sizes == ((400, 400, 300), (800, 667, 500))
 
 
 def media(url: str) -> Path:
