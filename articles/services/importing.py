@@ -35,7 +35,7 @@ from ..models import ARTICLE_HISTORY, Article, Section, article_slug
 from ..parsing import ParseError
 from . import pipeline
 from .import_types import ImportOptions, ImportResult, Outcome
-from .inserting import NewStory, insert_new, reason
+from .inserting import NewStory, insert_new, make_tags, reason
 from .reading import PreparedStory, ReadPolicy, read_stories
 
 DEFAULT_SECTION_SLUG = "news"
@@ -67,6 +67,12 @@ class Batch:
     slugs: frozenset[str] = frozenset()
 
 
+# Batches written side by side: PostgreSQL's share of a new story (building its search vector,
+# mostly) then runs on two cores while this process prepares the next batch (a third gained
+# nothing on two cores; measured in `bench/import_articles.py`).
+WRITERS = 2
+
+
 def import_paths(
     paths: Iterable[Path],
     *,
@@ -93,11 +99,13 @@ def import_paths(
         for items in item_batches:
             yield from import_batch(items, options=options)
         return
+    make_tags(options.tags)
     yield from pipeline.write_behind(
         item_batches,
         keys_of=lambda items: {s.key for _, s in items if isinstance(s, PreparedStory)},
         prepare=lambda items, taken: prepare_batch(items, options=options, also_taken=taken),
         write=lambda batch: insert_new(batch, options),
+        writers=WRITERS,
     )
 
 

@@ -107,6 +107,13 @@ def _create(articles: list[Article], options: ImportOptions) -> None:
     signals.stories_inserted.send(sender=Article, ids=[article.pk for article in articles])
 
 
+def make_tags(names) -> None:
+    """Make the tags of `names` that do not exist yet, before an import's batches are written
+    side by side (two transactions making the same new tag: one would be refused)."""
+    for name in dict.fromkeys(names or ()):
+        _tag(name)
+
+
 def _tag(name: str) -> Tag:
     # Tags are case-insensitive (TAGGIT_CASE_INSENSITIVE): "Ukraine" and "ukraine" are one.
     return Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)

@@ -1,17 +1,20 @@
 """Big imports as a pipeline, so that parsing, preparing and inserting overlap on a machine's
 cores:
 
-    worker processes: read + parse batch n+2   (`read_ahead`)
-    this thread:      look up + prepare batch n+1
-    writer thread:    insert batch n            (`write_behind`, its own database connection)
+    worker processes: read + parse batch n+3   (`read_ahead`)
+    this thread:      look up + prepare batch n+2
+    writer threads:   insert batches n and n+1  (`write_behind`, each its own connection)
 
 Results still come out in file order, each batch still commits as a whole and each file stays
-all-or-nothing. Only a few batches are in memory however many files there are.
+all-or-nothing; batches written side by side never share a story (a batch waits for the one
+inserting a story it has too) nor a new address (each is told the others' slugs). Only a few
+batches are in memory however many files there are.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -61,32 +64,40 @@ def write_behind(
     keys_of: Callable[[list[Item]], set[str]],
     prepare: Callable[[list[Item], frozenset[str]], Prepared],
     write: Callable[[Prepared], None],
+    writers: int = 1,
 ) -> Iterator:
     """Prepare each batch here (`prepare(items, slugs_being_inserted)`, in a transaction) while
-    a writer thread runs `write(batch)` for the previous one in a transaction of its own, and
-    yield every batch's results once it is written."""
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
-    flying: tuple[Future, Prepared] | None = None
+    up to `writers` threads run `write(batch)` for the previous ones, each in a transaction of
+    its own, and yield every batch's results, in order, once it is written."""
+    pool = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="import-writer")
+    flying: deque[tuple[Future, Prepared]] = deque()
     try:
         for items in item_batches:
-            if flying and keys_of(items) & flying[1].keys:
-                flying[0].result()  # a story of this batch is being inserted: let it land first
-            taken = flying[1].slugs if flying and not flying[0].done() else frozenset()
+            keys = keys_of(items)
+            for future, earlier in flying:
+                if keys & earlier.keys:
+                    future.result()  # a story of this batch is being inserted: let it land first
+            taken = frozenset().union(*(b.slugs for f, b in flying if not f.done()))
             with transaction.atomic():
                 batch = prepare(items, taken)
-            if flying:
-                flying[0].result()
-                yield from flying[1].results
-            flying = (writer.submit(_in_transaction, write, batch), batch)
-        if flying:
-            flying[0].result()
-            yield from flying[1].results
+            while len(flying) >= writers:
+                future, done = flying.popleft()
+                future.result()
+                yield from done.results
+            flying.append((pool.submit(_in_transaction, write, batch), batch))
+        while flying:
+            future, done = flying.popleft()
+            future.result()
+            yield from done.results
     finally:
-        writer.submit(_close_connection).result()
-        writer.shutdown()
+        every = threading.Barrier(writers)  # one close for each thread's own connection
+        for closed in [pool.submit(_close_connection, every) for _ in range(writers)]:
+            closed.result()
+        pool.shutdown()
 
 
-def _close_connection() -> None:
+def _close_connection(every: threading.Barrier) -> None:
+    every.wait(timeout=60)  # each of the pool's threads takes one
     connection.close()  # `connection` is per thread: this closes the calling thread's
 
 

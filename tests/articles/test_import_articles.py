@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
-from taggit.models import TaggedItem
+from taggit.models import Tag, TaggedItem
 
 from accounts.models import Author
 from articles.models import Article, Section
@@ -364,6 +364,38 @@ def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
     assert len(slugs) == 2 and slugs[1] == f"{slugs[0]}-2"
     assert Article.objects.count() == 5
     assert Article.authors.through.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_written_side_by_side_share_a_new_tag_and_byline_without_a_refusal(
+    tmp_path, monkeypatch
+):
+    """Two writers insert batches at once; the tag the command gives every story is new, and
+    is made, committed, before any batch goes in: two transactions making the same new tag
+    would have one refused, and its stories with it."""
+    from articles.services import inserting
+
+    tagged_before, real = [], inserting._create
+
+    def create(articles, options):
+        tagged_before.append(Tag.objects.filter(name="Gulls").exists())
+        return real(articles, options)
+
+    monkeypatch.setattr(inserting, "_create", create)
+    Section.objects.get_or_create(slug="news", defaults={"name": "News"})
+    for n in range(12):
+        write(tmp_path, f"{n:02d}.txt", STORY.format(n=n).encode())
+    out, err, error = run(tmp_path, batch_size=2, parse_workers=1, tags=["Gulls"],
+                          authors=["Maggie Thornbury"], status="published")  # fmt: skip
+    assert error is None and err == "", err
+    assert "12 created, 0 updated, 0 unchanged, 0 failed (12 files)." in out
+    assert Tag.objects.filter(name__iexact="gulls").count() == 1
+    assert len(tagged_before) == 6 and all(tagged_before)
+    stories = Article.objects.prefetch_related("tags", "authors")
+    assert len(stories) == 12
+    assert {(s.tags.get().name, s.authors.get().name) for s in stories} == {
+        ("Gulls", "Maggie Thornbury")
+    }
 
 
 # Hostile folders ------------------------------------------------------------------------------
