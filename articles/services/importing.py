@@ -67,22 +67,19 @@ class Batch:
     slugs: frozenset[str] = frozenset()
 
 
-# Batches written side by side: PostgreSQL's share of a new story (building its search vector,
-# mostly) then runs on two cores while this process prepares the next batch (a third gained
-# nothing on two cores; measured in `bench/import_articles.py`).
-WRITERS = 2
-
-
 def import_paths(
     paths: Iterable[Path],
     *,
     options: ImportOptions,
     batch_size: int = 250,
     parse_workers: int = 0,
+    writers: int = 1,
     link_roots: tuple[str, ...] = (),
 ) -> Iterator[ImportResult]:
     """Import every file, yielding one result per file, in order. Bad files fail alone. With
-    `parse_workers` and more than one batch of files, the stages run as a pipeline. Symbolic
+    `parse_workers` and more than one batch of files, the stages run as a pipeline, `writers`
+    batches inserted side by side (PostgreSQL's share, mostly building search vectors, then
+    runs on as many cores; each writer holds a batch and a connection). Symbolic
     links are refused, unless they point to a file inside `link_roots` (see `reading`)."""
     policy = ReadPolicy(settings.NEWSROOM_IMPORT_MAX_BYTES, link_roots)
     files = iter(paths)
@@ -105,7 +102,7 @@ def import_paths(
         keys_of=lambda items: {s.key for _, s in items if isinstance(s, PreparedStory)},
         prepare=lambda items, taken: prepare_batch(items, options=options, also_taken=taken),
         write=lambda batch: insert_new(batch, options),
-        writers=WRITERS,
+        writers=writers,
     )
 
 

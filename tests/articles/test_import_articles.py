@@ -328,7 +328,8 @@ def test_parsing_in_worker_processes_gives_the_same_results_in_order(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
+@pytest.mark.parametrize("writers", [1, 2])
+def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path, writers):
     """Outside a transaction a big import writes each batch from a second thread while the next
     is prepared. Stories repeated in a later batch, and different headlines whose slugs collide
     across batches, must come out as in a one-by-one import."""
@@ -347,7 +348,7 @@ def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path):
     }
     for name, text in stories.items():
         write(tmp_path, name, text.encode())
-    out, err, error = run(tmp_path, batch_size=2, parse_workers=1)
+    out, err, error = run(tmp_path, batch_size=2, parse_workers=1, writers=writers)
     outcomes = [
         line.split(": ", 1)[1].split()[0]
         for line in out.splitlines()
@@ -385,8 +386,8 @@ def test_batches_written_side_by_side_share_a_new_tag_and_byline_without_a_refus
     Section.objects.get_or_create(slug="news", defaults={"name": "News"})
     for n in range(12):
         write(tmp_path, f"{n:02d}.txt", STORY.format(n=n).encode())
-    out, err, error = run(tmp_path, batch_size=2, parse_workers=1, tags=["Gulls"],
-                          authors=["Maggie Thornbury"], status="published")  # fmt: skip
+    options = {"tags": ["Gulls"], "authors": ["Maggie Thornbury"], "status": "published"}
+    out, err, error = run(tmp_path, batch_size=2, parse_workers=1, writers=2, **options)
     assert error is None and err == "", err
     assert "12 created, 0 updated, 0 unchanged, 0 failed (12 files)." in out
     assert Tag.objects.filter(name__iexact="gulls").count() == 1
@@ -571,4 +572,10 @@ def test_the_report_names_the_encoding_and_line_endings_found(tmp_path, raw, fou
 def test_a_publication_time_that_is_not_one_is_refused_with_the_choices(seed_copy):
     _, _, error = run(seed_copy, status="published", published_at="yesterday")
     assert "“yesterday” is not a date and time" in error and "“file” or “now”" in error
+    assert Article.objects.count() == 0
+
+
+def test_no_writer_at_all_is_refused_with_the_options_limits(seed_copy):
+    _, _, error = run(seed_copy, writers=0)
+    assert error == "--batch-size and --writers must be at least 1, --parse-workers at least 0."
     assert Article.objects.count() == 0

@@ -97,6 +97,15 @@ class Command(BaseCommand):
             help="Processes that read and parse files while the database writes (default: "
             "one per spare CPU, at most 4, for batches of more than one batch; 0: none).",
         )
+        parser.add_argument(
+            "--writers",
+            type=int,
+            default=1,
+            metavar="N",
+            help="Batches inserted side by side on PostgreSQL, each in its own transaction "
+            "(default 1). 2 makes a big import about a fifth faster where two cores are free, "
+            "for some 20 MB more memory.",
+        )
 
     def handle(
         self,
@@ -110,6 +119,7 @@ class Command(BaseCommand):
         published_at,
         batch_size,
         parse_workers,
+        writers,
         follow_links,
         verbosity,
         **options,
@@ -138,8 +148,10 @@ class Command(BaseCommand):
                 when = timezone.make_aware(when)
         if parse_workers is None:
             parse_workers = min(4, max(0, (os.cpu_count() or 1) - 1))
-        if batch_size < 1 or parse_workers < 0:
-            raise CommandError("--batch-size must be at least 1 and --parse-workers at least 0.")
+        if batch_size < 1 or parse_workers < 0 or writers < 1:
+            raise CommandError(
+                "--batch-size and --writers must be at least 1, --parse-workers at least 0."
+            )
 
         # A dry run does all the work in one transaction and rolls it back, so it reports
         # exactly what a real run would do (slug collisions, duplicates within the batch).
@@ -155,6 +167,7 @@ class Command(BaseCommand):
                 by_file=by_file,
                 batch_size=batch_size,
                 parse_workers=parse_workers,
+                writers=writers,
                 roots=link_roots(paths) if follow_links else (),
                 dry_run=dry_run,
                 verbosity=verbosity,
@@ -186,6 +199,7 @@ class Command(BaseCommand):
         by_file,
         batch_size,
         parse_workers,
+        writers,
         roots,
         dry_run,
         verbosity,
@@ -207,6 +221,7 @@ class Command(BaseCommand):
                 options=options,
                 batch_size=batch_size,
                 parse_workers=parse_workers,
+                writers=writers,
                 link_roots=roots,
             ),
             start=1,
