@@ -36,10 +36,21 @@ def run(args) -> dict:
     fresh_database(url)
     facts = report.machine_facts(url)
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-") as scratch:
-        (Path(scratch) / "empty").mkdir()
-        runs = [_import(url, Path(scratch) / "empty", created=0, unchanged=0, label="start-up")]
+        (empty := Path(scratch) / "empty").mkdir()
+        runs = [_import(url, empty, created=0, unchanged=0, label="start-up")]
         for size in args.sizes:
-            runs += _import_size(url, Path(scratch) / f"files-{size}", size, max(args.sizes))
+            fresh_database(url)
+            (directory := Path(scratch) / f"files-{size}").mkdir()
+            generated, size_bytes = time.monotonic(), seedgen.write_seed_files(directory, size)
+            seconds = time.monotonic() - generated
+            print(f"  {size:,} files ({size_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
+            runs.append(_import(url, directory, created=size, unchanged=0, label="new"))
+            runs[-1]["mean_file_bytes"], stamp = round(size_bytes / size), _check_rows(url, size)
+            if size == max(args.sizes):  # the same files again
+                runs.append(_import(url, directory, created=0, unchanged=size, label="unchanged"))
+                if _check_rows(url, size) != stamp:
+                    raise BenchError("the unchanged re-import wrote to the articles")
+            shutil.rmtree(directory)  # free the disk before the next size
     startup = runs[0]["wall_seconds"]
     for entry in runs:
         files, wall, entry["startup_seconds"] = entry["files"], entry["wall_seconds"], startup
@@ -52,8 +63,7 @@ def run(args) -> dict:
         report.goal(f"≥ {GOAL:,} files/s ({e['run']}, {e['files']:,} files)", GOAL,
                     e["files_per_second"], "files/s") for e in runs if e["files"]
     ]  # fmt: skip
-    created = [entry for entry in runs if entry["run"] == "new"]
-    goals += report.memory_growth_goals(created, size="files", noun="files")
+    goals += report.memory_growth_goals([e for e in runs if e["run"] == "new"], "files")
     rss = "all processes: the resident memory of the command and its workers, summed from /proc"
     return {
         "command": COMMAND, "database": url.rsplit("/", 1)[-1], "machine": facts,
@@ -61,22 +71,6 @@ def run(args) -> dict:
         "settings": {"sizes": list(args.sizes), "seed": seedgen.SEED}, "runs": runs,
         "goals": goals, "table": report.table(COLUMNS, runs),
     }  # fmt: skip
-
-
-def _import_size(url: str, directory: Path, size: int, largest: int) -> list[dict]:
-    """New files into a fresh database; for the largest size, the same files again."""
-    fresh_database(url)
-    directory.mkdir()
-    generated, size_bytes = time.monotonic(), seedgen.write_seed_files(directory, size)
-    print(f"  {size:,} files ({size_bytes / 1e6:.1f} MB) in {time.monotonic() - generated:.1f} s")
-    runs = [_import(url, directory, created=size, unchanged=0, label="new")]
-    runs[0]["mean_file_bytes"], stamp = round(size_bytes / size), _check_rows(url, size)
-    if size == largest:
-        runs.append(_import(url, directory, created=0, unchanged=size, label="unchanged"))
-        if _check_rows(url, size) != stamp:
-            raise BenchError("the unchanged re-import wrote to the articles")
-    shutil.rmtree(directory)  # free the disk before the next size
-    return runs
 
 
 def _import(url: str, directory: Path, *, created: int, unchanged: int, label: str) -> dict:
@@ -89,10 +83,9 @@ def _import(url: str, directory: Path, *, created: int, unchanged: int, label: s
     expected = {"created": created, "updated": 0, "unchanged": unchanged, "failed": 0}
     if counts != {**expected, "total": created + unchanged}:
         raise BenchError(f"the command reported {counts}, expected {expected}")
-    mib = report.mib
     entry = {"run": label, "files": counts["total"], "outcomes": {k: counts[k] for k in expected}}
-    entry |= {"wall_seconds": round(m.wall_seconds, 3), "peak_rss_mib": mib(m.peak_tree_rss_kib)}
-    entry |= {"peak_rss_largest_process_mib": mib(m.peak_rss_kib), "max_processes": m.max_processes}
+    entry |= {"wall_seconds": round(m.wall_seconds, 3), "peak_rss_mib": m.peak_tree_rss_mib}
+    entry |= {"peak_rss_largest_process_mib": m.peak_rss_mib, "max_processes": m.max_processes}
     entry["cpu_seconds"] = round(m.cpu_seconds, 2)
     entry["load_average_before"] = round(m.load_before, 2)
     print(f"  {label}: " + report.cells([c for c in COLUMNS[1:] if "/" not in c[0]], entry))

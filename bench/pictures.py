@@ -45,7 +45,7 @@ def run(args) -> dict:
             code = UPLOAD.format(path=path, media=str(Path(scratch) / f"media-{number}"))
             done = run_measured([PYTHON, MANAGE, "shell", "-c", code], env=env, what="the upload")
             e = json.loads(done.stdout.strip().splitlines()[-1]) | {"round": number}
-            e |= {"total": e["check"] + e["renditions"], "peak_mib": report.mib(done.peak_rss_kib)}
+            e |= {"total": e["check"] + e["renditions"], "peak_mib": done.peak_rss_mib}
             rounds.append(e | {"ms_each": 1000 * e["renditions"] / e["files"]})
             print(f"  [{number}] {e['total']:.1f} s, {e['peak_mib']:.0f} MiB, {e['files']} files")
     best, peak = min(rounds, key=lambda r: r["total"]), max(r["peak_mib"] for r in rounds)

@@ -1,14 +1,14 @@
 """Benchmark: page latency when Redis hangs (accepts connections, never answers), with the
 circuit breaker of `newsroom/cache_backends.py` and without it.
 
-Three gunicorns, as `web_pages` runs it, serve 300 imported stories at once with different
-caches: none (`BENCH_CACHE=dummy`: every page rendered, as when Redis is gone); `REDIS_URL` at
+Three gunicorns, as `web_pages` runs it, serve 300 imported stories at once: no cache
+(`BENCH_CACHE=dummy`: every page rendered, as when Redis is gone); `REDIS_URL` at
 `servers.hung_redis`, with the breaker; the same without it (`NEWSROOM_CACHE_RETRY_SECONDS=0`).
-Concurrent warm-up requests reach both workers of each (the breaker's last: both must log that
+Concurrent warm-up requests reach both workers of each (with the breaker, both must log that
 they opened it, for the default 30 s). Then single requests (latency, not queueing) go to the
 home page, a section and an article in turn: 100 each with no cache and with the breaker,
-alternating, then 10 each without it; each must be a 200 the app rendered. Goal (from the
-security review): hung Redis, breaker open: p50 within 50 ms of no cache on every page.
+alternating, then 10 each without it, each a 200 the app rendered. Goal (from the security
+review): hung Redis, breaker open: p50 within 50 ms of no cache on every page.
 """
 
 import time

@@ -1,11 +1,11 @@
 """Run Newsroom's benchmarks (`make bench`) and report their figures.
 
-Each benchmark is a module here with a docstring (its method), `NAME`, `TITLE`, `ARGUMENTS`
-(option: default, help) and `run(args) -> dict` (a "table", "goals" passed or not), written to
-`bench/results/NAME.json`; `bench/results/README.md` is then rendered from them all and printed.
-Exit status 1: a benchmark could not measure (a check or command failed), or, with `--strict`, a
-goal was missed. The databases, PostgreSQL on this machine (`BENCH_DATABASE_URL`), are dropped
-and recreated, and their names must contain "bench".
+Each benchmark is a module here: a docstring (its method), `NAME`, `TITLE`, `ARGUMENTS` (option:
+default, help) and `run(args) -> dict` (a "table", "goals" met or not), written to
+`bench/results/NAME.json`, from which with the others `bench/results/README.md` is rendered.
+Exit status 1: a benchmark could not measure (a check or command failed), or with `--strict` a
+goal was missed. The databases (PostgreSQL on this machine, `BENCH_DATABASE_URL`) are dropped
+and recreated; their names must contain "bench".
 """
 
 import argparse
@@ -17,7 +17,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: the project root, not bench/, on the path
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.lib import ROOT, BenchError, report
+from bench.lib import BenchError, report
 
 NAMES = "import_articles web_pages edge_cache live_blog beacon newsletter_send redis_hang pictures"
 BENCHMARKS = [importlib.import_module(f"bench.{name}") for name in NAMES.split()]
@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         method = module.__doc__.split("\n\n", 1)[1].strip()
         result = {"name": module.NAME, "title": module.TITLE, "started_at": started_at, **result}
         result |= {"method": method, "benchmark_seconds": round(time.monotonic() - started, 1)}
-        path = report.write_result(result)
-        print(f"  wrote {path.relative_to(ROOT)} ({result['benchmark_seconds']} s)")
+        readme = report.write(result)
+        print(f"  wrote bench/results/{module.NAME}.json ({result['benchmark_seconds']} s)")
         missed += [goal["goal"] for goal in result.get("goals", []) if not goal["passed"]]
-    print(f"\n{report.write_readme()}")
+    print(f"\n{readme}")
     if missed:
         print(f"{len(missed)} goal(s) missed.", file=sys.stderr)
     return 1 if missed and args.strict else 0

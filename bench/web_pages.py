@@ -1,9 +1,9 @@
 """Benchmark: the reader's site under gunicorn with the Redis page cache, against a bare view.
 
-The site (`bench/lib/servers.py`): 10,000 imported stories in `newsroom_bench_web` (kept, to
-profile pages on) and `/bench/bare/`, a fixed 40 KB page through the same middleware, the floor
-under every page. wrk (`-t2 -c16`, 16 connections queueing for 2 workers) loads one page type at
-a time, 5 s after a 1 s warm-up, each run after a 2 s bare-view run, three rounds. Cached pages
+The site (`servers.site`): 10,000 imported stories in `newsroom_bench_web` (kept, to profile
+pages on) and `/bench/bare/`, a fixed 40 KB page through the same middleware, the floor under
+every page. wrk (`-t2 -c16`, 16 connections queueing for 2 workers) loads one page type at a
+time, 5 s after a 1 s warm-up, each run after a 2 s bare-view run, three rounds. Cached pages
 must be hits (5 requests checked around each run); uncached ones are 2,000 articles in turn, or
 carry a query parameter never sent before, and must be misses (the wrk script counts). A page's
 ratio is its requests/s over the bare-view runs around it; CPU ms per request (gunicorn's and
@@ -48,12 +48,20 @@ def run(args) -> dict:
     with site(DATABASE_NAME, stories=STORIES, keep=True) as web:
         bare, *pages = targets(web.url)
         slices = load.alternate(partial(_measure, web, args), bare, pages, args.web_rounds)
-    load.add_ratios(slices, bare.label, key="bare", cpu=_cpu_total)
-    runs = [_summary(slices, target) for target in (bare, *pages)]
-    ratios = {entry["run"]: entry["ratio_to_bare"] for entry in runs}
+    rows, runs = load.summarise(slices, bare.label, key="bare", cpu=_cpu_total), []
+    for target in (bare, *pages):
+        mine = [entry for entry in slices if entry["run"] == target.label]
+        hits = {k: sum(e[k] for e in mine) if target.cached is not None else None
+                for k in ("page_cache_hits", "page_cache_checked")}  # fmt: skip
+        cpu = {p: load.median(mine, "cpu_ms_per_request", p) for p in ("app", "db")}
+        runs.append(rows[target.label] | hits | {
+            "page": target.page, "cached": target.cached, "how": target.how,
+            "paths": len(target.paths), "example_path": target.paths[0], "cpu_ms_per_request": cpu,
+        })  # fmt: skip
     goals = [
-        report.goal(f"{label} ≥ {goal:.0%} of the bare view's requests/s", goal, ratios[label],
-                    "of the bare view") for label, goal in GOALS.items()
+        report.goal(f"{label} ≥ {goal:.0%} of the bare view's requests/s", goal,
+                    rows[label]["ratio_to_bare"], "of the bare view")
+        for label, goal in GOALS.items()
     ]  # fmt: skip
     seconds, command = args.web_duration, f"{web.server.DISPLAY}; then per page type and round:"
     command += f" wrk -t2 -c{CONNECTIONS} -d{seconds}s --latency -s bench/lib/wrk.lua"
@@ -95,18 +103,18 @@ def _measure(web: Site, args, target: Target, number: int) -> dict:
     cached run all hits; an uncached run (almost) none; the bare view none."""
     seconds = BARE_SECONDS if target.page == "bare" else args.web_duration
     web.forget_cache()
-    port, master, options = web.server.port, web.server.process.pid, {"scratch": web.scratch}
-    options["connections"], warm = CONNECTIONS, target.warm_paths or target.paths
+    port, master, warm = web.server.port, web.server.process.pid, target.warm_paths or target.paths
     # The run's own URL when it is to be cached; else one the run will not ask for unbusted.
     sample = target.paths[0] if target.cached is not False else warm[0]
     headers, body = fetch_ok(port, sample, target.label)
     if target.page != "bare":  # the bare view has nothing to warm
-        wrk(port, warm, seconds=1, bust="w" if target.bust else None, **options)
+        wrk(port, warm, seconds=1, connections=CONNECTIONS, bust="w" if target.bust else None)
         load.wait_until_idle(master)  # wrk leaves requests queued: let the workers finish them
     before = _cache_hits(port, sample) if target.cached else 0
     load_before = os.getloadavg()[0]
     cpu_before = load.server_cpu(master), load.backends_cpu(web.url)
-    result = wrk(port, target.paths, seconds=seconds, bust=target.bust and f"m{number}-", **options)
+    bust = target.bust and f"m{number}-"
+    result = wrk(port, target.paths, seconds=seconds, connections=CONNECTIONS, bust=bust)
     cpu_after = load.server_cpu(master), load.backends_cpu(web.url)
     load.wait_until_idle(master)
     check_load(target.label, result, web.server.tail())
@@ -123,9 +131,9 @@ def _measure(web: Site, args, target: Target, number: int) -> dict:
         raise BenchError(f"{target.label}: page-cache hits {hits} of {checked} ({sampled} sampled)")
     per_request, used = 1000 / max(1, result["requests"]), map(load.cpu_used, cpu_before, cpu_after)
     cpu = [None if s is None else round(s * per_request, 3) for s in used]
-    cpu = dict(zip(("app", "db"), cpu, strict=True))
     entry = load.slice_entry(target.label, number, result, load_before, page_bytes=len(body))
-    entry |= {"page_cache_hits": hits, "page_cache_checked": checked, "cpu_ms_per_request": cpu}
+    entry |= {"page_cache_hits": hits, "page_cache_checked": checked}
+    entry["cpu_ms_per_request"] = dict(zip(("app", "db"), cpu, strict=True))
     rate = f"{entry['requests_per_second']:,.0f} req/s, CPU {_cpu_cell(entry)} ms/req"
     print(f"  [{number}] {target.label}: {rate}, cache hits {hits}/{checked}")
     return entry
@@ -139,18 +147,6 @@ def _cache_hits(port: int, path: str) -> int:
 def _cpu_total(entry: dict) -> float | None:
     cpu = entry["cpu_ms_per_request"]
     return None if cpu["app"] is None else cpu["app"] + (cpu["db"] or 0.0)
-
-
-def _summary(slices: list[dict], target: Target) -> dict:
-    """One row per page type: medians over its rounds."""
-    mine = [entry for entry in slices if entry["run"] == target.label]
-    cpu = {p: load.median(mine, lambda e, p=p: e["cpu_ms_per_request"][p]) for p in ("app", "db")}
-    hits = {k: sum(e[k] for e in mine) if target.cached is not None else None
-            for k in ("page_cache_hits", "page_cache_checked")}  # fmt: skip
-    return load.summarise(slices, target.label, key="bare") | hits | {
-        "page": target.page, "cached": target.cached, "how": target.how,
-        "paths": len(target.paths), "example_path": target.paths[0], "cpu_ms_per_request": cpu,
-    }  # fmt: skip
 
 
 def _cpu_cell(entry: dict) -> str:

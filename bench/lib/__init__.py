@@ -4,10 +4,8 @@ figures (`load`), the servers (`servers`), results (`report`), stories (`seedgen
 import sys
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent.parent
-ROOT, RESULTS_DIR = BENCH_DIR.parent, BENCH_DIR / "results"
-MANAGE, PYTHON = str(ROOT / "manage.py"), sys.executable  # make bench runs .venv/bin/python
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS_DIR, MANAGE, PYTHON = ROOT / "bench" / "results", str(ROOT / "manage.py"), sys.executable
 
 
 class BenchError(RuntimeError):

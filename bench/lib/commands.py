@@ -13,9 +13,18 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
 
-from . import LOOPBACK_HOSTS, MANAGE, PYTHON, ROOT, BenchError
+from . import MANAGE, PYTHON, ROOT, BenchError
 
 GNU_TIME, DEFAULT_URL = "/usr/bin/time", "postgres://postgres@127.0.0.1:5432/newsroom_bench"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+RSS_METHOD = "GNU time %M (ru_maxrss of the command, forked from a small process)"
+# peak_rss_mib: the command's largest process (GNU time's %M); peak_tree_rss_mib and
+# max_processes: the command and its workers together (sampled); cpu_seconds: theirs, user +
+# system; load_before: the 1-minute load average at the start (others' work skews the figures).
+Measured = namedtuple(
+    "Measured", "stdout stderr wall_seconds peak_rss_mib peak_tree_rss_mib max_processes "
+    "cpu_seconds load_before",
+)  # fmt: skip
 
 
 def command_env(url: str, **extra: str) -> dict[str, str]:
@@ -33,16 +42,6 @@ def manage(env: dict[str, str], *args: str) -> str:
         output = done.stdout[-3000:] + done.stderr[-3000:]
         raise BenchError(f"manage.py {' '.join(args[:2])} failed ({done.returncode}):\n{output}")
     return done.stdout
-
-
-# peak_rss_kib: the command's largest process (GNU time's %M); peak_tree_rss_kib and
-# max_processes: the command and its workers together (sampled); cpu_seconds: theirs, user +
-# system; load_before: the 1-minute load average at the start (others' work skews the figures).
-Measured = namedtuple(
-    "Measured", "stdout stderr wall_seconds peak_rss_kib peak_tree_rss_kib max_processes "
-    "cpu_seconds load_before",
-)  # fmt: skip
-RSS_METHOD = "GNU time %M (ru_maxrss of the command, forked from a small process)"
 
 
 def run_measured(args: list[str], *, env: dict[str, str], what: str) -> Measured:
@@ -71,14 +70,18 @@ def run_measured(args: list[str], *, env: dict[str, str], what: str) -> Measured
         code, texts = os.waitstatus_to_exitcode(status), (out.read_text(), err.read_text())
     if code:
         raise BenchError(f"{what} exited with {code}:\n{texts[0][-2000:]}{texts[1][-3000:]}")
+    peak, tree_peak = (round(int(kib) / 1024, 1) for kib in (numbers[-1], peaks[0]))
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(*texts, wall, int(numbers[-1]), *peaks, cpu, load_before)
+    return Measured(*texts, wall, peak, tree_peak, peaks[1], cpu, load_before)
 
 
 def _sample(pid: int, done: threading.Event, peaks: list) -> None:
-    """Until `done`, every 20 ms: peak RSS of `pid`'s descendants together, most processes."""
+    """Until `done`, every 20 ms: peak RSS (KiB) of `pid`'s descendants together, most processes."""
     while not done.is_set():
-        pids = descendants(pid)
+        pids, todo = [], children(pid)
+        while todo:
+            pids.append(child := todo.pop())
+            todo += children(child)
         status = (read_proc(f"/proc/{pid}/status") or "" for pid in pids)
         kib = sum(int(m[1]) for m in (re.search(r"VmRSS:\s+(\d+)", text) for text in status) if m)
         peaks[:] = max(peaks[0], kib), max(peaks[1], len(pids))
@@ -98,11 +101,6 @@ def children(pid: int) -> list[int]:
     tasks = read_proc(f"/proc/{pid}/task", os.listdir) or []
     found = (read_proc(f"/proc/{pid}/task/{t}/children") or "" for t in tasks)
     return [int(child) for text in found for child in text.split()]
-
-
-def descendants(pid: int) -> list[int]:
-    below = children(pid)
-    return below + [grandchild for child in below for grandchild in descendants(child)]
 
 
 def database_url(name: str | None = None) -> str:

@@ -3,12 +3,15 @@ alternating with baseline runs, their medians and ratios to the baseline; CPU ti
 
 import http.client
 import json
+import operator
 import os
 import re
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
+from functools import reduce
 from pathlib import Path
 
 from . import BenchError
@@ -17,19 +20,19 @@ from .commands import children, database_name, query, read_proc
 LUA_SCRIPT, CLOCK_TICKS = Path(__file__).with_name("wrk.lua"), os.sysconf("SC_CLK_TCK")
 
 
-def _exchange(port: int, path: str, method="GET", headers=None, body=None, timeout=30) -> tuple:
+def _exchange(port: int, path: str, method="GET", headers=None, timeout=30) -> tuple:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(method, path, headers=headers or {})
         response = connection.getresponse()
         return response, response.read()
     finally:
         connection.close()
 
 
-def fetch(port: int, path: str, *, method="GET", headers=None, body=None, timeout=30) -> tuple:
+def fetch(port: int, path: str, *, method="GET", headers=None, timeout=30) -> tuple:
     """(status, headers lower-cased, repeated ones joined by ", ", body) on a new connection."""
-    response, content, found = *_exchange(port, path, method, headers, body, timeout), {}
+    response, content, found = *_exchange(port, path, method, headers, timeout), {}
     for name, value in response.getheaders():
         found[name.lower()] = f"{found[name.lower()]}, {value}" if name.lower() in found else value
     return response.status, found, content
@@ -67,21 +70,23 @@ def wrk_version() -> str:
     return (done.stdout + done.stderr).split("\n")[0].split(" Copyright")[0].strip()
 
 
-def wrk(port: int, paths, *, seconds: int, connections: int, scratch: Path, bust=None, post=()):
+def wrk(port: int, paths, *, seconds: int, connections: int, bust=None, post=()) -> dict:
     """wrk's figures for `seconds` of `paths` (2 threads): one is a fixed request with no Lua
     work, several are requested in turn; `bust` appends a query parameter never sent before;
     with `post` (their headers), the requests are empty POSTs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WRK_")}
     env |= {"WRK_THREADS": "2", "WRK_METHOD": "POST" if post else "GET"}
-    if len(paths) > 1 or bust:
-        (scratch / "paths.txt").write_text("\n".join(paths) + "\n")
-        env.update(WRK_PATHS=str(scratch / "paths.txt"), WRK_BUST=bust or "")
     command = [
         "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
         "-s", str(LUA_SCRIPT), f"http://127.0.0.1:{port}{paths[0]}",
         *(arg for header in post for arg in ("-H", header)),
     ]  # fmt: skip
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    with tempfile.TemporaryDirectory(prefix="newsroom-bench-wrk-") as scratch:
+        if len(paths) > 1 or bust:
+            (listing := Path(scratch) / "paths.txt").write_text("\n".join(paths) + "\n")
+            env.update(WRK_PATHS=str(listing), WRK_BUST=bust or "")
+        timeout = seconds + 60
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     found = re.search(r"^WRKJSON (.*)$", done.stdout, re.MULTILINE)
     if done.returncode or not found:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -117,16 +122,18 @@ def slice_entry(label, round_number, result: dict, load_before, **more) -> dict:
     return entry | more | {"load_average_before": round(load_before, 2)}
 
 
-def median(entries: list[dict], get):
-    """The median of `get(entry)` over the entries, Nones left out (None if none is left)."""
-    values = [value for value in map(get, entries) if value is not None]
+def median(entries: list[dict], *keys: str):
+    """The median of `entry[key]…[key]` over the entries, Nones left out (None if none is left)."""
+    values = [reduce(operator.getitem, keys, entry) for entry in entries]
+    values = [value for value in values if value is not None]
     return statistics.median(values) if values else None
 
 
-def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu=lambda entry: None) -> None:
-    """Set each run's `ratio_to_KEY`, its requests/s over the mean of the `baseline` runs just
-    before and after it (load that comes and goes weighs on both alike), and `cpu_ratio_to_KEY`,
-    the same for CPU time per request (`cpu(entry)`) the other way up."""
+def summarise(slices: list[dict], baseline: str, *, key: str, cpu=lambda entry: None) -> dict:
+    """Each run's row by label, medians over its rounds, once each slice has `ratio_to_KEY`, its
+    requests/s over the mean of the `baseline` runs just before and after it (load that comes and
+    goes weighs on both alike), and `cpu_ratio_to_KEY`, the same for `cpu(entry)` upside down."""
+    ratio, rows = f"ratio_to_{key}", {}
     for index, entry in enumerate(slices):
         around = [entry]
         if entry["run"] != baseline:
@@ -134,10 +141,20 @@ def add_ratios(slices: list[dict], baseline: str, *, key: str, cpu=lambda entry:
             if len(around) != 2 or {e["run"] for e in around} != {baseline}:
                 raise BenchError(f"{entry['run']}: a run without {baseline} runs around it")
         rps = statistics.fmean(e["requests_per_second"] for e in around)
-        entry[f"ratio_to_{key}"] = round(entry["requests_per_second"] / rps, 4)
+        entry[ratio] = round(entry["requests_per_second"] / rps, 4)
         theirs, mine = [cpu(e) for e in around], cpu(entry)
         ok = mine and None not in theirs
-        entry[f"cpu_ratio_to_{key}"] = round(statistics.fmean(theirs) / mine, 4) if ok else None
+        entry[f"cpu_{ratio}"] = round(statistics.fmean(theirs) / mine, 4) if ok else None
+    for label in dict.fromkeys(entry["run"] for entry in slices):
+        mine = [entry for entry in slices if entry["run"] == label]
+        middle = {name: median(mine, name) for name in ("requests_per_second", ratio)}
+        row = {"run": label, "rounds": len(mine), "requests": sum(e["requests"] for e in mine)}
+        row |= middle | {f"{name}_each_round": [e[name] for e in mine] for name in middle}
+        row["latency_ms"] = {p: median(mine, "latency_ms", p) for p in ("p50", "p99")}
+        row[f"cpu_{ratio}"] = median(mine, f"cpu_{ratio}")
+        row["bytes_per_response"] = round(median(mine, "bytes_per_response"))
+        rows[label] = row | {"load_average_before": median(mine, "load_average_before")}
+    return rows
 
 
 def percentiles(values: list[float], digits: int) -> dict:
@@ -145,18 +162,6 @@ def percentiles(values: list[float], digits: int) -> dict:
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     figures = {"p50": cuts[49], "p99": cuts[98], "max": max(values)}
     return {k: round(v, digits) for k, v in figures.items()}
-
-
-def summarise(slices: list[dict], label: str, *, key: str) -> dict:
-    """One row for the runs called `label`: medians over their rounds (see `add_ratios`)."""
-    mine, ratio = [entry for entry in slices if entry["run"] == label], f"ratio_to_{key}"
-    middle = {name: median(mine, lambda e, n=name: e[n]) for name in ("requests_per_second", ratio)}
-    row = {"run": label, "rounds": len(mine), "requests": sum(e["requests"] for e in mine)}
-    row |= middle | {f"{name}_each_round": [e[name] for e in mine] for name in middle}
-    row["latency_ms"] = {p: median(mine, lambda e, p=p: e["latency_ms"][p]) for p in ("p50", "p99")}
-    row[f"cpu_{ratio}"] = median(mine, lambda e: e[f"cpu_{ratio}"])
-    row["bytes_per_response"] = round(median(mine, lambda e: e["bytes_per_response"]))
-    return row | {"load_average_before": median(mine, lambda e: e["load_average_before"])}
 
 
 def proc_cpu(pid: int, *, with_children: bool = False) -> float | None:
@@ -190,9 +195,9 @@ def cpu_used(before, after) -> float | None:
     return after - before
 
 
-def wait_until_idle(pid: int, timeout: float = 60.0) -> None:
-    """Until a server uses no CPU for 0.25 s (the requests wrk left are done), or `timeout`."""
-    deadline, last = time.monotonic() + timeout, server_cpu(pid)
+def wait_until_idle(pid: int) -> None:
+    """Until a server uses no CPU for 0.25 s (the requests wrk left are done), or for 60 s."""
+    deadline, last = time.monotonic() + 60, server_cpu(pid)
     while last is not None and time.monotonic() < deadline:
         time.sleep(0.25)
         previous, last = last, server_cpu(pid)

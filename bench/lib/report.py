@@ -41,25 +41,22 @@ def goal(text: str, target, actual, unit: str, passed=None, *, most=False, digit
     return {"goal": text, "target": target, "actual": actual, "unit": unit, "passed": passed}
 
 
-def memory_growth_goals(runs: list[dict], *, size: str, noun: str) -> list[dict]:
-    """With two runs or more: the last's `peak_rss_mib` within the tolerance of the first's."""
+def memory_growth_goals(runs: list[dict], noun: str) -> list[dict]:
+    """With two runs or more: the last's `peak_rss_mib` within the tolerance of the first's (the
+    runs' sizes are their `noun`)."""
     if len(runs) < 2:
         return []
     first, last, limit = runs[0], runs[-1], MEMORY_GROWTH_TOLERANCE
     growth = last["peak_rss_mib"] / first["peak_rss_mib"] - 1
-    text = f"peak memory does not grow with {noun} ({last[size]:,} vs {first[size]:,} {noun}"
-    text += f" within +{limit:.0%})"
-    return [goal(text, limit, growth, "relative growth of peak RSS", most=True, digits=4)]
+    text = f"peak memory does not grow with {noun} ({last[noun]:,} vs {first[noun]:,} {noun}"
+    return [goal(f"{text} within +{limit:.0%})", limit, growth, "relative growth of peak RSS",
+                 most=True, digits=4)]  # fmt: skip
 
 
 def table(columns: list[tuple], entries: list[dict]) -> dict:
     """A result's table: one row per entry, from (heading, function of the entry) pairs."""
     rows = [[cell(entry) for _, cell in columns] for entry in entries]
     return {"columns": [heading for heading, _ in columns], "rows": rows}
-
-
-def mib(kib: int) -> float:
-    return round(kib / 1024, 1)
 
 
 def number(value, spec: str = ",.0f") -> str:
@@ -76,24 +73,20 @@ def cells(columns: list[tuple], entry: dict) -> str:
     return ", ".join(f"{heading} {cell(entry)}" for heading, cell in columns)
 
 
-def write_result(result: dict) -> Path:
+def write(result: dict) -> str:
+    """Write `bench/results/NAME.json`, then `bench/results/README.md` from every result there;
+    returns the README."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{result['name']}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    return path
-
-
-def write_readme() -> str:
-    """Rewrite `bench/results/README.md` from every result file there; returns its text."""
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    (RESULTS_DIR / f"{result['name']}.json").write_text(text + "\n")
     lines = ["# Benchmark results", ""]
     for path in sorted(RESULTS_DIR.glob("*.json")):
-        lines += render_result(json.loads(path.read_text()))
-    text = "\n".join(lines).rstrip() + "\n"
-    (RESULTS_DIR / "README.md").write_text(text)
+        lines += _section(json.loads(path.read_text()))
+    (RESULTS_DIR / "README.md").write_text(text := "\n".join(lines).rstrip() + "\n")
     return text
 
 
-def render_result(result: dict) -> list[str]:
+def _section(result: dict) -> list[str]:
     """A result's section: when and where it ran, method, command, table, goals and notes."""
     facts = result.get("machine") or {}
     lines = [

@@ -130,9 +130,9 @@ def article_text(rng: random.Random, headline: str, previous, following, others)
     return text + "\n"
 
 
-def write_seed_files(directory: Path, count: int, *, seed: int = SEED) -> int:
+def write_seed_files(directory: Path, count: int) -> int:
     """Write `count` seed-format files into `directory`; returns the bytes written."""
-    rng = random.Random(f"newsroom-bench:{seed}:{count}")
+    rng = random.Random(f"newsroom-bench:{SEED}:{count}")
     headlines, written = make_headlines(rng, count), 0
     for index, headline in enumerate(headlines):
         previous = headlines[index - 1] if index else None

@@ -1,6 +1,5 @@
-"""The servers the benchmarks start on 127.0.0.1, each stopped by its process id; the editor's
-`driver`; `site`, the reader's site on a fresh database, its page cache under its own keys; and
-`edge_stack`, Varnish and nginx in front of it with the purge worker and an editor."""
+"""The servers the benchmarks start on 127.0.0.1, each stopped by its process id: `site`, the
+reader's site on a fresh database; `edge_stack`, Varnish and nginx before it, and an editor."""
 
 import importlib.util
 import json
@@ -20,7 +19,7 @@ from typing import Self
 
 import redis
 
-from . import MANAGE, PYTHON, ROOT, BenchError, report, seedgen
+from . import MANAGE, PYTHON, ROOT, BenchError, report
 from .commands import command_env, database_url, drop_database, fresh_database, manage
 from .load import fetch, wrk_version
 
@@ -41,9 +40,8 @@ def render(script: str, **values: str) -> str:
 
 
 class Server:
-    """`command` in its own process group, its output in `log_path`; up once GET /healthz on
-    `port` answers (at once without a port); stopped with TERM to its group, then KILL. As is, a
-    `manage.py ARGS` in the background (a task worker, with no /healthz)."""
+    """`command` in its own process group, logging to `log_path`, up once GET /healthz on `port`
+    answers (at once without a port), stopped by TERM then KILL; as is, `manage.py ARGS`."""
 
     port, log_path, env, process = 0, None, None, None
 
@@ -83,27 +81,23 @@ class Server:
 class Gunicorn(Server):
     """The site under gunicorn (gunicorn.conf.py) on a free port: 2 workers, no access log."""
 
-    DISPLAY = "gunicorn newsroom.wsgi:application --config gunicorn.conf.py --workers 2 "
-    DISPLAY += "--max-requests 0 (no access log)"
-    workers = 2
+    workers, ARGS = 2, "newsroom.wsgi:application --config gunicorn.conf.py --workers 2"
+    ARGS += " --max-requests 0"
+    DISPLAY = f"gunicorn {ARGS} (no access log)"
 
     def __init__(self, env: dict[str, str], scratch: Path):
         self.port = free_port()
         self.log_path = scratch / f"gunicorn-{self.port}.log"
         self.env = {**env, "GUNICORN_ACCESS_LOG": ""}  # empty: none, in gunicorn.conf.py
-        self.command = [
-            PYTHON, "-m", "gunicorn", "newsroom.wsgi:application", "--config", "gunicorn.conf.py",
-            "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-            "--max-requests", "0",
-        ]  # fmt: skip
+        bind = ["--bind", f"127.0.0.1:{self.port}"]
+        self.command = [PYTHON, "-m", "gunicorn", *self.ARGS.split(), *bind]
 
 
 class Nginx(Server):
-    """Debian's nginx in the foreground, writing under `scratch/nginx-UPSTREAM`, serving the
-    site's files from `scratch`: the site configuration rendered for this run inside the official
-    nginx image's main one (less the access log); beacons to UDP port `reads` (9, discard)."""
+    """Debian's nginx under `scratch/nginx-UPSTREAM`: the site's configuration rendered inside the
+    nginx image's main one (no access log), files from `scratch`, beacons to UDP port `reads`."""
 
-    def __init__(self, scratch: Path, *, upstream: int, reads: int = 9):
+    def __init__(self, scratch: Path, *, upstream: int, reads: int = 9):  # 9: discard
         self.port, prefix = free_port(), scratch / f"nginx-{upstream}"
         self.log_path = prefix / "error.log"
         (prefix / "tmp").mkdir(parents=True)
@@ -128,8 +122,7 @@ class Nginx(Server):
 
 
 class Varnish(Server):
-    """varnishd with deploy/varnish/newsroom.vcl before `backend`, under `scratch/varnish-BACKEND`:
-    purges on `purge_port`."""
+    """varnishd with deploy/varnish/newsroom.vcl before `backend`, purged on `purge_port`."""
 
     def __init__(self, scratch: Path, *, backend: int):
         (prefix := scratch / f"varnish-{backend}").mkdir()
@@ -153,15 +146,15 @@ class Varnish(Server):
         return {k: v["value"] for k, v in found.get("counters", found).items() if "value" in v}
 
     def since(self, before: dict[str, int]) -> dict:
-        """The MAIN counters' growth since `before` (named less "MAIN."), and `hit_ratio`: hits
-        over hits, misses and passes."""
+        """The MAIN counters' growth since `before` (less "MAIN."); `hit_ratio`: hits over hits,
+        misses and passes."""
         now = self.counters()
         grown = {k[5:]: now[k] - before[k] for k in before if k.startswith("MAIN.")}
         served = sum(grown[k] for k in ("cache_hit", "cache_miss", "cache_hitpass"))
         return grown | {"hit_ratio": grown["cache_hit"] / max(1, served)}
 
 
-# `edge_stack`'s editor (see `driver`): updates, publishes, withdraws; makes a live blog, posts.
+# The editor `driver` runs: updates, publishes, withdraws; makes a live blog, posts to it.
 EDITOR = """
 import datetime, json, sys, time
 from django.contrib.auth.models import Group
@@ -209,10 +202,10 @@ for line in sys.stdin:
 
 
 @contextmanager
-def driver(env: dict, code: str):
-    """`manage.py shell -c CODE` doing what it is sent, a line of words, and answering each with
-    a line of JSON: a function of the words; leaving the `with` closes its input and waits."""
-    command, pipe = [PYTHON, MANAGE, "shell", "--no-imports", "-c", code], subprocess.PIPE
+def driver(env: dict):
+    """`EDITOR` in `manage.py shell`: a function sending it a line of words, answered in JSON;
+    leaving the `with` closes its input and waits for it."""
+    command, pipe = [PYTHON, MANAGE, "shell", "--no-imports", "-c", EDITOR], subprocess.PIPE
     process = subprocess.Popen(command, cwd=ROOT, env=env, text=True, bufsize=1, stdin=pipe,
                                stdout=pipe)  # fmt: skip
 
@@ -310,7 +303,7 @@ def site(database: str, *, stories: int, serve=True, keep=False):
         try:
             fresh_database(url)
             facts, started = report.machine_facts(url, **versions), time.monotonic()
-            code = f"from bench.lib.stories import make; make({stories}, {seedgen.SEED})"
+            code = f"from bench.lib.stories import make; make({stories})"
             made = json.loads(manage(env, "shell", "-c", code).splitlines()[-1])
             web.described = {"database": database, "machine": facts, "stories": made}
             if made["articles"] != stories or made["visible"] < 0.9 * stories:
@@ -331,13 +324,12 @@ def edge_stack(web, mode: str):
     """Gunicorn (invalidation by `mode`), Varnish, the purge worker, nginx and the driver, up."""
     env = web.env | {"NEWSROOM_PAGE_CACHE_INVALIDATION": mode}
     server = Gunicorn(env, web.scratch)
-    varnish = Varnish(web.scratch, backend=server.port)
-    env["NEWSROOM_VARNISH_URLS"] = f"http://127.0.0.1:{varnish.purge_port}"
-    server.env["NEWSROOM_VARNISH_URLS"] = env["NEWSROOM_VARNISH_URLS"]
+    varnish = Varnish(web.scratch, backend=server.port)  # up once /healthz answers through it
+    purge = f"http://127.0.0.1:{varnish.purge_port}"
+    env["NEWSROOM_VARNISH_URLS"] = server.env["NEWSROOM_VARNISH_URLS"] = purge
     worker = Server(env, "db_worker", "--queue-name", "edge", "--interval", "0.1",
                     "--no-startup-delay")  # fmt: skip
     nginx = Nginx(web.scratch, upstream=server.port)
-    # Varnish is up once /healthz answers through it.
-    with server, varnish, worker, nginx, driver(env, EDITOR) as editor:
+    with server, varnish, worker, nginx, driver(env) as editor:
         yield SimpleNamespace(server=server, varnish=varnish, worker=worker, nginx=nginx,
                               driver=editor)  # fmt: skip

@@ -1,8 +1,8 @@
 """The web benchmarks' stories: `seedgen`'s files imported in groups of 5–15, each with one
-section, byline, tag set and time (`ImportOptions`), spread as on a live site: seven sections,
-five weeks (oldest first, so "Previous post" names the story before), 40 bylines (one group in
-five has two), 0–3 of 60 tags; a few groups drafts, scheduled, withdrawn or featured; the two
-newest breaking. Deterministic but for times; `make` runs in `manage.py shell`, prints JSON."""
+section, byline, tag set and time (`ImportOptions`), as on a live site: seven sections, five
+weeks (oldest first: "Previous post" names the story before), 40 bylines (one group in five has
+two), 0–3 of 60 tags; a few groups drafts, scheduled, withdrawn or featured; the two newest
+breaking. Deterministic but for times; `make` runs in `manage.py shell` and prints JSON."""
 
 import json
 import random
@@ -31,11 +31,11 @@ BYLINES = [f"{first} {last}" for first in NAMES[0] for last in NAMES[1].split()]
 TAGS = [name.strip(" ,‘’") for name in seedgen.PEOPLE + seedgen.THINGS]  # 60
 
 
-def make(count: int, seed: int) -> None:
+def make(count: int) -> None:
     started, now = time.monotonic(), timezone.now()
-    rng = random.Random(f"newsroom-bench-web:{seed}:{count}")
+    rng = random.Random(f"newsroom-bench-web:{seedgen.SEED}:{count}")
     with tempfile.TemporaryDirectory(prefix="newsroom-bench-stories-") as folder:
-        seedgen.write_seed_files(Path(folder), count, seed=seed)
+        seedgen.write_seed_files(Path(folder), count)
         paths = sorted(Path(folder).iterdir())
         for start, end, options in _groups(rng, count, now):
             for result in import_paths(paths[start:end], options=options):
