@@ -55,9 +55,9 @@ def kept_together(
     (`request.upcoming_changes`)."""
     wanted = [[KEY_VERSION.format(key=key) for key in (ALL, *item.keys)] for item in items]
     reads = reads or {}
-    names = names_read(items)
-    found = {name: reads[name] for name in names if reads.get(name) is not None}
-    if unread := [name for name in names if name not in reads]:
+    needed = names_read(items)
+    found = {name: reads[name] for name in needed if reads.get(name) is not None}
+    if unread := [name for name in needed if name not in reads]:
         found |= cache.get_many(unread)
     values = []
     for item, names in zip(items, wanted, strict=True):
