@@ -139,7 +139,11 @@ def blocks_to_html(blocks: tuple[Part, ...]) -> str:
 
 def validate_length(body: str) -> None:
     """Refuse a body whose text is longer than `MAX_TEXT_CHARACTERS`."""
-    length = len(plain_text(body))
+    check_text_length(len(plain_text(body)))
+
+
+def check_text_length(length: int) -> None:
+    """Refuse a body whose text (`plain_text`) is `length` characters long, over the limit."""
     if length > MAX_TEXT_CHARACTERS:
         raise ValidationError(
             f"The story's text is {length:,} characters long; the limit is "

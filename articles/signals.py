@@ -30,7 +30,8 @@ from .models import Article, Correction, LiveEntry, OldAddress, Section, Transit
 from .models.choices import Status
 from .notifications import notify_task
 
-# Sent with `ids`, the new stories' primary keys, after a bulk insert of stories.
+# Sent after a bulk insert of stories with `articles`, the instances as inserted, and `lists`,
+# each one's (tag ids, byline ids) by primary key.
 stories_inserted = Signal()
 # Sent after a story is saved with `article`, `was_visible` and `visible` (to readers, before
 # and after) and `text` (its headline, standfirst or body changed): for those outside this app
@@ -151,12 +152,12 @@ def _article_deleted(sender, instance, **kwargs):
     purge(surrogates.for_change(gone, None) | _rails([gone]))
 
 
-def _inserted(sender, ids, **kwargs):
+def _inserted(sender, articles, lists, **kwargs):
     """The importer's new stories: the listings they enter (their tags' and bylines' too), in
-    a fixed number of queries. Not their own keys: no page can show a story just made."""
-    rows = list(Article.objects.filter(pk__in=ids).values("pk", *PLACED_BY))
-    lists = _lists([row["pk"] for row in rows])
-    placed = [_placement(row["pk"], row, lists=lists[row["pk"]]) for row in rows]
+    one query (the rails). Not their own keys: no page can show a story just made."""
+    placed = [
+        _placement(a.pk, {f: getattr(a, f) for f in PLACED_BY}, lists=lists[a.pk]) for a in articles
+    ]
     keys = set().union(*(p.listings() for p in placed)) if placed else set()
     purge(keys | _rails(placed), soft=True)
 

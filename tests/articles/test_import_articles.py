@@ -15,6 +15,7 @@ from taggit.models import Tag, TaggedItem
 from accounts.models import Author
 from articles.models import Article, Section
 from tests.articles.factories import ArticleFactory
+from tests.conftest import database_vendor
 
 SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "seeds"
 SEED = SEEDS / "000_6da195aad82aa6ad.txt"
@@ -367,6 +368,10 @@ def test_the_pipelined_import_keeps_order_duplicates_and_slugs_right(tmp_path, w
     assert Article.authors.through.objects.count() == 0
 
 
+@pytest.mark.skipif(
+    database_vendor() != "postgresql",
+    reason="batches are written side by side on PostgreSQL only (set DATABASE_URL=postgres://…)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_batches_written_side_by_side_share_a_new_tag_and_byline_without_a_refusal(
     tmp_path, monkeypatch

@@ -18,12 +18,18 @@ from articles.services import inserting
 from articles.services.import_types import ImportOptions, Outcome
 from articles.services.importing import import_batch
 from articles.services.reading import PreparedStory
+from newsroom import copying
 from newsroom.copying import copy_insert, copy_value
+from tests.conftest import database_vendor
 
 SEEDS = Path(__file__).resolve().parents[2] / "fixtures" / "seeds"
 SKIPPED = {"id", "created_at", "updated_at"}  # ids and times of the run, not of the file
 
 pytestmark = pytest.mark.django_db
+by_copy = pytest.mark.skipif(
+    database_vendor() != "postgresql",
+    reason="COPY is PostgreSQL's; SQLite inserts by bulk_create (set DATABASE_URL=postgres://…)",
+)
 
 
 def _stored() -> list[dict]:
@@ -52,6 +58,7 @@ def _import(directory: Path) -> str:
     return out.getvalue()
 
 
+@by_copy
 def test_stories_inserted_by_copy_are_the_rows_bulk_create_inserted(tmp_path, monkeypatch):
     shutil.copytree(SEEDS, tmp_path / "seeds")
     # What COPY's text format escapes, in a headline and a body: backslashes.
@@ -71,6 +78,7 @@ def test_stories_inserted_by_copy_are_the_rows_bulk_create_inserted(tmp_path, mo
     assert "Path C:\\new\\tab row" in [row["headline"] for row in by_copy]
 
 
+@by_copy
 def test_copy_insert_stores_text_as_given_and_sets_the_keys(monkeypatch):
     section = Section.objects.get(slug="news")
     text = "tab\there, line\nbreak, return\rand back\\slash, \\N not null"
@@ -85,6 +93,33 @@ def test_copy_insert_stores_text_as_given_and_sets_the_keys(monkeypatch):
     assert c_vector == s_vector and "tab" in c_vector  # the trigger filled it in, the same
 
 
+@by_copy
+def test_rows_longer_than_the_chunks_copy_reads_arrive_whole_whatever_their_characters():
+    """The rows reach COPY in UTF-8 chunks of `COPY_CHUNK` bytes, made as it reads: a character
+    of several bytes cut between two chunks, or a row over several chunks, arrives whole."""
+    section = Section.objects.get(slug="news")
+    bodies = [
+        "<p>" + "“Ça”, £3m – 北京 🐍 " * (copying.COPY_CHUNK // 9) + "</p>",  # over a chunk
+        "<p>short</p>",
+        "<p>" + "é" * (copying.COPY_CHUNK - 7) + "</p>",  # ends across the first boundary
+    ]
+    stories = [
+        Article(headline=f"Chunk {n}", slug=f"chunk-{n}", section=section, body=body)
+        for n, body in enumerate(bodies)
+    ]
+    copy_insert(stories, skip=["search_vector"])
+    stored = dict(Article.objects.filter(slug__startswith="chunk-").values_list("slug", "body"))
+    assert stored == {f"chunk-{n}": body for n, body in enumerate(bodies)}
+
+
+def test_copy_reads_the_lines_in_the_sizes_asked_for():
+    lines = copying._Lines([("a", "é"), ("b", None)])
+    assert lines.read(3) == b"a\t\xc3"
+    assert lines.read(100) == b"\xa9\nb\t\\N\n"
+    assert lines.read(100) == b"" and lines.read() == b""
+    assert copying._Lines([("x",), ("y",)]).read() == b"x\ny\n"
+
+
 def test_copy_values_are_in_copys_text_format():
     assert copy_value(None) == r"\N" and copy_value(True) == "t" and copy_value(False) == "f"
     assert copy_value("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
@@ -94,9 +129,11 @@ def test_copy_values_are_in_copys_text_format():
 
 
 def _story(n: int, body: str = "<p>Body.</p>") -> PreparedStory:
+    from articles.body import plain_text
     from articles.parsing import parse
 
-    return PreparedStory(parse(f"Story number {n}\n\nBody.\n"), body, 1)
+    text = plain_text(body)
+    return PreparedStory(parse(f"Story number {n}\n\nBody.\n"), body, len(text.split()), len(text))
 
 
 def test_a_batch_checks_every_row_however_many_it_has_found_valid():

@@ -131,6 +131,32 @@ def test_the_search_vector_follows_edits(client):
     assert search.search_articles(search.SearchTerms("penguin")).count() == 0
 
 
+@postgresql_only
+def test_the_body_s_markup_gives_no_words_and_moves_no_word_s_position():
+    """The body's words are indexed as they read, weight C, at the positions they would have
+    without any markup: tags, attributes and links' addresses give no lexeme."""
+    from django.db import connection
+
+    marked = (
+        '<p>Read <a href="https://example.com/pelicans?q=1&amp;x=2" title="Rates &gt; 3">the '
+        'report</a> <b>now</b>s.</p><p class="teaser">Gary slams council</p><h2>Puffins</h2>'
+        "<ul><li>one</li><li>two</li></ul><blockquote><p>“Quoted,” he said.</p></blockquote>"
+        '<p class="picture">12</p><p>a &lt;b&gt; c</p>'
+    )
+    article = ArticleFactory(headline="Pelican", standfirst="", body=marked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT search_vector = setweight(to_tsvector('pg_catalog.english', %s), 'A') || "
+            "setweight(to_tsvector('pg_catalog.english', regexp_replace(body, '<[^>]*>', ' ', "
+            "'g')), 'C'), search_vector::text FROM articles_article WHERE id = %s",
+            [article.headline, article.pk],
+        )
+        same, vector = cursor.fetchone()
+    assert same, vector
+    assert "'puffin':" in vector and "'quot':" in vector and "'council':" in vector
+    assert "example" not in vector and "href" not in vector and "teaser" not in vector
+
+
 # The simple fallback (any database) --------------------------------------------------------
 
 
