@@ -122,7 +122,8 @@ def sanitize(body: str) -> str:
 
 
 def blocks_to_html(blocks: tuple[Part, ...]) -> str:
-    """The body for a parsed article's blocks, in their order."""
+    """The body for a parsed article's blocks, in their order: every text escaped, only the
+    vocabulary's elements, so `sanitize` would keep it as it is (the importer stores it so)."""
     out = []
     for block in blocks:
         text = html.escape(block.text, quote=False)

@@ -17,6 +17,7 @@ import socket
 import textwrap
 import urllib.request
 from dataclasses import dataclass
+from functools import cache
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, urlsplit
 
@@ -24,13 +25,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from micawber import Provider
-from micawber.exceptions import (
-    InvalidResponseException,
-    ProviderException,
-    ProviderHTTPException,
-    ProviderTimeoutException,
-)
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont
 
@@ -145,7 +139,16 @@ def snapshot_from_answer(url: str, data: dict, *, by=None) -> Embed:
 
 
 def _ask(provider: ProviderEntry, url: str) -> dict:
-    client = _Provider(
+    # micawber, and the Redis client and Beautiful Soup it imports, load when an embed is made:
+    # at the module's import they were a fifth of a second of every process's start.
+    from micawber.exceptions import (
+        InvalidResponseException,
+        ProviderException,
+        ProviderHTTPException,
+        ProviderTimeoutException,
+    )
+
+    client = _client_class()(
         provider.endpoint,
         timeout=settings.NEWSROOM_OEMBED_TIMEOUT,
         user_agent=USER_AGENT,
@@ -179,23 +182,33 @@ def _ask(provider: ProviderEntry, url: str) -> dict:
     return data
 
 
-class _Provider(Provider):
-    """micawber's provider with a smaller limit on what an answer may weigh."""
+@cache
+def _client_class():
+    from micawber import Provider
+    from micawber import providers as micawber_providers
+    from micawber.exceptions import (
+        ProviderException,
+        ProviderHTTPException,
+        ProviderTimeoutException,
+    )
 
-    def fetch(self, url):
-        from micawber import providers as micawber_providers
+    class Client(Provider):
+        """micawber's provider with a smaller limit on what an answer may weigh."""
 
-        request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
-        try:
-            return micawber_providers.fetch(request, self.socket_timeout, MAX_ANSWER_BYTES)
-        except HTTPError as exc:
-            raise ProviderHTTPException(url, exc.code) from exc
-        except TimeoutError as exc:
-            raise ProviderTimeoutException(f"Timed out fetching {url}") from exc
-        except (URLError, OSError, UnicodeDecodeError, LookupError) as exc:
-            if isinstance(getattr(exc, "reason", None), TimeoutError | socket.timeout):
+        def fetch(self, url):
+            request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
+            try:
+                return micawber_providers.fetch(request, self.socket_timeout, MAX_ANSWER_BYTES)
+            except HTTPError as exc:
+                raise ProviderHTTPException(url, exc.code) from exc
+            except TimeoutError as exc:
                 raise ProviderTimeoutException(f"Timed out fetching {url}") from exc
-            raise ProviderException(f"Error fetching {url}") from exc
+            except (URLError, OSError, UnicodeDecodeError, LookupError) as exc:
+                if isinstance(getattr(exc, "reason", None), TimeoutError | socket.timeout):
+                    raise ProviderTimeoutException(f"Timed out fetching {url}") from exc
+                raise ProviderException(f"Error fetching {url}") from exc
+
+    return Client
 
 
 def _status(error) -> int | None:

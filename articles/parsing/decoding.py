@@ -53,6 +53,9 @@ LINE_BREAKS = re.compile(r"\r\n|[\r\u2028\u2029]")
 # The characters that begin a `MOJIBAKE_HINT`: a text without any has no hint (one quick scan,
 # where the hint's alternation is several times slower).
 MOJIBAKE_LEAD = re.compile("[\x80-\x9f\u00c2-\u00f4]")
+# Either a `MOJIBAKE_LEAD` or a `CONTROL` character: a text without any (most) is made ready in
+# one quick scan.
+SUSPECT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00c2-\u00f4]")
 # How the importer names what it found, for the person importing.
 ENCODING_NAMES = {
     "utf-8": "UTF-8",
@@ -101,15 +104,15 @@ def decode_file(raw: bytes, *, max_bytes: int | None = None) -> Decoded:
     # regex passes per line), so it runs only on text its own quick test finds suspicious.
     text, encoding = _decode_bytes(raw)
     endings = line_endings(text)
+    if SUSPECT.search(text) is None:  # no mojibake, no control character
+        return Decoded(_normalized(text), encoding, endings)
     if MOJIBAKE_LEAD.search(text) and MOJIBAKE_HINT.search(text):
         fixed = ftfy.fix_text(text, config=FTFY_KEEP_CONTROLS)
         if fixed != unicodedata.normalize("NFC", LINE_BREAKS.sub("\n", text)):
             encoding += ", mojibake repaired"
         text = fixed
     else:
-        text = unicodedata.normalize("NFC", text)
-        if "\r" in text or "\u2028" in text or "\u2029" in text:  # (a scan is slower)
-            text = LINE_BREAKS.sub("\n", text)
+        text = _normalized(text)
     if CONTROL.search(text) is None:  # the usual case: no soft breaks, nothing to count
         return Decoded(text, encoding, endings)
     # A word processor's line break inside a paragraph (Shift+Enter: a vertical tab) or page
@@ -119,6 +122,14 @@ def decode_file(raw: bytes, *, max_bytes: int | None = None) -> Decoded:
     if len(CONTROL.findall(text)) > max(2, len(text) // 100):
         raise ParseError("file is binary, not text (it is full of control characters)")
     return Decoded(CONTROL.sub("", text), encoding, endings)
+
+
+def _normalized(text: str) -> str:
+    """NFC, with every line break a line feed."""
+    text = unicodedata.normalize("NFC", text)
+    if "\r" in text or "\u2028" in text or "\u2029" in text:  # (a scan is slower)
+        text = LINE_BREAKS.sub("\n", text)
+    return text
 
 
 def line_endings(text: str) -> str:

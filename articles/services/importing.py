@@ -226,13 +226,13 @@ class FieldChecks:
             check_text_length(story.text_length)
         except ValidationError as exc:
             raise ValidationError({"body": exc.error_list}) from None
-        exclude = [*FIELDS_NOT_CHECKED, "body"]
+        exclude = {*FIELDS_NOT_CHECKED, "body"}  # a set: `clean_fields` asks it of every field
         fields = [f for f in article._meta.fields if f.name not in exclude]
         for field in fields:
             if field.attname in self.valid and _same(
                 getattr(article, field.attname), self.valid[field.attname]
             ):
-                exclude.append(field.name)
+                exclude.add(field.name)
         before = {field.attname: getattr(article, field.attname) for field in fields}
         article.clean_fields(exclude=exclude)
         for attname, value in before.items():
