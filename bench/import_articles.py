@@ -5,9 +5,10 @@ database, the real command (published stories, else its default options) is time
 process: wall time with start-up (files/s after start-up subtracts an empty-directory run), peak
 memory of its largest process and of it with its workers, their CPU time, the load average
 before. Its summary and the rows are checked; the largest size is imported again, unchanged,
-which must write nothing. Goals (from the issue): ≥ 1,000 files/s at the largest size, start-up
-included (a small import is bound by the command's start-up, a second of it), and peak memory
-at the largest size within 10 % of the smallest's.
+which must write nothing. The largest size's new import runs three times (`--import-rounds`),
+the machine's speed varying from one to the next. Goals (from the issue): ≥ 1,000 files/s at the
+largest size, the median, start-up included (a small import is bound by the command's start-up,
+a second of it), and peak memory at the largest size within 10 % of the smallest's.
 """
 
 import re
@@ -16,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.lib import MANAGE, PYTHON, BenchError, commands, report, seedgen
+from bench.lib import MANAGE, PYTHON, BenchError, commands, load, report, seedgen
 from bench.lib.commands import RSS_METHOD, database_url, fresh_database
 
 NAME = "import_articles"
@@ -25,7 +26,10 @@ GOAL = 1_000  # files a second
 SECTION, AUTHOR = "news", "Bench Reporter"
 OPTIONS = ["--section", SECTION, "--author", AUTHOR, "--status", "published", "-v", "0"]
 COMMAND = f"manage.py import_articles DIR {' '.join(OPTIONS)}".replace(AUTHOR, f'"{AUTHOR}"')
-ARGUMENTS = {"--sizes": ((1000, 10000), "Files to import, each into a new database (1000,10000).")}
+ARGUMENTS = {
+    "--sizes": ((1000, 10000), "Files to import, each into a new database (1000,10000)."),
+    "--import-rounds": (3, "New imports of the largest size, the median its figure (3)."),
+}
 SUMMARY = re.compile(
     r"(?P<created>\d+) created, (?P<updated>\d+) updated, (?P<unchanged>\d+) unchanged, "
     r"(?P<failed>\d+) failed \((?P<total>\d+) files?\)"
@@ -40,13 +44,15 @@ def run(args) -> dict:
         (empty := Path(scratch) / "empty").mkdir()
         runs = [_import(url, empty, created=0, unchanged=0, label="start-up")]
         for size in args.sizes:
-            fresh_database(url)
             (directory := Path(scratch) / f"files-{size}").mkdir()
             generated, size_bytes = time.monotonic(), seedgen.write_seed_files(directory, size)
             seconds = time.monotonic() - generated
             print(f"  {size:,} files ({size_bytes / 1e6:.1f} MB) in {seconds:.1f} s")
-            runs.append(_import(url, directory, created=size, unchanged=0, label="new"))
-            runs[-1]["mean_file_bytes"], stamp = round(size_bytes / size), _check_rows(url, size)
+            for _ in range(args.import_rounds if size == max(args.sizes) else 1):
+                fresh_database(url)
+                runs.append(_import(url, directory, created=size, unchanged=0, label="new"))
+                runs[-1]["mean_file_bytes"] = round(size_bytes / size)
+                stamp = _check_rows(url, size)
             if size == max(args.sizes):  # the same files again
                 runs.append(_import(url, directory, created=0, unchanged=size, label="unchanged"))
                 if _check_rows(url, size) != stamp:
@@ -60,11 +66,16 @@ def run(args) -> dict:
             after = round(files / (wall - startup), 1) if wall > startup else None
             entry["files_per_second_after_startup"] = after
             entry["ms_per_file"] = round(1000 * wall / files, 3)
-    goals = [
-        report.goal(f"≥ {GOAL:,} files/s ({e['run']}, {e['files']:,} files)", GOAL,
-                    e["files_per_second"], "files/s") for e in runs if e["files"] == largest
-    ]  # fmt: skip
-    goals += report.memory_growth_goals([e for e in runs if e["run"] == "new"], "files")
+    goals = []
+    for label in ("new", "unchanged"):  # the median of the largest size's rounds
+        rate = load.median([e for e in runs if (e["run"], e["files"]) == (label, largest)],
+                           "files_per_second")  # fmt: skip
+        text = f"≥ {GOAL:,} files/s ({label}, {largest:,} files{', median' * (label == 'new')})"
+        goals.append(report.goal(text, GOAL, rate, "files/s"))
+    new = [e for e in runs if e["run"] == "new"]
+    peaks = [max((e for e in new if e["files"] == n), key=lambda e: e["peak_rss_mib"])
+             for n in (min(args.sizes), largest)]  # fmt: skip
+    goals += report.memory_growth_goals(peaks, "files")
     rss = "all processes: the resident memory of the command and its workers, summed from /proc"
     return {
         "command": COMMAND, "database": url.rsplit("/", 1)[-1], "machine": facts,
