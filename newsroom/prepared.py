@@ -63,6 +63,16 @@ class _Plan:
     prefetch: tuple
     values: str  # "flat": a flat `values_list`'s first column; "tuples": a `values_list`'s rows
     statement: str  # the name it is prepared under on the server ("" when it is not)
+    # The compiler's converters of the columns, worked out once: `results_iter` asks every
+    # column's field and the backend for them again on each run (a hundred a story page).
+    # None: a composite field, left to `results_iter`.
+    converters: dict | None
+
+    def rows(self, rows: list):
+        """The rows as the compiler's `results_iter` gives them, values converted."""
+        if self.converters is None:
+            return self.compiler.results_iter(results=[rows])
+        return self.compiler.apply_converters(rows, self.converters) if self.converters else rows
 
 
 class PreparedQuery:
@@ -94,10 +104,10 @@ class PreparedQuery:
                 cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
         if plan.values == "flat":
-            return [row[0] for row in plan.compiler.results_iter(results=[rows])]
+            return [row[0] for row in plan.rows(rows)]
         if plan.values == "tuples":
-            return list(plan.compiler.results_iter(results=[rows], tuple_expected=True))
-        objects = _materialise(plan.compiler, rows, alias)
+            return [tuple(row) for row in plan.rows(rows)]
+        objects = _materialise(plan, rows, alias)
         if plan.prefetch and objects:
             models.prefetch_related_objects(objects, *plan.prefetch)
         return objects
@@ -155,7 +165,11 @@ class PreparedQuery:
         prefetch = tuple(queryset._prefetch_related_lookups)
         server_side = connection.vendor == "postgresql" and not self.planned_each_time
         statement = f"newsroom_{hashlib.sha1(sql.encode()).hexdigest()[:16]}" if server_side else ""
-        plan = _Plan(sql, tuple(slots), compiler, prefetch, values, statement)
+        columns = [column[0] for column in compiler.select[: compiler.col_count]]
+        converters = (
+            None if compiler.has_composite_fields(columns) else compiler.get_converters(columns)
+        )
+        plan = _Plan(sql, tuple(slots), compiler, prefetch, values, statement, converters)
         self._plans[alias] = plan
         return plan
 
@@ -219,9 +233,10 @@ def _prepare(raw, plan: _Plan) -> bool:
     return prepared
 
 
-def _materialise(compiler, rows: list, alias: str) -> list:
+def _materialise(plan: _Plan, rows: list, alias: str) -> list:
     """Model instances from `rows`, as `ModelIterable` makes them (less what querysets of a
     related manager add)."""
+    compiler = plan.compiler
     select, klass_info = compiler.select, compiler.klass_info
     model = klass_info["model"]
     fields = klass_info["select_fields"]
@@ -230,7 +245,7 @@ def _materialise(compiler, rows: list, alias: str) -> list:
     populators = get_related_populators(klass_info, select, alias)
     annotations = compiler.annotation_col_map
     objects = []
-    for row in compiler.results_iter(results=[rows]):
+    for row in plan.rows(rows):
         obj = model.from_db(alias, init_list, row[start:end])
         for populator in populators:
             populator.populate(row, obj)
