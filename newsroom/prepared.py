@@ -67,6 +67,7 @@ class _Plan:
     # column's field and the backend for them again on each run (a hundred a story page).
     # None: a composite field, left to `results_iter`.
     converters: dict | None
+    builders: tuple | None  # of instances (`_builders`), for a query of a model's rows
 
     def rows(self, rows: list):
         """The rows as the compiler's `results_iter` gives them, values converted."""
@@ -169,7 +170,8 @@ class PreparedQuery:
         converters = (
             None if compiler.has_composite_fields(columns) else compiler.get_converters(columns)
         )
-        plan = _Plan(sql, tuple(slots), compiler, prefetch, values, statement, converters)
+        builders = None if values else _builders(compiler, alias)
+        plan = _Plan(sql, tuple(slots), compiler, prefetch, values, statement, converters, builders)
         self._plans[alias] = plan
         return plan
 
@@ -236,20 +238,26 @@ def _prepare(raw, plan: _Plan) -> bool:
 def _materialise(plan: _Plan, rows: list, alias: str) -> list:
     """Model instances from `rows`, as `ModelIterable` makes them (less what querysets of a
     related manager add)."""
-    compiler = plan.compiler
-    select, klass_info = compiler.select, compiler.klass_info
-    model = klass_info["model"]
-    fields = klass_info["select_fields"]
-    start, end = fields[0], fields[-1] + 1
-    init_list = [column[0].target.attname for column in select[start:end]]
-    populators = get_related_populators(klass_info, select, alias)
-    annotations = compiler.annotation_col_map
+    model, start, end, init_list, populators, annotations = plan.builders
     objects = []
     for row in plan.rows(rows):
         obj = model.from_db(alias, init_list, row[start:end])
         for populator in populators:
             populator.populate(row, obj)
-        for name, position in (annotations or {}).items():
+        for name, position in annotations:
             setattr(obj, name, row[position])
         objects.append(obj)
     return objects
+
+
+def _builders(compiler, alias: str) -> tuple:
+    """How a plan's rows become instances, worked out once: the model, its columns, the
+    populators of the related instances it selects (they keep nothing of a row) and the
+    annotations' positions."""
+    select, klass_info = compiler.select, compiler.klass_info
+    fields = klass_info["select_fields"]
+    start, end = fields[0], fields[-1] + 1
+    init_list = [column[0].target.attname for column in select[start:end]]
+    populators = get_related_populators(klass_info, select, alias)
+    annotations = tuple((compiler.annotation_col_map or {}).items())
+    return klass_info["model"], start, end, init_list, populators, annotations
