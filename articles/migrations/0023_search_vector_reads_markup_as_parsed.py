@@ -3,8 +3,7 @@ tags (with their attributes) as tags and indexes none of them, rather than from 
 regular expression has blanked every tag first. The lexemes and positions are the same: they were
 for every one of 10,000 imported stories, and for links, lists, quotes and marked paragraphs
 (tests/articles/test_search.py). The regular expression cost PostgreSQL 65 µs a story, a tenth of
-the vector's price, on every insert and every save of a body; it also cut a tag short at a `>`
-inside an attribute's value, indexing the rest of the value as words.
+the vector's price, on every insert and every save of a body.
 
 Stored vectors stay as they are (they are equal), so no row is rewritten."""
 
