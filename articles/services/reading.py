@@ -36,7 +36,7 @@ LINK_REFUSED = (
 
 @dataclass(frozen=True)
 class PreparedStory:
-    """A parsed file with what is stored of it (the sanitised body, its word count and the
+    """A parsed file with what is stored of it (the body, its word count and the
     length of its text, which the body's limit is checked against) and what the importer
     reports of the file: its encoding, its line endings and when it was last modified (a POSIX
     timestamp; `--published-at file` dates the story by it)."""
@@ -100,12 +100,10 @@ def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, fl
         fd = os.open(
             path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         )
-        try:
-            info = os.fstat(fd)
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
             _check_regular(info)
-            raw = _read_at_most(fd, policy.max_bytes + 1)
-        finally:
-            os.close(fd)
+            raw = file.read(policy.max_bytes + 1)
     except FileNotFoundError:
         raise ParseError("no such file") from None
     except OSError as exc:
@@ -116,14 +114,6 @@ def read_file(path: str | os.PathLike, *, policy: ReadPolicy) -> tuple[bytes, fl
             "it is not a single story"
         )
     return raw, info.st_mtime
-
-
-def _read_at_most(fd: int, limit: int) -> bytes:
-    chunks, left = [], limit
-    while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
 
 
 def _allowed_link_target(path: str, policy: ReadPolicy) -> str:
